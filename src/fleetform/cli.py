@@ -1,0 +1,88 @@
+"""The ``fleetform`` command line.
+
+Each subcommand is a thin adapter: it parses arguments here and calls a
+``run(args) -> int`` function in the module that owns the concept.  Exit
+codes: 0 success / no changes, 1 error (bad input, failed host, failed
+check), 2 changes pending (``plan --detailed-exitcode`` only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from fleetform import __version__
+
+# subcommand -> "module:function"; imported lazily so that `fleetform validate`
+# does not pay for pyinfra/gevent start-up.
+HANDLERS = {
+    "validate": "fleetform.commands.validate:run_validate",
+    "schema": "fleetform.commands.validate:run_schema",
+    "plan": "fleetform.commands.converge:run_plan",
+    "apply": "fleetform.commands.converge:run_apply",
+    "verify": "fleetform.verify.command:run_verify",
+    "lab": "fleetform.lab.command:run_lab",
+}
+
+
+def _add_target_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-i", "--inventory", required=True, help="pyinfra inventory file or host list")
+    p.add_argument("stacks", nargs="*", metavar="STACK", help="stack files")
+    p.add_argument("--limit", action="append", default=[], metavar="HOSTS",
+                   help="only these hosts or groups (comma separated, repeatable)")
+    p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fleetform",
+        description="Declarative provisioning for fleets of Docker hosts.",
+    )
+    parser.add_argument("--version", action="version", version=f"fleetform {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check stack files against the schema and each other")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+    sub.add_parser("schema", help="print the stack file JSON Schema")
+
+    p = sub.add_parser("plan", help="show what apply would change, and why")
+    _add_target_args(p)
+    p.add_argument("--detailed-exitcode", action="store_true",
+                   help="exit 0 for no changes, 2 for changes, 1 for errors")
+
+    p = sub.add_parser("apply", help="converge hosts to the stacks")
+    _add_target_args(p)
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--verify", action="store_true", help="run fleetform verify after applying")
+
+    p = sub.add_parser("verify", help="check the hosts' real state against the stacks (testinfra)")
+    _add_target_args(p)
+    p.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
+
+    p = sub.add_parser("lab", help="a local fleet of Debian hosts running as containers")
+    lab = p.add_subparsers(dest="lab_command", required=True, metavar="ACTION")
+    up = lab.add_parser("up", help="create or repair the lab")
+    up.add_argument("--hosts", type=int, default=3, metavar="N")
+    lab.add_parser("down", help="remove everything the lab created")
+    st = lab.add_parser("status", help="list the lab hosts")
+    st.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module_name, func_name = HANDLERS[args.command].split(":")
+    handler = getattr(importlib.import_module(module_name), func_name)
+    try:
+        return int(handler(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""The typed, immutable model of stack files.
+
+Everything after loading (engine deploy, plan, apply, verify) reads only these
+classes.  The loader (``fleetform.stackfile``) fills defaults and normalises
+every short form to its long form, so consumers never see raw YAML.
+
+Conventions:
+- maps are tuples of ``(key, value)`` pairs sorted by key, so a model is
+  hashable and compares by value;
+- durations are integer nanoseconds, memory sizes integer bytes, CPUs floats;
+- names are the names in the stack file; ``docker_name`` gives the name of the
+  Docker object on a host.
+
+Example::
+
+    >>> from fleetform.stackfile import load_stacks
+    >>> stacks = load_stacks(["stacks/demo.yml"])
+    >>> stacks[0].services[0].container_name("demo", 1)
+    'demo-web-1'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Pairs = tuple[tuple[str, str], ...]
+
+SourceKind = Literal["distro", "docker-ce"]
+ServiceState = Literal["running", "stopped", "absent"]
+PullPolicy = Literal["missing", "always", "never"]
+MountType = Literal["volume", "bind", "tmpfs"]
+Protocol = Literal["tcp", "udp", "sctp"]
+DependencyCondition = Literal[
+    "service_started", "service_healthy", "service_completed_successfully"
+]
+
+#: Labels that mark a Docker object as fleetform's.  Ownership is decided by
+#: these labels only; anything without them is never touched.
+LABEL_STACK = "fleetform.stack"
+LABEL_SERVICE = "fleetform.service"
+LABEL_REPLICA = "fleetform.replica"
+LABEL_CONFIG_HASH = "fleetform.config-hash"
+LABEL_NETWORK = "fleetform.network"
+LABEL_VOLUME = "fleetform.volume"
+
+
+def pairs(mapping: dict[str, str] | None) -> Pairs:
+    """Return a mapping as sorted, hashable pairs."""
+    return tuple(sorted((mapping or {}).items()))
+
+
+@dataclass(frozen=True)
+class RegistryCA:
+    """A registry whose TLS certificate is signed by ``ca_cert`` (PEM text)."""
+
+    registry: str  # host[:port], e.g. registry.lab:5000
+    ca_cert: str
+
+
+@dataclass(frozen=True)
+class Engine:
+    """How dockerd, containerd and runc are installed and configured."""
+
+    source: SourceKind = "distro"
+    version: str | None = None
+    #: Content of /etc/docker/daemon.json as canonical JSON text, or None when
+    #: the stack does not manage daemon.json.  ``"{}"`` means "manage it, and
+    #: it should be empty" (the file is removed).
+    daemon_json: str | None = None
+    registries: tuple[RegistryCA, ...] = ()
+    #: Users added to the ``docker`` group.
+    users: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IPAMPool:
+    subnet: str | None = None
+    ip_range: str | None = None
+    gateway: str | None = None
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str  # key in the stack file
+    docker_name: str  # name on the host (default ``<stack>_<name>``)
+    driver: str = "bridge"
+    driver_opts: Pairs = ()
+    internal: bool = False
+    attachable: bool = False
+    labels: Pairs = ()
+    ipam_driver: str | None = None
+    ipam_config: tuple[IPAMPool, ...] = ()
+    external: bool = False
+
+
+@dataclass(frozen=True)
+class Volume:
+    name: str
+    docker_name: str  # default ``<stack>_<name>``
+    driver: str = "local"
+    driver_opts: Pairs = ()
+    labels: Pairs = ()
+    external: bool = False
+    #: ``absent`` is the only way a named volume is ever removed.
+    state: Literal["present", "absent"] = "present"
+
+
+@dataclass(frozen=True)
+class Port:
+    target: int
+    published: int | None = None  # None: no fixed host port (Docker picks one)
+    host_ip: str = ""
+    protocol: Protocol = "tcp"
+
+    def key(self) -> str:
+        """``[host_ip:]published:target/protocol``, the short form."""
+        host = f"{self.host_ip}:" if self.host_ip else ""
+        pub = f"{self.published}:" if self.published is not None else ""
+        return f"{host}{pub}{self.target}/{self.protocol}"
+
+
+@dataclass(frozen=True)
+class Mount:
+    type: MountType
+    target: str
+    #: volume: the key of the stack's ``volumes`` entry, or None for an
+    #: anonymous volume; bind: absolute host path; tmpfs: None.
+    source: str | None = None
+    read_only: bool = False
+    tmpfs_size: int | None = None  # bytes
+
+
+@dataclass(frozen=True)
+class NetworkAttachment:
+    name: str  # key of the stack's ``networks`` entry
+    aliases: tuple[str, ...] = ()
+    ipv4_address: str | None = None
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    #: Docker's form: ("CMD", ...), ("CMD-SHELL", "..."), or ("NONE",).
+    test: tuple[str, ...]
+    interval: int | None = None  # ns
+    timeout: int | None = None  # ns
+    retries: int | None = None
+    start_period: int | None = None  # ns
+
+    @property
+    def disabled(self) -> bool:
+        return self.test == ("NONE",)
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    name: Literal["no", "always", "on-failure", "unless-stopped"] = "no"
+    max_retries: int = 0
+
+    def __str__(self) -> str:
+        if self.name == "on-failure" and self.max_retries:
+            return f"on-failure:{self.max_retries}"
+        return self.name
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpus: float | None = None  # limit
+    memory: int | None = None  # limit, bytes
+    cpus_reservation: float | None = None
+    memory_reservation: int | None = None  # bytes
+
+
+@dataclass(frozen=True)
+class Logging:
+    driver: str
+    options: Pairs = ()
+
+
+@dataclass(frozen=True)
+class Ulimit:
+    name: str
+    soft: int
+    hard: int
+
+
+@dataclass(frozen=True)
+class Dependency:
+    service: str
+    condition: DependencyCondition = "service_started"
+
+
+@dataclass(frozen=True)
+class Build:
+    context: Path  # absolute, resolved against the stack file's folder
+    dockerfile: str = "Dockerfile"
+    args: Pairs = ()
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    image: str
+    build: Build | None = None
+    command: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = None
+    #: environment after env_file and pass-through variables are merged.
+    environment: Pairs = ()
+    #: keys of ``environment`` whose values are secret: they never appear in
+    #: plans, logs or labels (values from env_file, values passed through from
+    #: the control machine's environment, and keys that look like secrets).
+    secret_keys: frozenset[str] = frozenset()
+    ports: tuple[Port, ...] = ()
+    volumes: tuple[Mount, ...] = ()
+    networks: tuple[NetworkAttachment, ...] = ()
+    restart: RestartPolicy = field(default_factory=RestartPolicy)
+    healthcheck: Healthcheck | None = None
+    labels: Pairs = ()
+    user: str | None = None
+    working_dir: str | None = None
+    hostname: str | None = None
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    read_only: bool = False
+    privileged: bool = False
+    init: bool = False
+    stop_signal: str | None = None
+    stop_grace_period: int | None = None  # ns
+    logging: Logging | None = None
+    ulimits: tuple[Ulimit, ...] = ()
+    sysctls: Pairs = ()
+    extra_hosts: tuple[str, ...] = ()  # "name:ip", sorted
+    dns: tuple[str, ...] = ()
+    depends_on: tuple[Dependency, ...] = ()
+    replicas: int = 1
+    resources: Resources = field(default_factory=Resources)
+    #: placement: inventory groups or hosts; empty means the stack's hosts.
+    hosts: tuple[str, ...] = ()
+    state: ServiceState = "running"
+    pull: PullPolicy = "missing"
+
+    def container_name(self, stack: str, replica: int) -> str:
+        return f"{stack}-{self.name}-{replica}"
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    source: Path  # the stack file, as given on the command line
+    version: int = 1
+    #: inventory groups or host names; empty means every host.
+    hosts: tuple[str, ...] = ()
+    engine: Engine | None = None
+    networks: tuple[Network, ...] = ()
+    volumes: tuple[Volume, ...] = ()
+    services: tuple[Service, ...] = ()
+
+    def service(self, name: str) -> Service:
+        for svc in self.services:
+            if svc.name == name:
+                return svc
+        raise KeyError(name)
+
+    def network(self, name: str) -> Network:
+        for net in self.networks:
+            if net.name == name:
+                return net
+        raise KeyError(name)
+
+    def volume(self, name: str) -> Volume:
+        for vol in self.volumes:
+            if vol.name == name:
+                return vol
+        raise KeyError(name)
