@@ -1,0 +1,121 @@
+"""What the commands share: loading input with clear errors, and output.
+
+Human output goes to stdout (plans, summaries) and stderr (progress,
+errors); ``--json`` puts exactly one JSON document on stdout and nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from fleetform.inventory import InventoryError, LoadedInventory, load_inventory
+from fleetform.model import Stack
+
+
+class Output:
+    def __init__(self, json_mode: bool = False) -> None:
+        self.json_mode = json_mode
+        self.out = Console(highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+    def error(self, message: str) -> None:
+        self.err.print(f"[bold red]error:[/] {escape(message)}")
+
+    def info(self, message: str) -> None:
+        (self.err if self.json_mode else self.out).print(escape(message))
+
+    def json(self, data: Any) -> None:
+        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        sys.stdout.flush()
+
+    @contextlib.contextmanager
+    def status(self, message: str) -> Iterator[None]:
+        """A spinner on stderr while slow work runs (only on a terminal)."""
+        if self.err.is_terminal:
+            with self.err.status(escape(message) + "…"):
+                yield
+        else:
+            yield
+
+    @contextlib.contextmanager
+    def progress(self, session: Any, message: str) -> Iterator[None]:
+        """Show which operation runs on which host while pyinfra works."""
+        from fleetform.executor.progress import ProgressCallback
+
+        if not self.err.is_terminal:
+            # In CI logs, one line per finished step per host keeps a record.
+            callback = ProgressCallback(lambda line: self.err.print(escape(line)), live=False)
+            session.state.add_callback_handler(callback)
+            yield
+            return
+        with self.err.status(escape(message) + "…") as status:
+            callback = ProgressCallback(
+                lambda line: status.update(escape(f"{message}: {line}")), live=True
+            )
+            session.state.add_callback_handler(callback)
+            yield
+
+    def plan(self, plan: Any) -> None:
+        for line in str(plan).splitlines():
+            style = _plan_line_style(line)
+            self.out.print(f"[{style}]{escape(line)}[/]" if style else escape(line))
+
+    def summary(self, summary: dict[str, Any]) -> None:
+        table = Table(title=f"Apply finished in {summary['seconds']} s", title_justify="left")
+        table.add_column("host")
+        table.add_column("result")
+        table.add_column("planned actions", justify="right")
+        table.add_column("changed steps", justify="right")
+        for h in summary["hosts"]:
+            result = "[green]ok[/]" if h["ok"] else "[red]failed[/]"
+            table.add_row(h["host"], result, str(h["actions"]), str(h["changed_operations"]))
+        self.out.print(table)
+        for h in summary["hosts"]:
+            if h["error"]:
+                self.out.print(f"[red]{escape(h['host'])}:[/] {escape(h['error'])}")
+
+
+def _plan_line_style(line: str) -> str:
+    stripped = line.lstrip()
+    if stripped.startswith("-/+"):
+        return "yellow"
+    if stripped.startswith("+"):
+        return "green"
+    if stripped.startswith("~"):
+        return "yellow"
+    if stripped.startswith("-"):
+        return "red"
+    if stripped.startswith("!"):
+        return "bold red"
+    return ""
+
+
+def load_stacks_or_report(paths: Sequence[str], out: Output) -> list[Stack] | None:
+    from fleetform.stackfile import StackFileError, load_stacks
+
+    if not paths:
+        out.error("no stack files given")
+        return None
+    try:
+        return list(load_stacks(list(paths)))
+    except StackFileError as exc:
+        for problem in exc.problems:
+            out.err.print(escape(str(problem)))
+        out.error(f"{len(exc.problems)} problem(s) in the stack files; nothing was changed")
+        return None
+
+
+def load_targets_or_report(spec: str, limits: Sequence[str], out: Output) -> LoadedInventory | None:
+    try:
+        return load_inventory(spec, limits)
+    except InventoryError as exc:
+        out.error(str(exc))
+        return None

@@ -1,0 +1,161 @@
+"""A pyinfra API session: connect, run one command per host, run operations.
+
+pyinfra's API has pitfalls that this module absorbs once:
+- gevent must monkey-patch before anything else imports sockets, or SSH hosts
+  are handled one after another (``patch()``, called by the CLI first);
+- ``connect_all`` only logs why a host failed; we keep the reason per host;
+- ``run_ops`` raises ``PyinfraError("No hosts remaining!")`` when every host
+  failed: that is a result (all hosts failed), not a crash;
+- with ``check_for_changes=False`` operation bodies run once, at execution,
+  so facts are not gathered twice (pyinfra 3 caches none).
+
+Example::
+
+    session = Session(load_inventory("inventory/lab.py"))
+    session.connect()
+    outputs = session.run_everywhere(lambda host: "docker ps -q")
+    session.add_op(some_operation, arg=...)
+    session.run()
+    session.disconnect()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from fleetform.inventory import LoadedInventory
+
+_PATCHED = False
+
+
+def patch() -> None:
+    """Monkey-patch with gevent (idempotent). Must run before pyinfra is imported."""
+    global _PATCHED
+    if not _PATCHED:
+        from gevent import monkey
+
+        monkey.patch_all()
+        _PATCHED = True
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    ok: bool
+    stdout: str
+    stderr: str
+
+
+class Session:
+    def __init__(self, loaded: LoadedInventory, *, parallel: int = 0) -> None:
+        patch()
+        from pyinfra.api import Config, State
+
+        self.loaded = loaded
+        config = Config(PARALLEL=parallel or max(len(loaded.hosts), 1), CONNECT_TIMEOUT=10)
+        self.state = State(
+            loaded.inventory, config, initial_limit=loaded.hosts, check_for_changes=False
+        )
+        #: host name -> why it failed (connection or operation)
+        self.failures: dict[str, str] = {}
+
+    @property
+    def hosts(self) -> list[Any]:
+        """Hosts that are connected and have not failed."""
+        return [h for h in self.loaded.hosts if h in self.state.active_hosts]
+
+    def connect(self) -> None:
+        import gevent
+        from pyinfra.api.exceptions import ConnectError, PyinfraError
+
+        def one(host: Any) -> str | None:
+            try:
+                with _quiet():
+                    host.connect(show_errors=False, raise_exceptions=True)
+            except ConnectError as exc:
+                return str(exc.args[0] if exc.args else exc)
+            except Exception as exc:  # a broken connector must not stop the other hosts
+                return f"{type(exc).__name__}: {exc}"
+            return None
+
+        greenlets = {self.state.pool.spawn(one, h): h for h in self.loaded.hosts}
+        gevent.joinall(list(greenlets))
+        failed = set()
+        for greenlet, host in greenlets.items():
+            err = greenlet.get()
+            if err is None and host.connected:
+                self.state.activate_host(host)
+            else:
+                failed.add(host)
+                self.failures[host.name] = f"cannot connect: {err or 'unknown error'}"
+        with contextlib.suppress(PyinfraError):  # "No hosts remaining!" is a result here
+            self.state.fail_hosts(failed, activated_count=len(self.loaded.hosts))
+
+    def run_everywhere(self, command_for: Callable[[Any], str]) -> dict[str, CommandResult]:
+        """Run one shell command per connected host, all hosts in parallel."""
+        import gevent
+        from pyinfra.api.command import StringCommand
+
+        def one(host: Any) -> CommandResult:
+            try:
+                ok, output = host.run_shell_command(StringCommand(command_for(host)))
+            except Exception as exc:  # connection dropped mid-way
+                return CommandResult(False, "", f"{type(exc).__name__}: {exc}")
+            return CommandResult(ok, output.stdout, output.stderr)
+
+        greenlets = {self.state.pool.spawn(one, h): h for h in self.hosts}
+        gevent.joinall(list(greenlets))
+        return {host.name: g.get() for g, host in greenlets.items()}
+
+    def add_op(self, op: Any, *args: Any, **kwargs: Any) -> None:
+        from pyinfra.api import add_op
+
+        with _quiet():
+            add_op(self.state, op, *args, **kwargs)
+
+    def add_deploy(self, deploy: Any, *args: Any, **kwargs: Any) -> None:
+        from pyinfra.api import add_deploy
+
+        with _quiet():
+            add_deploy(self.state, deploy, *args, **kwargs)
+
+    def run(self) -> None:
+        from pyinfra.api.exceptions import PyinfraError
+        from pyinfra.api.operations import run_ops
+
+        try:
+            with _quiet():
+                run_ops(self.state)
+        except PyinfraError as exc:
+            if "No hosts remaining" not in str(exc):
+                raise
+        for host in self.state.failed_hosts:
+            self.failures.setdefault(host.name, self._op_error(host))
+
+    def op_results(self, host: Any) -> list[Any]:
+        """OperationMeta of every operation run on ``host``, in order."""
+        ops = self.state.ops.get(host, {})
+        return [ops[h].operation_meta for h in self.state.get_op_order() if h in ops]
+
+    def _op_error(self, host: Any) -> str:
+        for meta in self.op_results(host):
+            if meta.is_complete() and meta.did_error():
+                lines = [*meta.stderr_lines, *meta.stdout_lines]
+                return "\n".join(lines[-15:]) or "operation failed"
+        return "operation failed"
+
+    def disconnect(self) -> None:
+        from pyinfra.api.connect import disconnect_all
+
+        with _quiet(), contextlib.suppress(Exception):
+            disconnect_all(self.state)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """pyinfra prints progress spinners and log lines; fleetform prints its own."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
