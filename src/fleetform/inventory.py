@@ -38,6 +38,8 @@ class LoadedInventory:
     targets: list[TargetHost]
     #: pyinfra Host objects of the targets (the limit), in inventory order.
     hosts: list[Any]
+    #: the (not yet initialised) pyinfra State the inventory was loaded with
+    state: Any = None
 
     def target(self, name: str) -> TargetHost:
         for t in self.targets:
@@ -53,6 +55,8 @@ def split_limits(limits: Iterable[str]) -> list[str]:
 
 def load_inventory(spec: str, limits: Sequence[str] = ()) -> LoadedInventory:
     """Load ``spec`` with pyinfra's own inventory loader and apply ``--limit``."""
+    from pyinfra.api import State
+    from pyinfra.context import ctx_state
     from pyinfra_cli.inventory import make_inventory
 
     if not spec:
@@ -65,8 +69,11 @@ def load_inventory(spec: str, limits: Sequence[str] = ()) -> LoadedInventory:
     handler = logging.StreamHandler(buf)
     pyinfra_logger = logging.getLogger("pyinfra")
     pyinfra_logger.addHandler(handler)
+    # pyinfra executes inventory files with a State in context; the same
+    # State is initialised later by the session (as pyinfra's own CLI does).
+    state = State(check_for_changes=False)
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), ctx_state.use(state):
             inventory = make_inventory(spec, cwd=str(Path.cwd()))
     except Exception as exc:  # pyinfra raises many kinds for a bad inventory file
         raise InventoryError(f"{spec}: cannot load inventory: {exc}") from exc
@@ -90,4 +97,4 @@ def load_inventory(spec: str, limits: Sequence[str] = ()) -> LoadedInventory:
             )
         hosts = [h for h in all_hosts if h.name in wanted or set(h.groups) & set(wanted)]
     targets = [TargetHost(h.name, frozenset(h.groups)) for h in hosts]
-    return LoadedInventory(inventory=inventory, targets=targets, hosts=hosts)
+    return LoadedInventory(inventory=inventory, targets=targets, hosts=hosts, state=state)

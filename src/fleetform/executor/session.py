@@ -56,9 +56,8 @@ class Session:
 
         self.loaded = loaded
         config = Config(PARALLEL=parallel or max(len(loaded.hosts), 1), CONNECT_TIMEOUT=10)
-        self.state = State(
-            loaded.inventory, config, initial_limit=loaded.hosts, check_for_changes=False
-        )
+        self.state = loaded.state or State(check_for_changes=False)
+        self.state.init(loaded.inventory, config, initial_limit=loaded.hosts)
         #: host name -> why it failed (connection or operation)
         self.failures: dict[str, str] = {}
 
