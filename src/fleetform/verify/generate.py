@@ -1,0 +1,81 @@
+"""Generate a host's checks from the stacks, without touching the host.
+
+The expectations come from the planner's own view of the host
+(``desired_for_host``: containers with their config hash, networks, volumes)
+and from the merged engine settings (``engine_for_host``), so verify checks
+exactly what apply converges to.
+
+Example::
+
+    >>> hc = checks_for_host(stacks, "lab-1", frozenset({"web"}))
+    >>> hc.host, [c.id for c in hc.checks][:2]
+    ('lab-1', ['engine::packages', 'engine::dockerd running'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from fleetform.engine.settings import engine_for_host
+from fleetform.model import LABEL_STACK, Stack
+from fleetform.plan.desired import DesiredNetwork, DesiredVolume, HostDesired, desired_for_host
+from fleetform.verify.checks import Check, Outcome
+from fleetform.verify.container_checks import container_checks
+from fleetform.verify.engine_checks import engine_checks, engine_needs
+from fleetform.verify.runner import HostChecks
+from fleetform.verify.state import HostState, Needs
+
+
+def checks_for_host(stacks: Sequence[Stack], host: str, groups: frozenset[str]) -> HostChecks:
+    """Every check of ``host``; raises EngineSettingsError when the stacks' engines conflict."""
+    settings = engine_for_host(stacks, host, groups)
+    desired = desired_for_host(stacks, host, groups)
+    checks = engine_checks(settings)
+    for dc in desired.containers:
+        checks += container_checks(dc)
+    checks += [orphans_check(desired, stack) for stack in desired.stacks]
+    checks += [network_check(n) for n in desired.networks]
+    checks += [volume_check(v) for v in desired.volumes]
+    engine = engine_needs(settings)
+    needs = Needs(
+        packages=engine.packages,
+        files=engine.files,
+        images=tuple(sorted({c.spec.image for c in desired.containers if c.state != "absent"})),
+        networks=tuple(n.name for n in desired.networks),
+        volumes=tuple(v.name for v in desired.volumes),
+    )
+    return HostChecks(host, tuple(checks), needs)
+
+
+def orphans_check(desired: HostDesired, stack: str) -> Check:
+    """Containers labelled with ``stack`` that the stack does not declare on this host."""
+    declared = {c.name for c in desired.containers}
+
+    def probe(state: HostState) -> Outcome:
+        orphans = sorted(
+            str(c.get("Name", "")).lstrip("/")
+            for c in state.containers
+            if (c.get("Config", {}).get("Labels") or {}).get(LABEL_STACK) == stack
+            and str(c.get("Name", "")).lstrip("/") not in declared
+        )
+        return Outcome(not orphans, ", ".join(orphans) if orphans else "none")
+
+    return Check(f"stack {stack}", "no orphaned containers", "none", probe)
+
+
+def _exists(kind: str, name: str, present: bool) -> Callable[[HostState], Outcome]:
+    def probe(state: HostState) -> Outcome:
+        found = name in (state.networks if kind == "network" else state.volumes)
+        return Outcome(found == present, "exists" if found else "absent")
+
+    return probe
+
+
+def network_check(net: DesiredNetwork) -> Check:
+    return Check(f"network {net.name}", "exists", "exists", _exists("network", net.name, True))
+
+
+def volume_check(vol: DesiredVolume) -> Check:
+    present = vol.volume.state == "present"
+    expected = "exists" if present else "absent"
+    return Check(f"volume {vol.name}", expected, expected, _exists("volume", vol.name, present))
