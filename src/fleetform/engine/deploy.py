@@ -1,0 +1,97 @@
+"""The engine deploy: make a host a Docker host.
+
+Usable from pyinfra's CLI (``deploys/engine.py``) and its API::
+
+    from pyinfra.api.deploy import add_deploy
+    from fleetform.engine.deploy import docker_engine
+
+    for host in inventory.iter_active_hosts():
+        add_deploy(state, docker_engine, settings_by_host[host.name], host=host)
+
+The sequence of operations is the same for every host and every settings
+value; what differs happens inside the operations.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+
+from pyinfra.api.deploy import deploy
+from pyinfra.api.exceptions import PyinfraError
+from pyinfra.api.host import Host
+from pyinfra.context import ctx_host
+
+from fleetform.engine.operations import (
+    daemon_json,
+    docker_group_members,
+    engine_packages,
+    engine_service,
+    registry_certs,
+)
+from fleetform.engine.settings import EngineSettings, EngineSettingsError, engine_for_host
+
+#: host data: stack files whose ``engine:`` sections apply to the host.
+STACKS_DATA = "fleetform_stacks"
+#: host data: registry -> CA PEM, installed whatever the stacks say (the lab
+#: uses it so every host trusts its registry).
+REGISTRIES_DATA = "fleetform_registries"
+
+
+def with_host_registries(
+    settings: EngineSettings, registries: Mapping[str, str] | None
+) -> EngineSettings:
+    """Add the registry CAs of host data ``fleetform_registries`` (stacks win)."""
+    return settings.with_registries(registries) if registries else settings
+
+
+@deploy("Docker engine")
+def docker_engine(settings: EngineSettings | None = None) -> None:
+    """dockerd, containerd and runc installed, configured and running.
+
+    ``settings`` None means the defaults (Debian's docker.io, daemon.json left
+    alone).  Registry CAs from the host data ``fleetform_registries`` are
+    always added.
+    """
+    _engine_operations(settings)
+
+
+@deploy("Docker engine")
+def docker_engine_by_host(settings_by_host: Mapping[str, EngineSettings]) -> None:
+    """``docker_engine`` with each host's own settings, for one ``add_deploy`` over
+    all hosts (hosts not in the mapping get the defaults)."""
+    _engine_operations(settings_by_host.get(_host().name))
+
+
+def _host() -> Host:
+    return ctx_host.get()  # type: ignore[no-untyped-call,no-any-return]
+
+
+def _engine_operations(settings: EngineSettings | None) -> None:
+    host = _host()
+    settings = with_host_registries(settings or EngineSettings(), host.data.get(REGISTRIES_DATA))
+    # daemon.json goes before the packages: a fresh install then starts
+    # dockerd with the right configuration and needs no restart.
+    daemon_json(settings=settings, name="Docker daemon.json")
+    registry_certs(settings=settings, name="Docker registry CA certificates")
+    engine_packages(settings=settings, name="Docker engine packages")
+    engine_service(settings=settings, running=True, name="dockerd and containerd running")
+    docker_group_members(settings=settings, name="docker group members")
+
+
+def settings_from_host_data(
+    host_name: str, groups: list[str], stack_paths: list[str] | None
+) -> EngineSettings:
+    """Engine settings for plain pyinfra runs, from the host data ``fleetform_stacks``.
+
+    Problems become a PyinfraError, which pyinfra's CLI shows as one line.
+    """
+    if not stack_paths:
+        return EngineSettings()
+    # imported here: plain engine runs without stacks need no loader
+    load_stacks = importlib.import_module("fleetform.stackfile").load_stacks
+    try:
+        stacks = load_stacks([str(p) for p in stack_paths])
+        return engine_for_host(stacks, host_name, groups)
+    except (EngineSettingsError, ValueError, OSError) as exc:
+        raise PyinfraError(str(exc)) from None

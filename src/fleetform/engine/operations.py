@@ -1,0 +1,99 @@
+"""pyinfra operations for the Docker engine: thin wrappers around the pure
+step builders in ``fleetform.engine.commands``.
+
+Every operation reads the one engine fact and yields at most one command (its
+steps joined with ``&&``), so the sequence of operations is the same on every
+host and per-host differences live inside the operations.
+
+Example (inside a deploy)::
+
+    engine_packages(settings=settings, name="Docker engine packages")
+    engine_service(settings=settings, running=True, name="dockerd running")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator
+from weakref import WeakKeyDictionary
+
+from pyinfra.api.exceptions import OperationError
+from pyinfra.api.host import Host
+from pyinfra.api.operation import operation
+from pyinfra.api.state import State
+from pyinfra.context import ctx_host, ctx_state
+
+from fleetform.engine import commands
+from fleetform.engine.facts import EngineFact
+from fleetform.engine.settings import EngineSettings, EngineSettingsError
+from fleetform.engine.state import EngineState
+
+# pyinfra 3 does not cache facts: each operation would gather again, at
+# planning and at execution.  The host does not change while pyinfra plans, so
+# one gathering serves every operation then; while executing, a gathering
+# serves until one of these operations changes something.
+_cache: WeakKeyDictionary[State, dict[str, tuple[bool, EngineState]]] = WeakKeyDictionary()
+
+
+def _current() -> tuple[State, Host]:
+    state = ctx_state.get()  # type: ignore[no-untyped-call]
+    host = ctx_host.get()  # type: ignore[no-untyped-call]
+    return state, host
+
+
+def current_engine_state() -> EngineState:
+    state, host = _current()
+    per_host = _cache.setdefault(state, {})
+    cached = per_host.get(host.name)
+    if cached is not None and cached[0] == state.is_executing:
+        return cached[1]
+    observed: EngineState = host.get_fact(EngineFact)
+    per_host[host.name] = (state.is_executing, observed)
+    return observed
+
+
+def _run(
+    build: Callable[[EngineSettings, EngineState], list[str]], settings: EngineSettings
+) -> Iterator[str]:
+    try:
+        steps = build(settings, current_engine_state())
+    except EngineSettingsError as exc:
+        # e.g. an OS fleetform cannot install Docker on: one line, no traceback
+        raise OperationError(str(exc)) from None
+    if not steps:
+        return
+    state = _current()[0]
+    if state.is_executing:
+        _cache.get(state, {}).pop(_current()[1].name, None)
+    yield " && ".join(steps)
+
+
+@operation()
+def engine_packages(settings: EngineSettings) -> Generator[str, None, None]:
+    """Docker's packages installed (and Docker's repository for ``docker-ce``)."""
+    yield from _run(commands.package_steps, settings)
+
+
+@operation()
+def daemon_json(settings: EngineSettings) -> Generator[str, None, None]:
+    """/etc/docker/daemon.json as the stacks say; dockerd restarted once if it changed."""
+    yield from _run(commands.daemon_json_steps, settings)
+
+
+@operation()
+def registry_certs(settings: EngineSettings) -> Generator[str, None, None]:
+    """Registry CA certificates at /etc/docker/certs.d/<registry>/ca.crt."""
+    yield from _run(commands.registry_cert_steps, settings)
+
+
+@operation()
+def engine_service(settings: EngineSettings, running: bool = True) -> Generator[str, None, None]:
+    """dockerd and containerd enabled and running (systemd, sysvinit or background)."""
+    if not running:
+        raise ValueError("engine_service only supports running=True")
+    yield from _run(commands.service_steps, settings)
+
+
+@operation()
+def docker_group_members(settings: EngineSettings) -> Generator[str, None, None]:
+    """The settings' users are members of the docker group."""
+    yield from _run(commands.docker_group_steps, settings)

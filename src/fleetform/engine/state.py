@@ -1,0 +1,188 @@
+"""A host's Docker engine as it is: gathered by one shell command, parsed here.
+
+Pure: ``FACT_SCRIPT`` is the command and ``parse_engine_state`` reads its
+output; the pyinfra fact in ``fleetform.engine.facts`` only glues them.  One
+command means one SSH round trip per gathering.
+
+Example::
+
+    >>> state = parse_engine_state(recorded_lines)
+    >>> state.init, state.dockerd_pid is not None
+    ('systemd', True)
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from fleetform.engine.packages import APT_KEYRING, APT_SOURCES, DNF_REPO, OsInfo
+
+InitSystem = Literal["systemd", "sysvinit", "none"]
+
+DAEMON_JSON = "/etc/docker/daemon.json"
+CERTS_DIR = "/etc/docker/certs.d"
+ENGINE_PACKAGES = (
+    "docker.io",
+    "docker-ce",
+    "docker-ce-cli",
+    "containerd",
+    "containerd.io",
+    "runc",
+    "moby-engine",
+)
+_WATCHED_FILES = (DAEMON_JSON, APT_SOURCES, APT_KEYRING, DNF_REPO)
+_PKGS = " ".join(ENGINE_PACKAGES)
+
+# Sections start with "@name".  Processes are filtered to this PID namespace:
+# on a control machine that runs the lab, pidof also sees every lab host's
+# dockerd, and those are not this host's engine.  The init system is read
+# from what PID 1 is, never from whether systemctl is installed.
+FACT_SCRIPT = f"""\
+echo @os; cat /etc/os-release 2>/dev/null
+echo @init; echo "comm=$(cat /proc/1/comm 2>/dev/null)"
+[ -d /run/systemd/system ] && echo systemd_dir=1
+[ -f /etc/inittab ] && echo inittab=1
+echo @packages
+if command -v dpkg-query >/dev/null 2>&1; then
+  dpkg-query -W -f='${{Package}}\\t${{db:Status-Abbrev}}\\t${{Version}}\\n' {_PKGS} 2>/dev/null
+elif command -v rpm >/dev/null 2>&1; then
+  rpm -q --qf '%{{NAME}}\\tii \\t%{{VERSION}}-%{{RELEASE}}\\n' {_PKGS} 2>/dev/null \\
+    | grep -v 'not installed'
+fi
+echo @files
+for f in {" ".join(_WATCHED_FILES)} {CERTS_DIR}/*/ca.crt; do
+  [ -f "$f" ] && sha256sum "$f"
+done
+echo @procs
+ns=$(readlink /proc/self/ns/pid)
+for n in dockerd containerd; do for p in $(pidof $n); do
+  [ "$(readlink /proc/$p/ns/pid)" = "$ns" ] && echo "$n=$p"
+done; done
+[ -S /var/run/docker.sock ] && echo socket=1
+echo @enabled
+if [ -d /run/systemd/system ]; then
+  for u in docker containerd; do echo "$u=$(systemctl is-enabled $u.service 2>/dev/null)"; done
+else
+  for u in docker containerd; do ls /etc/rc2.d/S*$u >/dev/null 2>&1 && echo "$u=enabled"; done
+fi
+echo @group; getent group docker
+true
+"""
+
+
+@dataclass(frozen=True)
+class EngineState:
+    """What one gathering saw on a host."""
+
+    os: OsInfo
+    init: InitSystem
+    #: installed package -> version
+    packages: dict[str, str] = field(default_factory=dict)
+    #: watched file path -> sha256 (absent files are missing)
+    files: dict[str, str] = field(default_factory=dict)
+    #: registry -> sha256 of /etc/docker/certs.d/<registry>/ca.crt
+    certs: dict[str, str] = field(default_factory=dict)
+    dockerd_pid: int | None = None
+    containerd_pid: int | None = None
+    socket: bool = False
+    #: unit -> enabled at boot (systemd is-enabled, or sysv rc2.d links)
+    enabled: dict[str, bool] = field(default_factory=dict)
+    docker_group: tuple[str, ...] | None = None  # None: no docker group
+
+    @property
+    def daemon_json_sha256(self) -> str | None:
+        return self.files.get(DAEMON_JSON)
+
+
+def _split_sections(lines: Iterable[str]) -> dict[str, list[str]]:
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for raw in lines:
+        line = raw.rstrip("\n")
+        if line.startswith("@") and line[1:].isalpha():
+            current = sections.setdefault(line[1:], [])
+        elif current is not None and line.strip():
+            current.append(line)
+    return sections
+
+
+def _pairs(lines: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in lines:
+        key, sep, value = line.partition("=")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def parse_os_release(lines: list[str]) -> OsInfo:
+    values: dict[str, str] = {}
+    for key, value in _pairs(lines).items():
+        try:
+            parts = shlex.split(value)
+        except ValueError:
+            parts = [value]
+        values[key] = parts[0] if parts else ""
+    codename = values.get("VERSION_CODENAME") or values.get("UBUNTU_CODENAME", "")
+    return OsInfo(
+        id=values.get("ID", "").lower(),
+        id_like=tuple(values.get("ID_LIKE", "").lower().split()),
+        version_id=values.get("VERSION_ID", ""),
+        codename=codename,
+    )
+
+
+def detect_init(values: dict[str, str]) -> InitSystem:
+    """systemd when PID 1 is systemd or /run/systemd/system exists (systemd's own
+    test); sysvinit when PID 1 is ``init`` reading /etc/inittab; else none."""
+    comm = values.get("comm", "")
+    if comm == "systemd" or values.get("systemd_dir") == "1":
+        return "systemd"
+    if comm == "init" and values.get("inittab") == "1":
+        return "sysvinit"
+    return "none"
+
+
+def parse_engine_state(lines: Iterable[str]) -> EngineState:
+    """Parse the output of ``FACT_SCRIPT``."""
+    sec = _split_sections(lines)
+    packages: dict[str, str] = {}
+    for line in sec.get("packages", []):
+        parts = line.split("\t")
+        if len(parts) >= 3 and parts[1].strip() == "ii":
+            packages[parts[0]] = parts[2].strip()
+    files: dict[str, str] = {}
+    certs: dict[str, str] = {}
+    for line in sec.get("files", []):
+        digest, _, path = line.partition("  ")
+        path = path.strip()
+        if path.startswith(CERTS_DIR + "/") and path.endswith("/ca.crt"):
+            certs[path[len(CERTS_DIR) + 1 : -len("/ca.crt")]] = digest
+        elif path:
+            files[path] = digest
+    procs = _pairs(sec.get("procs", []))
+    enabled = _pairs(sec.get("enabled", []))
+    group_lines = sec.get("group", [])
+    members: tuple[str, ...] | None = None
+    if group_lines:
+        raw = group_lines[0].split(":")[3] if group_lines[0].count(":") >= 3 else ""
+        members = tuple(sorted(m for m in raw.split(",") if m))
+    return EngineState(
+        os=parse_os_release(sec.get("os", [])),
+        init=detect_init(_pairs(sec.get("init", []))),
+        packages=packages,
+        files=files,
+        certs=certs,
+        dockerd_pid=_pid(procs.get("dockerd")),
+        containerd_pid=_pid(procs.get("containerd")),
+        socket=procs.get("socket") == "1",
+        enabled={unit: state == "enabled" for unit, state in enabled.items()},
+        docker_group=members,
+    )
+
+
+def _pid(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None

@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import shlex
+from dataclasses import replace
+
+from fleetform.engine.commands import (
+    daemon_json_steps,
+    docker_group_steps,
+    package_steps,
+    registry_cert_steps,
+    service_steps,
+    sha256_text,
+    wait_for_socket,
+)
+from fleetform.engine.settings import EngineSettings
+from fleetform.model import RegistryCA
+
+from .conftest import observed
+
+LOCAL = EngineSettings(daemon_json='{"log-driver":"local"}')  # what debian-systemd-running has
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+def test_a_fresh_debian_host_gets_docker_io_with_one_apt_update():
+    steps = package_steps(EngineSettings(), observed("debian-systemd-fresh"))
+    assert steps == [
+        "apt-get update -qq",
+        "env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "
+        "--allow-downgrades docker.io containerd runc",
+    ]
+
+
+def test_installed_distro_packages_need_nothing():
+    assert package_steps(EngineSettings(), observed("debian-systemd-running")) == []
+
+
+def test_docker_ce_with_a_pin_fetches_the_key_writes_the_source_and_installs_pinned():
+    settings = EngineSettings(source="docker-ce", version="27.3.1")
+    steps = package_steps(settings, observed("debian-systemd-fresh"))
+    joined = " && ".join(steps)
+    assert (
+        "curl -fsSL https://download.docker.com/linux/debian/gpg -o /etc/apt/keyrings/docker.asc"
+        in joined
+    )
+    assert "/etc/apt/sources.list.d/docker.sources" in joined
+    assert shlex.split(steps[-1])[-3:] == [
+        "docker-ce=5:27.3.1-1~debian.12~bookworm",
+        "docker-ce-cli=5:27.3.1-1~debian.12~bookworm",
+        "containerd.io",
+    ]
+    # the source must exist before the update that precedes the install
+    assert joined.index("docker.sources") < joined.rindex("apt-get update")
+
+
+def test_rocky_docker_ce_writes_the_repo_file_and_installs_with_dnf():
+    settings = EngineSettings(source="docker-ce")
+    steps = package_steps(settings, observed("rocky9-fresh"))
+    assert "/etc/yum.repos.d/docker-ce.repo" in steps[0]
+    assert steps[-1] == "dnf -y -q install docker-ce docker-ce-cli containerd.io"
+
+
+def test_alma_with_docker_ce_at_the_pinned_version_needs_nothing_but_the_repo_file():
+    settings = EngineSettings(source="docker-ce", version="27.3.1")
+    steps = package_steps(settings, observed("alma9-docker-ce"))
+    assert len(steps) == 1 and "docker-ce.repo" in steps[0]
+
+
+def test_unmanaged_daemon_json_is_left_alone():
+    assert daemon_json_steps(EngineSettings(), observed("debian-systemd-running")) == []
+
+
+def test_unchanged_daemon_json_writes_nothing_and_does_not_restart():
+    assert daemon_json_steps(LOCAL, observed("debian-systemd-running")) == []
+
+
+def test_changed_daemon_json_is_written_then_dockerd_restarted_once_and_awaited():
+    settings = replace(LOCAL, daemon_json='{"log-driver":"json-file"}')
+    steps = daemon_json_steps(settings, observed("debian-systemd-running"))
+    assert "/etc/docker/daemon.json" in steps[0]
+    assert shlex.quote('{"log-driver":"json-file"}\n') in steps[0]
+    assert steps[1:] == ["systemctl restart docker.service", wait_for_socket()]
+
+
+def test_emptied_daemon_settings_remove_the_file_and_restart():
+    steps = daemon_json_steps(replace(LOCAL, daemon_json="{}"), observed("debian-systemd-running"))
+    assert steps == [
+        "rm -f /etc/docker/daemon.json",
+        "systemctl restart docker.service",
+        wait_for_socket(),
+    ]
+    assert (
+        daemon_json_steps(replace(LOCAL, daemon_json="{}"), observed("debian-systemd-fresh")) == []
+    )
+
+
+def test_daemon_json_written_while_dockerd_is_stopped_needs_no_restart():
+    steps = daemon_json_steps(LOCAL, observed("debian-systemd-fresh"))
+    assert len(steps) == 1 and "restart" not in steps[0]
+
+
+def test_restart_without_init_stops_this_hosts_dockerd_by_its_pidfile_and_starts_it_again():
+    steps = daemon_json_steps(LOCAL, observed("control-none-running"))
+    assert steps[1] == (
+        "start-stop-daemon --stop --quiet --retry TERM/30/KILL/5 --pidfile /var/run/docker.pid "
+        "--exec /usr/sbin/dockerd"
+    )
+    assert steps[2].startswith("start-stop-daemon --start --background")
+
+
+def test_sysvinit_restart_goes_through_the_init_script():
+    state = replace(observed("debian-sysvinit-fresh"), dockerd_pid=10)
+    assert daemon_json_steps(LOCAL, state)[1] == "service docker restart"
+
+
+def test_systemd_enables_and_starts_both_units_when_not_running():
+    assert service_steps(EngineSettings(), observed("debian-systemd-fresh")) == [
+        "systemctl enable --now containerd.service docker.service",
+        wait_for_socket(),
+    ]
+    assert service_steps(EngineSettings(), observed("debian-systemd-running")) == []
+
+
+def test_systemd_enables_a_running_but_disabled_engine():
+    state = observed("debian-systemd-running")
+    state = replace(state, enabled={"docker": True, "containerd": False})
+    assert service_steps(EngineSettings(), state)[0].startswith("systemctl enable --now")
+
+
+def test_sysvinit_links_rc_scripts_and_starts_the_service():
+    assert service_steps(EngineSettings(), observed("debian-sysvinit-fresh")) == [
+        "update-rc.d docker defaults",
+        "service docker start",
+        wait_for_socket(),
+    ]
+
+
+def test_without_init_dockerd_is_started_in_the_background_under_start_stop_daemon():
+    steps = service_steps(EngineSettings(), observed("control-none-stopped"))
+    assert steps == [
+        "start-stop-daemon --start --background --make-pidfile --pidfile /run/dockerd.pid "
+        "--output /var/log/fleetform-dockerd.log --exec /usr/sbin/dockerd",
+        wait_for_socket(),
+    ]
+    assert service_steps(EngineSettings(), observed("control-none-running")) == []
+
+
+def test_the_socket_wait_is_one_shell_command_that_fails_after_a_timeout():
+    wait = wait_for_socket()
+    assert wait.startswith("{ ") and wait.endswith("; }")
+    assert "docker version" in wait and "exit 1" in wait
+
+
+def test_registry_certificates_are_written_only_when_their_digest_differs():
+    settings = EngineSettings(registries=(RegistryCA("registry.lab:5000", PEM),))
+    state = observed("debian-systemd-running")
+    (step,) = registry_cert_steps(settings, state)
+    assert "/etc/docker/certs.d/registry.lab:5000/ca.crt" in step
+    same = replace(state, certs={"registry.lab:5000": sha256_text(PEM)})
+    assert registry_cert_steps(settings, same) == []
+
+
+def test_only_users_missing_from_the_docker_group_are_added():
+    settings = EngineSettings(users=("alice", "bob"))
+    assert docker_group_steps(settings, observed("debian-systemd-running")) == [
+        "usermod -aG docker bob"
+    ]
+
+
+def test_values_with_shell_metacharacters_are_quoted_once():
+    settings = EngineSettings(daemon_json='{"labels":["a=$(reboot)"]}')
+    (step,) = daemon_json_steps(settings, observed("debian-systemd-fresh"))
+    assert shlex.quote('{"labels":["a=$(reboot)"]}\n') in step

@@ -1,0 +1,65 @@
+"""The whole engine deploy through pyinfra's API on @fake hosts with recorded facts."""
+
+from __future__ import annotations
+
+from fleetform.engine.settings import EngineSettings
+
+from .conftest import run_fake
+
+LOCAL = EngineSettings(daemon_json='{"log-driver":"local"}')
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+def test_a_converged_host_reports_no_change_and_gathers_its_state_once_per_phase():
+    run = run_fake({"h": ("debian-systemd-running", LOCAL, {})})["h"]
+    assert run.changed == [] and run.commands == []
+    assert run.gatherings == 2  # planning + execution, shared by all five operations
+
+
+def test_the_operation_sequence_is_the_same_on_every_host_whatever_its_settings():
+    runs = run_fake(
+        {
+            "a": ("debian-systemd-fresh", EngineSettings(source="docker-ce"), {}),
+            "b": ("control-none-stopped", LOCAL, {}),
+            "c": ("rocky9-fresh", EngineSettings(source="docker-ce", users=("ops",)), {}),
+        }
+    )
+    assert runs["a"].op_names == runs["b"].op_names == runs["c"].op_names
+    assert [n.split(" | ")[1] for n in runs["a"].op_names] == [
+        "Docker daemon.json",
+        "Docker registry CA certificates",
+        "Docker engine packages",
+        "dockerd and containerd running",
+        "docker group members",
+    ]
+
+
+def test_a_daemon_json_change_on_a_running_host_restarts_dockerd_exactly_once():
+    changed = EngineSettings(daemon_json='{"log-driver":"json-file"}')
+    run = run_fake({"h": ("debian-systemd-running", changed, {})})["h"]
+    assert [c for c in run.commands if "restart" in c] == [run.commands[0]]
+    assert run.commands[0].count("systemctl restart docker.service") == 1
+    assert run.changed == ["Docker engine | Docker daemon.json"]
+
+
+def test_a_bare_host_without_init_gets_dockerd_started_in_the_background():
+    run = run_fake({"h": ("control-none-stopped", None, {})})["h"]
+    assert run.changed == ["Docker engine | dockerd and containerd running"]
+    (command,) = run.commands
+    assert command.startswith("start-stop-daemon --start --background --make-pidfile")
+    assert "--exec /usr/sbin/dockerd" in command and "docker version" in command
+
+
+def test_a_fresh_systemd_host_gets_config_before_packages_and_no_restart():
+    run = run_fake({"h": ("debian-systemd-fresh", LOCAL, {})})["h"]
+    assert "/etc/docker/daemon.json" in run.commands[0]
+    assert "apt-get install" in run.commands[1]
+    assert run.commands[2].startswith("systemctl enable --now")
+    assert not any("restart" in c for c in run.commands)
+
+
+def test_registry_cas_from_host_data_are_installed_even_without_stacks():
+    data = {"fleetform_registries": {"registry.lab:5000": PEM}}
+    run = run_fake({"h": ("debian-systemd-running", None, data)})["h"]
+    assert run.changed == ["Docker engine | Docker registry CA certificates"]
+    assert "/etc/docker/certs.d/registry.lab:5000/ca.crt" in run.commands[0]

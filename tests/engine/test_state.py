@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from fleetform.engine.state import detect_init, parse_engine_state
+
+from .conftest import observed
+
+
+def test_the_control_machine_recording_parses_to_no_init_and_a_running_docker_io():
+    state = observed("control-none-running")
+    assert state.os.id == "debian" and state.os.codename == "bookworm"
+    assert state.os.family == "debian"
+    assert state.init == "none"
+    assert state.packages == {
+        "containerd": "1.6.20~ds1-1+deb12u3",
+        "docker.io": "20.10.24+dfsg1-1+deb12u1+b6",
+        "runc": "1.1.5+ds1-1+deb12u1",
+    }
+    assert "docker-ce" not in state.packages  # dpkg's "un" (known, not installed)
+    assert state.dockerd_pid == 2839 and state.containerd_pid == 2847 and state.socket
+    assert state.daemon_json_sha256 is None
+    assert state.docker_group == ()
+
+
+def test_init_comes_from_pid_1_not_from_installed_tools():
+    assert detect_init({"comm": "systemd"}) == "systemd"
+    assert detect_init({"comm": "init", "systemd_dir": "1"}) == "systemd"
+    assert detect_init({"comm": "init", "inittab": "1"}) == "sysvinit"
+    assert detect_init({"comm": "process_api"}) == "none"
+    assert detect_init({"comm": "bash", "inittab": "1"}) == "none"
+
+
+def test_a_systemd_host_reports_units_daemon_json_and_group_members():
+    state = observed("debian-systemd-running")
+    assert state.init == "systemd"
+    assert state.enabled == {"docker": True, "containerd": True}
+    assert state.daemon_json_sha256 is not None
+    assert state.docker_group == ("alice",)
+
+
+def test_rpm_hosts_parse_os_release_and_packages():
+    rocky = observed("rocky9-fresh")
+    assert (rocky.os.id, rocky.os.version_id, rocky.os.family) == ("rocky", "9.4", "rhel")
+    assert rocky.packages == {} and rocky.enabled == {"docker": False, "containerd": False}
+    alma = observed("alma9-docker-ce")
+    assert alma.os.id_like == ("rhel", "centos", "fedora")
+    assert alma.packages["docker-ce"] == "27.3.1-1.el9"
+
+
+def test_certs_are_keyed_by_registry_and_other_files_by_path():
+    lines = [
+        "@files",
+        "aa  /etc/docker/daemon.json",
+        "bb  /etc/docker/certs.d/registry.lab:5000/ca.crt",
+        "@group",
+    ]
+    state = parse_engine_state(lines)
+    assert state.files == {"/etc/docker/daemon.json": "aa"}
+    assert state.certs == {"registry.lab:5000": "bb"}
+    assert state.docker_group is None  # no docker group at all
