@@ -1,0 +1,196 @@
+"""Checks across services and stacks, after each file matched the schema.
+
+Placement is known only by name here (no inventory is read), so two
+placements are taken to share a host unless their host lists are disjoint;
+an empty list means every host and shares a host with everything.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+from fleetform.model import Port, Service, Stack
+from fleetform.stackfile.ports import parse_long, parse_short
+from fleetform.stackfile.problems import DocPath, Report, format_path
+from fleetform.stackfile.service import DEFAULT_NETWORK
+
+_WILDCARDS = ("", "0.0.0.0", "::")
+
+
+def _deps(stack: Stack, report: Report) -> None:
+    names = {svc.name: svc for svc in stack.services}
+    for svc in stack.services:
+        for dep in svc.depends_on:
+            path = ("services", svc.name, "depends_on", dep.service)
+            if dep.service not in names:
+                hint = f" (services: {', '.join(sorted(names))})"
+                report.error(path, f"depends on `{dep.service}`, which is not a service{hint}")
+            elif names[dep.service].state == "absent":
+                report.error(path, f"depends on `{dep.service}`, which is `state: absent`")
+    _cycles(stack, report)
+
+
+def _cycles(stack: Stack, report: Report) -> None:
+    graph = {svc.name: [d.service for d in svc.depends_on] for svc in stack.services}
+    done: set[str] = set()
+    reported: set[frozenset[str]] = set()
+
+    def visit(name: str, trail: list[str]) -> None:
+        if name in trail:
+            cycle = trail[trail.index(name) :]
+            if frozenset(cycle) not in reported:
+                reported.add(frozenset(cycle))
+                chain = " -> ".join([*cycle, name])
+                report.error(("services", cycle[0], "depends_on"), f"dependency cycle: {chain}")
+            return
+        if name in done or name not in graph:
+            return
+        for dep in graph[name]:
+            visit(dep, [*trail, name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+
+
+def _references(stack: Stack, data: dict[str, Any], report: Report) -> None:
+    networks = {n.name: n for n in stack.networks}
+    volumes = {v.name: v for v in stack.volumes}
+    for svc in stack.services:
+        raw = data["services"][svc.name]
+        for att in svc.networks:
+            if att.name not in networks and att.name != DEFAULT_NETWORK:
+                report.error(
+                    ("services", svc.name, "networks", _index(raw.get("networks"), att.name)),
+                    f"network `{att.name}` is not declared under the top-level `networks`",
+                )
+            elif att.ipv4_address and att.name in networks:
+                subnets = [p.subnet for p in networks[att.name].ipam_config if p.subnet]
+                addr = ipaddress.ip_address(att.ipv4_address)
+                if not any(addr in ipaddress.ip_network(s) for s in subnets):
+                    report.error(
+                        ("services", svc.name, "networks", att.name, "ipv4_address"),
+                        f"`{att.ipv4_address}` is not inside a subnet of network `{att.name}`"
+                        " (add one under its `ipam.config`)",
+                    )
+        for i, mount in enumerate(svc.volumes):
+            if mount.type != "volume" or mount.source is None:
+                continue
+            index = _mount_index(raw.get("volumes") or [], mount.target, i)
+            path = ("services", svc.name, "volumes", index)
+            if mount.source not in volumes:
+                report.error(
+                    path, f"volume `{mount.source}` is not declared under the top-level `volumes`"
+                )
+            elif volumes[mount.source].state == "absent" and svc.state != "absent":
+                report.error(path, f"volume `{mount.source}` is `state: absent` but mounted here")
+
+
+def _index(spec: Any, name: str) -> str | int:
+    return spec.index(name) if isinstance(spec, list) and name in spec else name
+
+
+def _mount_index(items: list[Any], target: str, fallback: int) -> int:
+    for i, item in enumerate(items):
+        text = item if isinstance(item, str) else item.get("target", "")
+        parts = text.split(":") if isinstance(item, str) else [text]
+        if target in (p.rstrip("/") or "/" for p in parts):
+            return i
+    return fallback
+
+
+@dataclass(frozen=True)
+class _Binding:
+    stack: Stack
+    service: Service
+    port: Port
+    path: DocPath
+    report: Report
+
+    @property
+    def placement(self) -> frozenset[str] | None:
+        hosts = self.service.hosts or self.stack.hosts
+        return frozenset(hosts) if hosts else None
+
+    def clashes(self, other: _Binding) -> bool:
+        a, b = self.port, other.port
+        if (a.published, a.protocol) != (b.published, b.protocol):
+            return False
+        if a.host_ip != b.host_ip and a.host_ip not in _WILDCARDS and b.host_ip not in _WILDCARDS:
+            return False
+        mine, theirs = self.placement, other.placement
+        return mine is None or theirs is None or bool(mine & theirs)
+
+
+def _port_index(items: list[Any], port: Port) -> int | None:
+    for i, item in enumerate(items):
+        try:
+            if isinstance(item, int):
+                found = [Port(item)]
+            elif isinstance(item, str):
+                found = parse_short(item)
+            else:
+                found = parse_long(item)
+        except ValueError:
+            continue
+        if port in found:
+            return i
+    return None
+
+
+def _bindings(stack: Stack, data: dict[str, Any], report: Report) -> list[_Binding]:
+    out = []
+    for svc in stack.services:
+        if svc.state == "absent":
+            continue
+        raw = data["services"][svc.name].get("ports") or []
+        for port in svc.ports:
+            if port.published is None:
+                continue
+            path: DocPath = ("services", svc.name, "ports", _port_index(raw, port) or 0)
+            if svc.replicas > 1:
+                report.error(
+                    path,
+                    f"{svc.replicas} replicas on one host cannot all publish host port "
+                    f"{port.published}/{port.protocol}; leave the host port out or use 1 replica",
+                )
+            out.append(_Binding(stack, svc, port, path, report))
+    return out
+
+
+def check_port_clashes(loaded: list[tuple[Stack, dict[str, Any], Report]]) -> None:
+    """Two containers on one host cannot publish the same host IP, port and protocol."""
+    bindings = [b for stack, data, report in loaded for b in _bindings(stack, data, report)]
+    for i, later in enumerate(bindings):
+        for earlier in bindings[:i]:
+            if later.clashes(earlier):
+                where = format_path(earlier.path)
+                if earlier.report is not later.report:
+                    where += f" in {earlier.report.file}"
+                ip = later.port.host_ip or "0.0.0.0"
+                later.report.error(
+                    later.path,
+                    f"host port {ip}:{later.port.published}/{later.port.protocol} is already "
+                    f"published by {where} on the same hosts",
+                )
+                break
+
+
+def check_stack(stack: Stack, data: dict[str, Any], report: Report) -> None:
+    """Cross-reference checks inside one stack."""
+    _deps(stack, report)
+    _references(stack, data, report)
+
+
+def check_stacks(loaded: list[tuple[Stack, dict[str, Any], Report]]) -> None:
+    """Checks across all stack files given together."""
+    seen: dict[str, Report] = {}
+    for stack, _, report in loaded:
+        if stack.name in seen:
+            report.error(
+                ("name",), f"stack name `{stack.name}` is also used by {seen[stack.name].file}"
+            )
+        seen.setdefault(stack.name, report)
+    check_port_clashes(loaded)

@@ -1,0 +1,90 @@
+"""Mounts: named volumes, bind mounts and tmpfs, short and long forms."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from pathlib import Path
+from typing import Any
+
+from fleetform.model import Mount
+from fleetform.stackfile.problems import DocPath, Report
+from fleetform.stackfile.units import parse_memory
+
+
+def _is_host_path(source: str) -> bool:
+    return source.startswith(("/", ".", "~"))
+
+
+def _host_path(source: str, base: Path) -> str:
+    """Relative host paths are relative to the stack file's folder, as in Compose."""
+    expanded = os.path.expanduser(source)
+    return (
+        posixpath.normpath(str(base / expanded))
+        if not expanded.startswith("/")
+        else (posixpath.normpath(expanded))
+    )
+
+
+def _check_target(target: str) -> str:
+    if not target.startswith("/"):
+        raise ValueError(f"the container path `{target}` must be absolute (start with /)")
+    target = posixpath.normpath(target)
+    if target == "/":
+        raise ValueError("cannot mount over the container's root folder `/`")
+    return target
+
+
+def parse_short(text: str, base: Path) -> Mount:
+    """``"./html:/usr/share/nginx/html:ro"`` -> a bind Mount; ValueError in plain words."""
+    parts = text.split(":")
+    if len(parts) > 3 or not all(parts):
+        raise ValueError(f"`{text}` is not a valid mount (`[source:]target[:ro|rw]`)")
+    read_only = False
+    if len(parts) == 3:
+        for option in parts[2].split(","):
+            if option not in ("ro", "rw"):
+                raise ValueError(f"`{option}` is not a mount option (ro or rw)")
+            read_only = option == "ro"
+    if len(parts) == 1:
+        return Mount("volume", _check_target(parts[0]))
+    source, target = parts[0], _check_target(parts[1])
+    if _is_host_path(source):
+        return Mount("bind", target, _host_path(source, base), read_only)
+    return Mount("volume", target, source, read_only)
+
+
+def parse_long(spec: dict[str, Any], base: Path) -> Mount:
+    kind = spec["type"]
+    target = _check_target(spec["target"])
+    source = spec.get("source")
+    read_only = bool(spec.get("read_only", False))
+    size = spec.get("tmpfs", {}).get("size")
+    if size is not None and kind != "tmpfs":
+        raise ValueError("`tmpfs.size` only applies to `type: tmpfs`")
+    if kind == "tmpfs":
+        if source:
+            raise ValueError("a tmpfs mount has no `source`")
+        return Mount("tmpfs", target, None, read_only, parse_memory(size) if size else None)
+    if kind == "bind":
+        if not source:
+            raise ValueError("a bind mount needs a `source` (a host path)")
+        return Mount("bind", target, _host_path(source, base), read_only)
+    if source and _is_host_path(source):
+        raise ValueError(f"`{source}` is a host path; use `type: bind` for it")
+    return Mount("volume", target, source or None, read_only)
+
+
+def parse_mounts(items: list[Any], base: Path, path: DocPath, report: Report) -> tuple[Mount, ...]:
+    """All mounts of one service, sorted by container path."""
+    mounts: dict[str, Mount] = {}
+    for i, item in enumerate(items):
+        try:
+            mount = parse_short(item, base) if isinstance(item, str) else parse_long(item, base)
+        except ValueError as exc:
+            report.error((*path, i), str(exc))
+            continue
+        if mount.target in mounts:
+            report.error((*path, i), f"`{mount.target}` is mounted more than once")
+        mounts[mount.target] = mount
+    return tuple(mounts[t] for t in sorted(mounts))
