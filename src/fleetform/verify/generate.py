@@ -14,7 +14,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from fleetform.engine.settings import engine_for_host
 from fleetform.model import LABEL_STACK, Stack
@@ -26,9 +26,20 @@ from fleetform.verify.runner import HostChecks
 from fleetform.verify.state import HostState, Needs
 
 
-def checks_for_host(stacks: Sequence[Stack], host: str, groups: frozenset[str]) -> HostChecks:
-    """Every check of ``host``; raises EngineSettingsError when the stacks' engines conflict."""
+def checks_for_host(
+    stacks: Sequence[Stack],
+    host: str,
+    groups: frozenset[str],
+    registries: Mapping[str, str] | None = None,
+) -> HostChecks:
+    """Every check of ``host``; raises EngineSettingsError when the stacks' engines conflict.
+
+    ``registries`` (registry -> CA PEM) are the host data ``fleetform_registries``
+    that apply installs whatever the stacks say.
+    """
     settings = engine_for_host(stacks, host, groups)
+    if registries:
+        settings = settings.with_registries(registries)
     desired = desired_for_host(stacks, host, groups)
     checks = engine_checks(settings)
     for dc in desired.containers:

@@ -132,15 +132,3 @@ def run_checks(
         return []
     with ThreadPoolExecutor(max_workers=min(32, len(hosts))) as pool:
         return list(pool.map(lambda hc: check_host(hc, connect, health_wait), hosts))
-
-
-@dataclass
-class Summary:
-    reports: list[HostReport] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.reports) and all(r.ok for r in self.reports)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "hosts": [r.as_dict() for r in self.reports]}
