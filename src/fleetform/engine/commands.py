@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import json
 import posixpath
 import shlex
 
@@ -133,7 +134,7 @@ def daemon_json_steps(settings: EngineSettings, state: EngineState) -> list[str]
     if wanted is None:
         return []
     have = state.daemon_json_sha256
-    if wanted == "{}":
+    if json.loads(wanted) == {}:
         if have is None:
             return []
         steps = [sh("rm", "-f", DAEMON_JSON)]

@@ -14,7 +14,6 @@ value; what differs happens inside the operations.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 
 from pyinfra.api.deploy import deploy
@@ -80,7 +79,7 @@ def _engine_operations(settings: EngineSettings | None) -> None:
 
 
 def settings_from_host_data(
-    host_name: str, groups: list[str], stack_paths: list[str] | None
+    host_name: str, groups: list[str], stack_paths: list[str] | str | None
 ) -> EngineSettings:
     """Engine settings for plain pyinfra runs, from the host data ``fleetform_stacks``.
 
@@ -88,10 +87,13 @@ def settings_from_host_data(
     """
     if not stack_paths:
         return EngineSettings()
+    if isinstance(stack_paths, str):  # --data fleetform_stacks=a.yml,b.yml
+        stack_paths = [p for p in stack_paths.split(",") if p]
     # imported here: plain engine runs without stacks need no loader
-    load_stacks = importlib.import_module("fleetform.stackfile").load_stacks
+    from fleetform.stackfile import StackFileError, load_stacks
+
     try:
         stacks = load_stacks([str(p) for p in stack_paths])
         return engine_for_host(stacks, host_name, groups)
-    except (EngineSettingsError, ValueError, OSError) as exc:
+    except (EngineSettingsError, StackFileError, OSError) as exc:
         raise PyinfraError(str(exc)) from None
