@@ -64,13 +64,21 @@ def ensure_network(cfg: LabConfig) -> None:
     )  # fmt: skip
 
 
-def up(cfg: LabConfig, hosts: int = 3, progress: Progress | None = None) -> list[LabHost]:
-    """Make the lab exist with exactly ``hosts`` hosts answering SSH; return them."""
+def up(
+    cfg: LabConfig, hosts: int = 3, progress: Progress | None = None, shrink: bool = True
+) -> list[LabHost]:
+    """Make the lab exist with ``hosts`` hosts answering SSH; return the running hosts.
+
+    With ``shrink=False`` hosts beyond ``hosts`` are kept (and repaired), so a
+    test session asking for 3 hosts does not take away a 5th someone added.
+    """
     progress = progress or Progress()
     if not 1 <= hosts <= MAX_HOSTS:
         raise LabError(f"--hosts must be between 1 and {MAX_HOSTS}, not {hosts}")
     ensure_engine()
     with locked(cfg):
+        if not shrink:
+            hosts = max([hosts, *observe_hosts(cfg)])
         keys.ensure_client_key(cfg)
         keys.ensure_ca(cfg)
         base = ensure_base_image(BaseRecipe.current(), progress)
