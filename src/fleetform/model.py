@@ -240,6 +240,10 @@ class Service:
     hosts: tuple[str, ...] = ()
     state: ServiceState = "running"
     pull: PullPolicy = "missing"
+    #: an image archive (``docker save`` output) on the control machine, loaded
+    #: with ``docker load`` when the image is missing on a host (air-gapped
+    #: hosts).  Added for the planner; the loader may leave it None.
+    image_archive: Path | None = None
 
     def container_name(self, stack: str, replica: int) -> str:
         return f"{stack}-{self.name}-{replica}"

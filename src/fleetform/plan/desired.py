@@ -1,0 +1,257 @@
+"""What a host should have: the stacks' model narrowed to one host.
+
+Example::
+
+    >>> from fleetform.model import Service, Stack
+    >>> from pathlib import Path
+    >>> stack = Stack("demo", Path("demo.yml"), services=(Service("web", "busybox"),))
+    >>> want = desired_for_host([stack], "host-a", frozenset({"web"}))
+    >>> [c.name for c in want.containers]
+    ['demo-web-1']
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from fleetform.model import Build, Network, PullPolicy, Service, Stack, Volume
+from fleetform.plan.spec import (
+    ContainerSpec,
+    HealthSpec,
+    LogSpec,
+    MountSpec,
+    NetSpec,
+    UlimitSpec,
+    config_hash,
+)
+
+#: Docker's default network, used when a service lists no network.
+DEFAULT_BRIDGE = "bridge"
+
+
+@dataclass(frozen=True)
+class DesiredContainer:
+    stack: str
+    service: Service
+    replica: int
+    name: str  # <stack>-<service>-<replica>
+    spec: ContainerSpec  # declared fields only; see fleetform.plan.spec
+    config_hash: str
+    #: the container is a one-shot job others wait for (depends_on condition
+    #: service_completed_successfully): exited with code 0 is its converged state.
+    run_once: bool = False
+    #: names of containers on this host that must have exited 0 before this one starts.
+    after_exit: tuple[str, ...] = ()
+
+    @property
+    def state(self) -> str:
+        return self.service.state
+
+    @property
+    def secret_keys(self) -> frozenset[str]:
+        return self.service.secret_keys
+
+
+@dataclass(frozen=True)
+class DesiredNetwork:
+    stack: str
+    network: Network
+
+    @property
+    def name(self) -> str:
+        return self.network.docker_name
+
+
+@dataclass(frozen=True)
+class DesiredVolume:
+    stack: str
+    volume: Volume
+
+    @property
+    def name(self) -> str:
+        return self.volume.docker_name
+
+
+@dataclass(frozen=True)
+class DesiredImage:
+    ref: str
+    pull: PullPolicy = "missing"
+    build: Build | None = None
+    archive: Path | None = None
+
+
+@dataclass(frozen=True)
+class HostDesired:
+    host: str
+    #: names of ALL stacks being applied: their orphans on this host are removed
+    #: even when none of their services is placed here.
+    stacks: tuple[str, ...]
+    containers: tuple[DesiredContainer, ...] = ()
+    networks: tuple[DesiredNetwork, ...] = ()
+    volumes: tuple[DesiredVolume, ...] = ()
+    images: tuple[DesiredImage, ...] = ()
+
+    def container(self, name: str) -> DesiredContainer | None:
+        return next((c for c in self.containers if c.name == name), None)
+
+
+def placed_on(hosts_selector: tuple[str, ...], host: str, groups: frozenset[str]) -> bool:
+    """True when a ``hosts:`` selector (host names or groups; empty = all) picks ``host``."""
+    if not hosts_selector:
+        return True
+    return any(sel == host or sel in groups for sel in hosts_selector)
+
+
+def _seconds_ceil(ns: int) -> int:
+    return math.ceil(ns / 1_000_000_000)
+
+
+def _networks(stack: Stack, svc: Service) -> tuple[NetSpec, ...]:
+    if not svc.networks:
+        return (NetSpec(DEFAULT_BRIDGE),)
+    nets = []
+    for att in svc.networks:
+        # The service name is an alias on every user network, as in Compose,
+        # so `depends_on` peers reach it by name.
+        aliases = tuple(sorted({*att.aliases, svc.name}))
+        nets.append(NetSpec(stack.network(att.name).docker_name, aliases, att.ipv4_address))
+    return tuple(sorted(nets, key=lambda n: n.name))
+
+
+def _mounts(stack: Stack, svc: Service) -> tuple[MountSpec, ...]:
+    mounts = []
+    for m in svc.volumes:
+        if m.type == "volume":
+            source = stack.volume(m.source).docker_name if m.source else ""
+        else:
+            source = m.source or ""
+        mounts.append(MountSpec(m.type, m.target, source, m.read_only, m.tmpfs_size))
+    return tuple(sorted(mounts, key=lambda m: m.target))
+
+
+def _cap(name: str) -> str:
+    upper = name.upper()
+    return upper[4:] if upper.startswith("CAP_") else upper
+
+
+def spec_for_service(stack: Stack, svc: Service) -> ContainerSpec:
+    """The declared spec of ``svc``'s containers (see :mod:`fleetform.plan.spec`)."""
+    hc = svc.healthcheck
+    res = svc.resources
+    return ContainerSpec(
+        image=svc.image,
+        command=svc.command,
+        entrypoint=svc.entrypoint,
+        env=svc.environment,
+        labels=svc.labels,
+        user=svc.user,
+        working_dir=svc.working_dir,
+        hostname=svc.hostname,
+        ports=tuple(sorted(p.key() for p in svc.ports)),
+        mounts=_mounts(stack, svc),
+        networks=_networks(stack, svc),
+        healthcheck=(
+            HealthSpec(hc.test, hc.interval, hc.timeout, hc.retries, hc.start_period)
+            if hc is not None
+            else None
+        ),
+        cap_add=tuple(sorted(_cap(c) for c in svc.cap_add)),
+        cap_drop=tuple(sorted(_cap(c) for c in svc.cap_drop)),
+        read_only=svc.read_only,
+        privileged=svc.privileged,
+        init=svc.init,
+        stop_signal=svc.stop_signal,
+        stop_timeout=(
+            _seconds_ceil(svc.stop_grace_period) if svc.stop_grace_period is not None else None
+        ),
+        logging=LogSpec(svc.logging.driver, svc.logging.options) if svc.logging else None,
+        ulimits=tuple(sorted(UlimitSpec(u.name, u.soft, u.hard) for u in svc.ulimits)),
+        sysctls=svc.sysctls,
+        extra_hosts=tuple(sorted(svc.extra_hosts)),
+        dns=svc.dns,
+        restart=str(svc.restart),
+        cpus=round(res.cpus * 1e9) / 1e9 if res.cpus else None,
+        memory=res.memory or None,
+        memory_reservation=res.memory_reservation or None,
+        cpu_shares=round(res.cpus_reservation * 1024) if res.cpus_reservation else None,
+    )
+
+
+def _run_once_services(stack: Stack) -> set[str]:
+    return {
+        dep.service
+        for svc in stack.services
+        for dep in svc.depends_on
+        if dep.condition == "service_completed_successfully"
+    }
+
+
+def _containers(stack: Stack, host: str, groups: frozenset[str]) -> list[DesiredContainer]:
+    run_once = _run_once_services(stack)
+    placed = [s for s in stack.services if placed_on(s.hosts, host, groups)]
+    placed_names = {s.name for s in placed}
+    out = []
+    for svc in placed:
+        spec = spec_for_service(stack, svc)
+        digest = config_hash(spec)
+        after_exit = tuple(
+            stack.service(dep.service).container_name(stack.name, r)
+            for dep in svc.depends_on
+            if dep.condition == "service_completed_successfully" and dep.service in placed_names
+            for r in range(1, stack.service(dep.service).replicas + 1)
+        )
+        for replica in range(1, svc.replicas + 1):
+            out.append(
+                DesiredContainer(
+                    stack=stack.name,
+                    service=svc,
+                    replica=replica,
+                    name=svc.container_name(stack.name, replica),
+                    spec=spec,
+                    config_hash=digest,
+                    run_once=svc.name in run_once,
+                    after_exit=after_exit,
+                )
+            )
+    return out
+
+
+def desired_for_host(stacks: Sequence[Stack], host: str, groups: frozenset[str]) -> HostDesired:
+    """Everything ``stacks`` want on ``host`` (a member of ``groups``)."""
+    containers: list[DesiredContainer] = []
+    networks: dict[str, DesiredNetwork] = {}
+    volumes: dict[str, DesiredVolume] = {}
+    images: dict[str, DesiredImage] = {}
+    for stack in stacks:
+        if not placed_on(stack.hosts, host, groups):
+            continue
+        placed = _containers(stack, host, groups)
+        containers += placed
+        # Only what a placed, present container uses is created here, so a
+        # host does not collect every network of every stack.
+        used = [c.service for c in placed if c.state != "absent"]
+        for svc in used:
+            for att in svc.networks:
+                net = stack.network(att.name)
+                networks.setdefault(net.docker_name, DesiredNetwork(stack.name, net))
+            for m in svc.volumes:
+                if m.type == "volume" and m.source:
+                    vol = stack.volume(m.source)
+                    volumes.setdefault(vol.docker_name, DesiredVolume(stack.name, vol))
+            images.setdefault(
+                svc.image, DesiredImage(svc.image, svc.pull, svc.build, svc.image_archive)
+            )
+        for vol in stack.volumes:
+            if vol.state == "absent":
+                volumes.setdefault(vol.docker_name, DesiredVolume(stack.name, vol))
+    return HostDesired(
+        host=host,
+        stacks=tuple(sorted({s.name for s in stacks})),
+        containers=tuple(sorted(containers, key=lambda c: c.name)),
+        networks=tuple(networks[k] for k in sorted(networks)),
+        volumes=tuple(volumes[k] for k in sorted(volumes)),
+        images=tuple(images[k] for k in sorted(images)),
+    )

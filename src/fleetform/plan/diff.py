@@ -1,0 +1,188 @@
+"""Field-level differences between two container specs, as reasons people read.
+
+``diff_specs(want, have, secret_keys)`` compares the spec a container should
+have (declared spec filled with its image's defaults) with the one it has,
+field by field, and returns :class:`FieldChange` items such as
+``environment.LOG_LEVEL: info -> debug`` or ``ports: + 8081:80/tcp``.
+Secret values never appear: a changed secret reads ``(secret changed)``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fleetform.plan.spec import ContainerSpec, HealthSpec, LogSpec, NetSpec
+
+SECRET = "(secret)"
+UNSET = "(unset)"
+
+#: Names that look secret: their values are masked even when the stack did not
+#: mark them (e.g. a removed key whose value we only know from the host).
+_SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE", re.IGNORECASE)
+
+#: spec field -> path shown to people, for fields Docker changes in place.
+IN_PLACE_PATHS = {
+    "restart": "restart",
+    "cpus": "resources.cpus",
+    "memory": "resources.memory",
+    "memory_reservation": "resources.memory_reservation",
+    "cpu_shares": "resources.cpu_shares",
+}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One difference. ``old``/``new`` are display strings, None for "not there"."""
+
+    path: str
+    old: str | None
+    new: str | None
+    in_place: bool = False  # docker update can apply it
+
+    def __str__(self) -> str:
+        if self.old == SECRET and self.new == SECRET:
+            return f"{self.path}: (secret changed)"
+        if self.old is None:
+            return f"{self.path}: + {self.new}"
+        if self.new is None:
+            return f"{self.path}: - {self.old}"
+        return f"{self.path}: {self.old} -> {self.new}"
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return UNSET
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return json.dumps(list(value))
+    return str(value)
+
+
+def _duration(ns: int | None) -> str:
+    if ns is None:
+        return "(default)"
+    seconds = ns / 1e9
+    return f"{seconds:g}s"
+
+
+def _pairs(
+    path: str,
+    want: tuple[tuple[str, str], ...],
+    have: tuple[tuple[str, str], ...],
+    secrets: frozenset[str],
+) -> Iterator[FieldChange]:
+    w, h = dict(want), dict(have)
+    for key in sorted(w.keys() | h.keys()):
+        if w.get(key) == h.get(key):
+            continue
+        secret = key in secrets or bool(_SECRET_NAME.search(key))
+        if key not in h:
+            yield FieldChange(f"{path}.{key}", UNSET, SECRET if secret else w[key])
+        elif key not in w:
+            yield FieldChange(f"{path}.{key}", SECRET if secret else h[key], UNSET)
+        elif secret:
+            yield FieldChange(f"{path}.{key}", SECRET, SECRET)
+        else:
+            yield FieldChange(f"{path}.{key}", h[key], w[key])
+
+
+def _sets(path: str, want: tuple[str, ...], have: tuple[str, ...]) -> Iterator[FieldChange]:
+    for item in sorted(set(have) - set(want)):
+        yield FieldChange(path, item, None)
+    for item in sorted(set(want) - set(have)):
+        yield FieldChange(path, None, item)
+    if set(want) == set(have) and want != have:
+        yield FieldChange(path, _show(have), _show(want))
+
+
+def _networks(want: tuple[NetSpec, ...], have: tuple[NetSpec, ...]) -> Iterator[FieldChange]:
+    w, h = {n.name: n for n in want}, {n.name: n for n in have}
+    for name in sorted(w.keys() | h.keys()):
+        if name not in w:
+            yield FieldChange("networks", name, None)
+        elif name not in h:
+            yield FieldChange("networks", None, name)
+        else:
+            if w[name].aliases != h[name].aliases:
+                yield FieldChange(
+                    f"networks.{name}.aliases", _show(h[name].aliases), _show(w[name].aliases)
+                )
+            if w[name].ipv4_address != h[name].ipv4_address:
+                yield FieldChange(
+                    f"networks.{name}.ipv4_address",
+                    _show(h[name].ipv4_address),
+                    _show(w[name].ipv4_address),
+                )
+
+
+def _health_text(hc: HealthSpec | None) -> str:
+    return "(none)" if hc is None else " ".join(hc.test) or "(image test)"
+
+
+def _health(want: HealthSpec | None, have: HealthSpec | None) -> Iterator[FieldChange]:
+    if want == have:
+        return
+    if want is None or have is None or want.test != have.test:
+        yield FieldChange("healthcheck.test", _health_text(have), _health_text(want))
+        if want is None or have is None:
+            return
+    for name in ("interval", "timeout", "start_period"):
+        old, new = getattr(have, name), getattr(want, name)
+        if old != new:
+            yield FieldChange(f"healthcheck.{name}", _duration(old), _duration(new))
+    if want.retries != have.retries:
+        yield FieldChange("healthcheck.retries", _show(have.retries), _show(want.retries))
+
+
+def _logging_text(log: LogSpec | None) -> str:
+    if log is None:
+        return "(daemon default)"
+    opts = ",".join(f"{k}={v}" for k, v in log.options)
+    return f"{log.driver} {{{opts}}}" if opts else log.driver
+
+
+def diff_specs(
+    want: ContainerSpec, have: ContainerSpec, secret_keys: frozenset[str] = frozenset()
+) -> tuple[FieldChange, ...]:
+    """Every difference between ``want`` and ``have``, in a stable order."""
+    out: list[FieldChange] = []
+    simple = ("image", "command", "entrypoint", "user", "working_dir", "hostname")
+    for name in simple:
+        old, new = getattr(have, name), getattr(want, name)
+        if old != new:
+            out.append(FieldChange(name, _show(old), _show(new)))
+    out += _pairs("environment", want.env, have.env, secret_keys)
+    out += _pairs("labels", want.labels, have.labels, frozenset())
+    out += _sets("ports", want.ports, have.ports)
+    out += _sets(
+        "volumes", tuple(m.key() for m in want.mounts), tuple(m.key() for m in have.mounts)
+    )
+    out += _networks(want.networks, have.networks)
+    out += _health(want.healthcheck, have.healthcheck)
+    out += _sets("cap_add", want.cap_add, have.cap_add)
+    out += _sets("cap_drop", want.cap_drop, have.cap_drop)
+    for name in ("read_only", "privileged", "init", "stop_signal", "stop_timeout"):
+        old, new = getattr(have, name), getattr(want, name)
+        if old != new:
+            out.append(FieldChange(name, _show(old), _show(new)))
+    # An undeclared logging driver is the daemon's default, which the stack
+    # does not manage; the config hash still notices a removed `logging:`.
+    if want.logging is not None and want.logging != have.logging:
+        out.append(FieldChange("logging", _logging_text(have.logging), _logging_text(want.logging)))
+    out += _sets(
+        "ulimits",
+        tuple(f"{u.name}={u.soft}:{u.hard}" for u in want.ulimits),
+        tuple(f"{u.name}={u.soft}:{u.hard}" for u in have.ulimits),
+    )
+    out += _pairs("sysctls", want.sysctls, have.sysctls, frozenset())
+    out += _sets("extra_hosts", want.extra_hosts, have.extra_hosts)
+    out += _sets("dns", want.dns, have.dns)
+    for name, path in IN_PLACE_PATHS.items():
+        old, new = getattr(have, name), getattr(want, name)
+        if old != new:
+            out.append(FieldChange(path, _show(old), _show(new), in_place=True))
+    return tuple(out)

@@ -1,0 +1,184 @@
+"""``docker inspect`` JSON -> :class:`~fleetform.plan.spec.ContainerSpec` and ImageConfig.
+
+The inverse of what :mod:`fleetform.executor.commands` asks Docker for, so a
+container fleetform created parses back to ``with_image_defaults(declared,
+image)``.  Docker's "unset" spellings (``null``, ``[]``, ``{}``, ``0``, ``""``)
+all become the model's unset value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fleetform.model import LABEL_CONFIG_HASH, LABEL_REPLICA, LABEL_SERVICE, LABEL_STACK, Pairs
+from fleetform.plan.spec import (
+    ContainerSpec,
+    HealthSpec,
+    ImageConfig,
+    LogSpec,
+    MountSpec,
+    NetSpec,
+    UlimitSpec,
+)
+
+#: Labels fleetform sets on every container it owns; they are not part of the spec.
+OWNERSHIP_LABELS = frozenset({LABEL_STACK, LABEL_SERVICE, LABEL_REPLICA, LABEL_CONFIG_HASH})
+
+Json = Mapping[str, Any]
+
+
+def _env_pairs(env: list[str] | None) -> Pairs:
+    out: dict[str, str] = {}
+    for item in env or []:
+        key, _, value = item.partition("=")
+        out[key] = value
+    return tuple(sorted(out.items()))
+
+
+def _pairs(mapping: Mapping[str, str] | None) -> Pairs:
+    return tuple(sorted((mapping or {}).items()))
+
+
+def _argv(value: list[str] | str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # very old images store a string
+        return (value,)
+    return tuple(value) or None
+
+
+def _health(raw: Json | None) -> HealthSpec | None:
+    if not raw:
+        return None
+    return HealthSpec(
+        test=tuple(raw.get("Test") or ()),
+        interval=raw.get("Interval") or None,
+        timeout=raw.get("Timeout") or None,
+        retries=raw.get("Retries") or None,
+        start_period=raw.get("StartPeriod") or None,
+    )
+
+
+def image_config(image_inspect: Json) -> ImageConfig:
+    """The inheritable ``Config`` of one ``docker image inspect`` entry."""
+    cfg = image_inspect.get("Config") or {}
+    return ImageConfig(
+        env=_env_pairs(cfg.get("Env")),
+        labels=_pairs(cfg.get("Labels")),
+        cmd=_argv(cfg.get("Cmd")),
+        entrypoint=_argv(cfg.get("Entrypoint")),
+        user=cfg.get("User") or None,
+        working_dir=cfg.get("WorkingDir") or None,
+        healthcheck=_health(cfg.get("Healthcheck")),
+        stop_signal=cfg.get("StopSignal") or None,
+    )
+
+
+def _ports(bindings: Mapping[str, list[Json] | None] | None) -> tuple[str, ...]:
+    keys = []
+    for port_proto, binds in (bindings or {}).items():
+        target, _, proto = port_proto.partition("/")
+        for b in binds or [{}]:
+            host_ip = b.get("HostIp") or ""
+            published = b.get("HostPort") or ""
+            keys.append(
+                (f"{host_ip}:" if host_ip else "")
+                + (f"{published}:" if published else "")
+                + f"{target}/{proto or 'tcp'}"
+            )
+    return tuple(sorted(keys))
+
+
+def _mounts(raw: list[Json] | None) -> tuple[MountSpec, ...]:
+    mounts = [
+        MountSpec(
+            type=m.get("Type", "volume"),
+            target=m["Target"],
+            source=m.get("Source") or "",
+            read_only=bool(m.get("ReadOnly")),
+            tmpfs_size=(m.get("TmpfsOptions") or {}).get("SizeBytes") or None,
+        )
+        for m in raw or []
+    ]
+    return tuple(sorted(mounts, key=lambda m: m.target))
+
+
+def _networks(container: Json) -> tuple[NetSpec, ...]:
+    # Docker adds the short id, the hostname and the name as aliases by
+    # itself; only the others were asked for.
+    cfg = container.get("Config") or {}
+    implicit = {
+        container.get("Id", "")[:12],
+        cfg.get("Hostname") or "",
+        (container.get("Name") or "").lstrip("/"),
+    }
+    nets = []
+    for name, ep in ((container.get("NetworkSettings") or {}).get("Networks") or {}).items():
+        ep = ep or {}
+        aliases = tuple(sorted({a for a in ep.get("Aliases") or () if a not in implicit}))
+        ipv4 = (ep.get("IPAMConfig") or {}).get("IPv4Address") or None
+        nets.append(NetSpec(name, aliases, ipv4))
+    return tuple(sorted(nets, key=lambda n: n.name))
+
+
+def _caps(raw: list[str] | None) -> tuple[str, ...]:
+    return tuple(sorted(c.upper().removeprefix("CAP_") for c in raw or ()))
+
+
+def _restart(raw: Json | None) -> str:
+    raw = raw or {}
+    name = raw.get("Name") or "no"
+    retries = raw.get("MaximumRetryCount") or 0
+    return f"{name}:{retries}" if name == "on-failure" and retries else name
+
+
+def _hostname(container: Json) -> str | None:
+    hostname = (container.get("Config") or {}).get("Hostname") or None
+    # Docker names an unnamed host after the short container id.
+    return None if hostname == container.get("Id", "")[:12] else hostname
+
+
+def spec_from_inspect(container: Json) -> ContainerSpec:
+    """The spec of one ``docker inspect`` container entry (image defaults included)."""
+    cfg = container.get("Config") or {}
+    hc = container.get("HostConfig") or {}
+    log = hc.get("LogConfig") or {}
+    nano = hc.get("NanoCpus") or 0
+    labels = {k: v for k, v in (cfg.get("Labels") or {}).items() if k not in OWNERSHIP_LABELS}
+    return ContainerSpec(
+        image=cfg.get("Image", ""),
+        command=_argv(cfg.get("Cmd")),
+        entrypoint=_argv(cfg.get("Entrypoint")),
+        env=_env_pairs(cfg.get("Env")),
+        labels=_pairs(labels),
+        user=cfg.get("User") or None,
+        working_dir=cfg.get("WorkingDir") or None,
+        hostname=_hostname(container),
+        ports=_ports(hc.get("PortBindings")),
+        mounts=_mounts(hc.get("Mounts")),
+        networks=_networks(container),
+        healthcheck=_health(cfg.get("Healthcheck")),
+        cap_add=_caps(hc.get("CapAdd")),
+        cap_drop=_caps(hc.get("CapDrop")),
+        read_only=bool(hc.get("ReadonlyRootfs")),
+        privileged=bool(hc.get("Privileged")),
+        init=bool(hc.get("Init")),
+        stop_signal=cfg.get("StopSignal") or None,
+        stop_timeout=cfg.get("StopTimeout"),
+        logging=LogSpec(log["Type"], _pairs(log.get("Config"))) if log.get("Type") else None,
+        ulimits=tuple(
+            sorted(
+                UlimitSpec(u["Name"], u.get("Soft", 0), u.get("Hard", 0))
+                for u in hc.get("Ulimits") or ()
+            )
+        ),
+        sysctls=_pairs(hc.get("Sysctls")),
+        extra_hosts=tuple(sorted(hc.get("ExtraHosts") or ())),
+        dns=tuple(hc.get("Dns") or ()),
+        restart=_restart(hc.get("RestartPolicy")),
+        cpus=nano / 1e9 if nano else None,
+        memory=hc.get("Memory") or None,
+        memory_reservation=hc.get("MemoryReservation") or None,
+        cpu_shares=hc.get("CpuShares") or None,
+    )

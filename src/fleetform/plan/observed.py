@@ -1,0 +1,106 @@
+"""What a host has: the observed Docker state the planner reads (plain frozen data).
+
+Filled by :func:`fleetform.observe.parse_observed`; tests build it by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fleetform.model import LABEL_CONFIG_HASH, LABEL_REPLICA, LABEL_SERVICE, LABEL_STACK, Pairs
+from fleetform.plan.spec import ContainerSpec, ImageConfig
+
+
+@dataclass(frozen=True)
+class ObservedContainer:
+    name: str
+    id: str
+    image_id: str
+    status: str  # created | running | paused | restarting | removing | exited | dead
+    exit_code: int
+    health: str | None  # starting | healthy | unhealthy, None without a healthcheck
+    health_log: str | None  # output of the last health probe
+    labels: Pairs  # every label, ownership labels included
+    spec: ContainerSpec  # as Docker shows it: image defaults included
+
+    def label(self, key: str) -> str | None:
+        return dict(self.labels).get(key)
+
+    @property
+    def stack(self) -> str | None:
+        return self.label(LABEL_STACK)
+
+    @property
+    def service(self) -> str | None:
+        return self.label(LABEL_SERVICE)
+
+    @property
+    def replica(self) -> str | None:
+        return self.label(LABEL_REPLICA)
+
+    @property
+    def config_hash(self) -> str | None:
+        return self.label(LABEL_CONFIG_HASH)
+
+
+@dataclass(frozen=True)
+class ObservedNetwork:
+    name: str
+    id: str
+    driver: str
+    internal: bool
+    attachable: bool
+    options: Pairs
+    labels: Pairs
+
+    @property
+    def stack(self) -> str | None:
+        return dict(self.labels).get(LABEL_STACK)
+
+
+@dataclass(frozen=True)
+class ObservedVolume:
+    name: str
+    driver: str
+    options: Pairs
+    labels: Pairs
+
+    @property
+    def stack(self) -> str | None:
+        return dict(self.labels).get(LABEL_STACK)
+
+
+@dataclass(frozen=True)
+class ObservedImage:
+    ref: str  # the declared reference, or "" for an image found by container id
+    id: str
+    config: ImageConfig
+
+
+@dataclass(frozen=True)
+class Observed:
+    containers: tuple[ObservedContainer, ...] = ()  # managed: labelled fleetform.stack
+    #: names of containers WITHOUT the fleetform.stack label: only used to
+    #: detect name clashes, never touched.
+    unmanaged: tuple[str, ...] = ()
+    networks: tuple[ObservedNetwork, ...] = ()
+    volumes: tuple[ObservedVolume, ...] = ()
+    images: tuple[ObservedImage, ...] = ()  # declared refs present on the host
+    container_images: tuple[ObservedImage, ...] = ()  # images of managed containers, by id
+    server_version: str = ""
+
+    def container(self, name: str) -> ObservedContainer | None:
+        return next((c for c in self.containers if c.name == name), None)
+
+    def network(self, name: str) -> ObservedNetwork | None:
+        return next((n for n in self.networks if n.name == name), None)
+
+    def volume(self, name: str) -> ObservedVolume | None:
+        return next((v for v in self.volumes if v.name == name), None)
+
+    def image(self, ref: str) -> ObservedImage | None:
+        return next((i for i in self.images if i.ref == ref), None)
+
+    def image_by_id(self, image_id: str) -> ObservedImage | None:
+        found = (i for i in (*self.container_images, *self.images) if i.id == image_id)
+        return next(found, None)

@@ -1,0 +1,218 @@
+"""``plan_host(desired, observed) -> HostPlan``: the pure reconciliation.
+
+Decisions, and why they are safe:
+
+- Only containers labelled ``fleetform.stack`` are managed.  A desired name
+  held by an unlabelled container, or by another stack's container, is a plan
+  error: we never remove what we did not create.
+- A managed container of a stack being applied that the stack no longer
+  declares here (service removed, fewer replicas, placed elsewhere) is removed.
+- Drift is judged field by field against the declared spec filled with the
+  image's defaults (see :mod:`fleetform.plan.spec`), plus the image id and the
+  config-hash label.  Restart policy and resource limits are updated in
+  place; anything else recreates.  A recreate keeps named volumes (they are
+  mounted by name, and ``docker rm`` without ``-v`` never removes them).
+- Networks are never removed or recreated in v1: a managed network whose
+  driver or options differ is a *warning* (recreating it would cut every
+  container on it, including other stacks').  External networks and volumes
+  must exist (error) and are never created.
+- Volumes are removed only when the stack says ``state: absent``, and only
+  when they carry fleetform's label.
+
+Order: networks, volumes, images; then removals of containers and stops
+(first, because a removed container may hold a port or a name a new one
+needs); then creates / recreates / updates / starts in ``depends_on`` order;
+volume removals last (after the containers that used them are gone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fleetform.plan.actions import Action, ActionKind, HostPlan
+from fleetform.plan.desired import DesiredContainer, HostDesired
+from fleetform.plan.diff import UNSET, FieldChange, diff_specs
+from fleetform.plan.observed import Observed, ObservedContainer
+from fleetform.plan.resources import plan_images, plan_networks, plan_volumes
+from fleetform.plan.spec import ImageConfig, with_image_defaults
+
+_RUNNING = ("running", "restarting")
+
+
+def _short(digest: str | None) -> str:
+    if not digest:
+        return "(none)"
+    return digest.split(":", 1)[-1][:12]
+
+
+def _topo_order(containers: tuple[DesiredContainer, ...]) -> list[DesiredContainer]:
+    """Containers in depends_on order (dependencies first), ties by name."""
+    by_service: dict[tuple[str, str], list[DesiredContainer]] = {}
+    for c in containers:
+        by_service.setdefault((c.stack, c.service.name), []).append(c)
+    done: set[tuple[str, str]] = set()
+    order: list[DesiredContainer] = []
+
+    def visit(key: tuple[str, str], path: frozenset[tuple[str, str]]) -> None:
+        if key in done or key in path:  # cycles are rejected by the loader
+            return
+        for dep in by_service[key][0].service.depends_on:
+            dep_key = (key[0], dep.service)
+            if dep_key in by_service:
+                visit(dep_key, path | {key})
+        done.add(key)
+        order.extend(sorted(by_service[key], key=lambda c: c.replica))
+
+    for key in sorted(by_service):
+        visit(key, frozenset())
+    return order
+
+
+def _image_changes(
+    want: DesiredContainer, have: ObservedContainer, observed: Observed
+) -> list[FieldChange]:
+    target = observed.image(want.spec.image)
+    if target is None:
+        return [FieldChange("image id", _short(have.image_id), "(not on host yet)")]
+    if target.id != have.image_id:
+        return [FieldChange("image id", _short(have.image_id), _short(target.id))]
+    return []
+
+
+class _ContainerPlanner:
+    def __init__(self, desired: HostDesired, observed: Observed) -> None:
+        self.desired = desired
+        self.observed = observed
+        self.errors: list[str] = []
+        self.first: list[Action] = []  # removals and stops
+        self.then: list[Action] = []  # creates, recreates, updates, starts
+
+    def _action(
+        self,
+        kind: ActionKind,
+        want: DesiredContainer,
+        reason: str,
+        obs: ObservedContainer | None = None,
+        changes: tuple[FieldChange, ...] = (),
+    ) -> Action:
+        return Action(
+            host=self.desired.host,
+            kind=kind,
+            resource=want.name,
+            reason=reason,
+            changes=changes,
+            container=want,
+            container_id=obs.id if obs else None,
+            owner_stack=obs.stack if obs else None,
+            stop_timeout=want.spec.stop_timeout,
+        )
+
+    def plan(self) -> None:
+        for want in _topo_order(self.desired.containers):
+            obs = self.observed.container(want.name)
+            if want.state == "absent":
+                if obs is not None and obs.stack == want.stack:
+                    self.first.append(self._action("remove", want, "state: absent", obs))
+                continue
+            if obs is None:
+                if want.name in self.observed.unmanaged:
+                    self.errors.append(
+                        f"container {want.name} exists on {self.desired.host} without "
+                        "fleetform's labels; rename or remove it by hand (it is never touched)"
+                    )
+                else:
+                    started = "" if want.state == "stopped" else " and start"
+                    self.then.append(self._action("create", want, f"missing: create{started}"))
+                continue
+            if obs.stack != want.stack:
+                self.errors.append(
+                    f"container {want.name} on {self.desired.host} belongs to stack "
+                    f"{obs.stack}, not {want.stack}"
+                )
+                continue
+            self._plan_existing(want, obs)
+        self._plan_orphans()
+
+    def _plan_existing(self, want: DesiredContainer, obs: ObservedContainer) -> None:
+        image = self.observed.image_by_id(obs.image_id) or self.observed.image(want.spec.image)
+        target = with_image_defaults(want.spec, image.config if image else ImageConfig())
+        changes = list(diff_specs(target, obs.spec, want.secret_keys))
+        changes += _image_changes(want, obs, self.observed)
+        recreate = [c for c in changes if not c.in_place or c.new == UNSET]
+        if not recreate and obs.config_hash != want.config_hash:
+            changes.append(
+                FieldChange("config-hash", _short(obs.config_hash), _short(want.config_hash))
+            )
+            recreate = changes
+        if obs.status in ("dead", "paused", "removing") and not recreate:
+            changes.append(FieldChange("state", obs.status, want.state))
+            recreate = changes
+        if recreate:
+            self.then.append(self._action("recreate", want, "drift", obs, tuple(changes)))
+            return
+        if changes:
+            self.then.append(self._action("update", want, "in-place change", obs, tuple(changes)))
+        self._plan_state(want, obs)
+
+    def _plan_state(self, want: DesiredContainer, obs: ObservedContainer) -> None:
+        running = obs.status in _RUNNING
+        if want.state == "stopped" and running:
+            change = FieldChange("state", obs.status, "stopped")
+            self.first.append(self._action("stop", want, "state: stopped", obs, (change,)))
+        elif want.state == "running" and not running:
+            if want.run_once and obs.status == "exited" and obs.exit_code == 0:
+                return  # a one-shot job that completed is converged
+            old = f"{obs.status} ({obs.exit_code})" if obs.status == "exited" else obs.status
+            change = FieldChange("state", old, "running")
+            self.then.append(self._action("start", want, "not running", obs, (change,)))
+
+    def _plan_orphans(self) -> None:
+        for obs in self.observed.containers:
+            if obs.stack not in self.desired.stacks or self.desired.container(obs.name):
+                continue
+            # Safe: the container carries the label of a stack being applied,
+            # and that stack no longer declares it on this host.
+            self.first.append(
+                Action(
+                    host=self.desired.host,
+                    kind="remove",
+                    resource=obs.name,
+                    reason=f"stack {obs.stack} no longer declares it on this host",
+                    container_id=obs.id,
+                    owner_stack=obs.stack,
+                    stop_timeout=obs.spec.stop_timeout,
+                )
+            )
+
+
+def _ordered_first(actions: list[Action], topo: list[str]) -> Iterator[Action]:
+    # Removals and stops: dependants before their dependencies (reverse
+    # depends_on order), orphans (not in the topology) by name before them.
+    rank = {name: i for i, name in enumerate(reversed(topo))}
+    yield from sorted(
+        actions, key=lambda a: (a.resource in rank, rank.get(a.resource, 0), a.resource)
+    )
+
+
+def plan_host(desired: HostDesired, observed: Observed) -> HostPlan:
+    """The ordered actions that bring ``observed`` to ``desired`` on one host."""
+    cp = _ContainerPlanner(desired, observed)
+    cp.plan()
+    nets, net_errors, net_warnings = plan_networks(desired, observed)
+    vols, vol_removals, vol_errors, vol_warnings = plan_volumes(desired, observed)
+    images, image_errors = plan_images(desired, observed)
+    topo = [c.name for c in _topo_order(desired.containers)]
+    actions = (
+        *nets,
+        *vols,
+        *images,
+        *_ordered_first(cp.first, topo),
+        *cp.then,
+        *vol_removals,
+    )
+    return HostPlan(
+        host=desired.host,
+        actions=tuple(actions),
+        errors=tuple(cp.errors + net_errors + vol_errors + image_errors),
+        warnings=tuple(net_warnings + vol_warnings),
+    )

@@ -1,0 +1,114 @@
+"""Planning networks, volumes and images (what containers need before they start)."""
+
+from __future__ import annotations
+
+from fleetform.model import LABEL_STACK
+from fleetform.plan.actions import Action
+from fleetform.plan.desired import HostDesired
+from fleetform.plan.observed import Observed
+
+
+def plan_networks(
+    desired: HostDesired, observed: Observed
+) -> tuple[list[Action], list[str], list[str]]:
+    """(create actions, errors, warnings).  Networks are never removed or recreated."""
+    actions: list[Action] = []
+    errors: list[str] = []
+    warnings: list[str] = []
+    for dn in desired.networks:
+        net = dn.network
+        have = observed.network(dn.name)
+        if have is None:
+            if net.external:
+                errors.append(f"external network {dn.name} does not exist on {desired.host}")
+            else:
+                actions.append(
+                    Action(desired.host, "create-network", dn.name, "missing", network=dn)
+                )
+            continue
+        if net.external:
+            continue
+        if have.stack is None:
+            warnings.append(
+                f"network {dn.name} exists without fleetform's labels; it is used as it is"
+            )
+            continue
+        drift = []
+        if have.driver != net.driver:
+            drift.append(f"driver {have.driver} (declared {net.driver})")
+        if have.internal != net.internal:
+            drift.append(f"internal {have.internal} (declared {net.internal})")
+        wrong_opts = [k for k, v in net.driver_opts if dict(have.options).get(k) != v]
+        if wrong_opts:
+            drift.append(f"options {', '.join(wrong_opts)}")
+        if drift:
+            # Recreating a network would cut every container on it, including
+            # other stacks'; v1 reports and leaves it to a person.
+            warnings.append(
+                f"network {dn.name} differs from the stack: {'; '.join(drift)}; "
+                "networks are not recreated (remove it by hand to have it recreated)"
+            )
+    return actions, errors, warnings
+
+
+def plan_volumes(
+    desired: HostDesired, observed: Observed
+) -> tuple[list[Action], list[Action], list[str], list[str]]:
+    """(create actions, remove actions, errors, warnings)."""
+    creates: list[Action] = []
+    removals: list[Action] = []
+    errors: list[str] = []
+    warnings: list[str] = []
+    for dv in desired.volumes:
+        vol = dv.volume
+        have = observed.volume(dv.name)
+        if vol.state == "absent":
+            if have is None:
+                continue
+            if vol.external or dict(have.labels).get(LABEL_STACK) != dv.stack:
+                warnings.append(
+                    f"volume {dv.name} is declared absent but is not stack {dv.stack}'s "
+                    "(no matching fleetform.stack label); it is not removed"
+                )
+                continue
+            # The only way a named volume is ever removed: the stack asks for it.
+            removals.append(
+                Action(desired.host, "remove-volume", dv.name, "state: absent", volume=dv)
+            )
+            continue
+        if have is None:
+            if vol.external:
+                errors.append(f"external volume {dv.name} does not exist on {desired.host}")
+            else:
+                creates.append(Action(desired.host, "create-volume", dv.name, "missing", volume=dv))
+        elif not vol.external and have.driver != vol.driver:
+            warnings.append(
+                f"volume {dv.name} uses driver {have.driver}, the stack declares {vol.driver}; "
+                "volumes are never recreated"
+            )
+    return creates, removals, errors, warnings
+
+
+def plan_images(desired: HostDesired, observed: Observed) -> tuple[list[Action], list[str]]:
+    """(load / build / pull actions, errors), loads first, then builds, then pulls."""
+    actions: list[Action] = []
+    errors: list[str] = []
+    for di in desired.images:
+        present = observed.image(di.ref) is not None
+        if present and di.pull != "always":
+            continue
+        if present:
+            actions.append(Action(desired.host, "pull", di.ref, "pull: always", image=di))
+        elif di.archive is not None:
+            actions.append(
+                Action(desired.host, "load", di.ref, f"missing: load {di.archive.name}", image=di)
+            )
+        elif di.build is not None:
+            actions.append(Action(desired.host, "build", di.ref, "missing: build", image=di))
+        elif di.pull == "never":
+            errors.append(f"image {di.ref} is not on {desired.host} and its pull policy is never")
+        else:
+            actions.append(Action(desired.host, "pull", di.ref, "missing: pull", image=di))
+    rank = {"load": 0, "build": 1, "pull": 2}
+    actions.sort(key=lambda a: (rank[a.kind], a.resource))
+    return actions, errors

@@ -1,0 +1,59 @@
+"""The idempotence invariant on real Docker output (tests/data/inspect/record.sh)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from planbuilders import recorded_observed, recorded_stack, want
+
+from fleetform.model import LABEL_CONFIG_HASH
+from fleetform.plan import plan_host
+from fleetform.plan.diff import diff_specs
+from fleetform.plan.spec import with_image_defaults
+
+
+def _with_label(labels, key, value):
+    return tuple(sorted({**dict(labels), key: value}.items()))
+
+
+def _desired():
+    return want([recorded_stack()], host="local")
+
+
+def test_each_recorded_container_parses_back_to_the_spec_that_produced_it() -> None:
+    observed = recorded_observed()
+    image = observed.image("fleetform-test/busybox:1")
+    assert image is not None
+    for c in _desired().containers:
+        have = observed.container(c.name)
+        assert have is not None, c.name
+        expected = with_image_defaults(c.spec, image.config)
+        assert diff_specs(expected, have.spec) == (), c.name
+        if c.spec.logging is None:  # the daemon's default driver: not managed
+            expected = replace(expected, logging=have.spec.logging)
+        assert expected == have.spec, c.name
+
+
+def test_a_host_that_matches_the_stack_has_an_empty_plan() -> None:
+    desired = _desired()
+    observed = recorded_observed()
+    # The recorder could not know the hash; give the declared containers theirs.
+    hashes = {c.name: c.config_hash for c in desired.containers}
+    containers = tuple(
+        replace(
+            o, labels=tuple(sorted({**dict(o.labels), LABEL_CONFIG_HASH: hashes[o.name]}.items()))
+        )
+        for o in observed.containers
+        if o.name in hashes
+    )
+    plan = plan_host(desired, replace(observed, containers=containers))
+    assert plan.actions == ()
+    assert plan.errors == ()
+    assert plan.warnings == ()
+
+
+def test_recorded_containers_of_the_stack_that_it_no_longer_declares_are_removed() -> None:
+    plan = plan_host(_desired(), recorded_observed())
+    removed = [a.resource for a in plan.actions if a.kind == "remove"]
+    assert removed == ["fftest-job-1", "fftest-sick-1"]
+    assert "fftest-byhand" not in str(plan.lines())
