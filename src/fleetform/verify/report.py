@@ -31,8 +31,24 @@ def all_results(report: HostReport) -> tuple[CheckResult, ...]:
 
 
 def failure_lines(reports: Sequence[HostReport]) -> list[str]:
-    """``lab-2  demo-web-1  state  expected running, got exited``, one per failed check."""
-    return [r.line(rep.host) for rep in reports for r in all_results(rep) if not r.ok]
+    """``lab-2  demo-web-1  state  expected running, got exited``, one per failed check.
+
+    When a container does not exist, its other checks all fail with "no
+    container"; they are counted on the ``exists`` line instead of listed.
+    """
+    lines = []
+    for rep in reports:
+        results = all_results(rep)
+        missing = {r.resource for r in results if r.check == "exists" and not r.ok}
+        for r in results:
+            if r.ok or (r.resource in missing and r.check != "exists"):
+                continue
+            line = r.line(rep.host)
+            if r.resource in missing:
+                more = sum(1 for o in results if o.resource == r.resource and not o.ok) - 1
+                line += f" (and {more} more checks of it)" if more else ""
+            lines.append(line)
+    return lines
 
 
 def as_json(reports: Sequence[HostReport]) -> dict[str, Any]:
