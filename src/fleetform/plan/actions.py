@@ -193,7 +193,8 @@ class Plan:
             )
         else:
             n = len(self.hosts)
-            out.append(f"No changes. {n} host{'s' if n != 1 else ''} match the stacks.")
+            hosts = "1 host matches" if n == 1 else f"{n} hosts match"
+            out.append(f"No changes. {hosts} the stacks.")
         if self.errors:
             out.append(f"Errors on {len({h for h, _ in self.errors})} host(s): not applied there.")
         return "\n".join(out) + "\n"

@@ -62,6 +62,15 @@ def _show(value: object) -> str:
     return str(value)
 
 
+def _bytes(value: int | None) -> str:
+    if value is None:
+        return UNSET
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if value % size == 0:
+            return f"{value // size}{unit}"
+    return str(value)
+
+
 def _duration(ns: int | None) -> str:
     if ns is None:
         return "(default)"
@@ -184,5 +193,6 @@ def diff_specs(
     for name, path in IN_PLACE_PATHS.items():
         old, new = getattr(have, name), getattr(want, name)
         if old != new:
-            out.append(FieldChange(path, _show(old), _show(new), in_place=True))
+            show = _bytes if name.startswith("memory") else _show
+            out.append(FieldChange(path, show(old), show(new), in_place=True))
     return tuple(out)
