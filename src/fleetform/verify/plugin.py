@@ -63,11 +63,19 @@ class CheckCase:
         return f"{self.check.id}@{self.host_id.split('://', 1)[-1]}"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Stacks are loaded here, not at collection, so a bad stack file is a
+    # usage error (a message and exit code 4) rather than a collection error.
+    if config.getoption("fleetform_stack", None):
+        _host_checks(config)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "fleetform_check" not in metafunc.fixturenames:
         return
-    config = metafunc.config
-    cases = _host_checks(config)
+    # Without --fleetform-stack there is nothing to check: pytest reports the
+    # test as skipped with an empty parameter set.
+    cases = metafunc.config.stash.get(_STASH_CASES, {})
     params = [CheckCase(host_id, c) for host_id, hc in cases.items() for c in hc.checks]
     metafunc.parametrize("fleetform_check", params, ids=[p.id for p in params])
 
@@ -112,8 +120,6 @@ def _host_checks(config: pytest.Config) -> dict[str, Any]:
     if _STASH_CASES in config.stash:
         return config.stash[_STASH_CASES]
     stack_files = config.getoption("fleetform_stack")
-    if not stack_files:
-        raise pytest.UsageError("fleetform: give the stack files to verify with --fleetform-stack")
     import testinfra
 
     from fleetform.engine.settings import EngineSettingsError
