@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from fleetform.engine.settings import EngineSettings
 from fleetform.engine.state import EngineState, parse_engine_state
+
+if TYPE_CHECKING:
+    from pyinfra.api import State
 
 DATA = Path(__file__).parent / "data"
 
@@ -29,37 +33,68 @@ class FakeRun:
     gatherings: int  # how many times the engine fact ran
 
 
-def run_fake(hosts: dict[str, tuple[str, EngineSettings | None, dict]]) -> dict[str, FakeRun]:
-    """Run docker_engine_by_host on @fake hosts: name -> (recorded fact, settings, data)."""
+def run_engine(
+    names_data: list[tuple[str, dict[str, Any]]],
+    settings_by_host: dict[str, EngineSettings],
+) -> State:
+    """Run docker_engine_by_host through pyinfra's API, as ``fleetform apply`` does."""
     from pyinfra.api import Config, Inventory, State
-    from pyinfra.api.connect import connect_all
+    from pyinfra.api.connect import connect_all, disconnect_all
     from pyinfra.api.deploy import add_deploy
     from pyinfra.api.operations import run_ops
 
     from fleetform.engine.deploy import docker_engine_by_host
 
-    names = [
-        (f"@fake/{name}", {"fake_responses": {"echo @os": recorded(fact)}, **data})
-        for name, (fact, _, data) in hosts.items()
-    ]
-    inventory = Inventory((names, {"fake_delay": 0, "fake_delay_jitter": 0}))
+    inventory = Inventory((names_data, {}))
     state = State(inventory, Config())
     connect_all(state)
+    try:
+        add_deploy(state, docker_engine_by_host, settings_by_host)
+        run_ops(state)
+    finally:
+        disconnect_all(state)
+    assert not state.failed_hosts, f"engine deploy failed on {state.failed_hosts}"
+    return state
+
+
+def op_results(state: State, host_name: str) -> list[tuple[str, Any]]:
+    """(operation name without the deploy prefix, OperationMeta) in order."""
+    host = state.inventory.get_host(host_name)
+    return [
+        (next(iter(state.op_meta[h].names)).split(" | ")[-1], state.ops[host][h].operation_meta)
+        for h in state.get_op_order()
+    ]
+
+
+def changed_ops(state: State, host_name: str) -> list[str]:
+    return [name for name, meta in op_results(state, host_name) if meta.did_change()]
+
+
+def run_fake(hosts: dict[str, tuple[str, EngineSettings | None, dict]]) -> dict[str, FakeRun]:
+    """Run the deploy on @fake hosts: name -> (recorded fact, settings, host data)."""
+    names = [
+        (
+            f"@fake/{name}",
+            {
+                "fake_responses": {"echo @os": recorded(fact)},
+                "fake_delay": 0,
+                "fake_delay_jitter": 0,
+                **data,
+            },
+        )
+        for name, (fact, _, data) in hosts.items()
+    ]
     settings = {f"@fake/{n}": s for n, (_, s, _) in hosts.items() if s is not None}
-    add_deploy(state, docker_engine_by_host, settings)
-    run_ops(state)
+    state = run_engine(names, settings)
     runs = {}
     for name in hosts:
-        host = inventory.get_host(f"@fake/{name}")
+        host = state.inventory.get_host(f"@fake/{name}")
         executed = host.connector.executed_commands
-        ops = [
-            (state.op_meta[h].names, state.ops[host][h].operation_meta)
-            for h in state.get_op_order()
-        ]
+        ops = op_results(state, f"@fake/{name}")
         runs[name] = FakeRun(
             commands=[c for c in executed if not c.startswith("echo @os")],
-            changed=[next(iter(n)) for n, meta in ops if meta.did_change()],
-            op_names=[next(iter(n)) for n, _ in ops],
+            changed=[f"Docker engine | {n}" for n, meta in ops if meta.did_change()],
+            op_names=[f"Docker engine | {n}" for n, _ in ops],
             gatherings=sum(1 for c in executed if c.startswith("echo @os")),
         )
     return runs

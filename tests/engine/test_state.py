@@ -57,3 +57,18 @@ def test_certs_are_keyed_by_registry_and_other_files_by_path():
     assert state.files == {"/etc/docker/daemon.json": "aa"}
     assert state.certs == {"registry.lab:5000": "bb"}
     assert state.docker_group is None  # no docker group at all
+
+
+def test_real_lab_host_recordings_show_systemd_and_the_lab_ca():
+    fresh = observed("lab-fresh")
+    assert fresh.init == "systemd" and fresh.packages == {} and fresh.dockerd_pid is None
+    assert set(fresh.certs) == {"registry.lab:5000"}
+    running = observed("lab-running")
+    assert running.packages["docker.io"].startswith("20.10.24")
+    assert running.enabled == {"docker": True, "containerd": True}
+    assert running.dockerd_pid is not None and running.socket
+
+
+def test_a_container_whose_pid_1_is_sleep_has_no_init_system():
+    state = observed("container-none-running")
+    assert state.init == "none" and state.dockerd_pid is not None
