@@ -43,19 +43,21 @@ def _unquote(value: str) -> str:
     return value.split(" #", 1)[0].rstrip()
 
 
-def read_env_file(path: Path) -> dict[str, str]:
+def read_env_file(path: Path, shown: str | None = None) -> dict[str, str]:
     """``KEY=VALUE`` lines; ``#`` comments, blank lines and ``export`` are allowed.
 
-    Raises ValueError in plain words (naming the line) for anything else.
+    Raises ValueError in plain words (naming the line) for anything else;
+    ``shown`` is the file's name as the stack file writes it.
     """
+    shown = shown or str(path)
     try:
         if path.stat().st_size > MAX_ENV_FILE_BYTES:
-            raise ValueError(f"`{path}` is larger than {MAX_ENV_FILE_BYTES} bytes")
+            raise ValueError(f"`{shown}` is larger than {MAX_ENV_FILE_BYTES} bytes")
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
-        raise ValueError(f"cannot read env_file `{path}`: {exc.strerror or exc}") from None
+        raise ValueError(f"cannot read env_file `{shown}`: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
-        raise ValueError(f"env_file `{path}` is not UTF-8 text") from None
+        raise ValueError(f"env_file `{shown}` is not UTF-8 text") from None
     values: dict[str, str] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -65,7 +67,7 @@ def read_env_file(path: Path) -> dict[str, str]:
         key, sep, value = line.partition("=")
         key = key.strip()
         if not sep or not key or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", key):
-            raise ValueError(f"env_file `{path}` line {number}: expected KEY=VALUE")
+            raise ValueError(f"env_file `{shown}` line {number}: expected KEY=VALUE")
         values[key] = _unquote(value.strip())
     return values
 
@@ -93,7 +95,7 @@ def build_environment(
         if not required and not file.exists():
             continue
         try:
-            from_file = read_env_file(file)
+            from_file = read_env_file(file, name)
         except ValueError as exc:
             where = (
                 (*path, "env_file")

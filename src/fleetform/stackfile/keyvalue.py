@@ -11,10 +11,13 @@ RESERVED_LABEL_PREFIX = "fleetform."
 
 
 def scalar_text(value: Any) -> str:
-    """How a YAML scalar becomes an environment or label string (``true``, ``8080``)."""
+    """How a YAML scalar becomes an environment or label string (``true``, ``8080``).
+
+    Numbers keep the text they were written with, so ``1.10`` does not become ``1.1``.
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return str(getattr(value, "source_text", "") or value)
 
 
 def list_or_map(value: Any, path: DocPath, report: Report) -> dict[str, str | None]:

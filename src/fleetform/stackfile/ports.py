@@ -95,7 +95,7 @@ def parse_ports(items: list[Any], path: DocPath, report: Report) -> tuple[Port, 
     for i, item in enumerate(items):
         try:
             if isinstance(item, int):
-                ports.append(Port(target=item))
+                ports.append(Port(target=int(item)))
             elif isinstance(item, str):
                 ports += parse_short(item)
             else:

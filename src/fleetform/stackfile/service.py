@@ -104,7 +104,7 @@ def _healthcheck(r: _Reader) -> Healthcheck | None:
         test=argv,
         interval=r.duration(spec.get("interval"), "healthcheck", "interval"),
         timeout=r.duration(spec.get("timeout"), "healthcheck", "timeout"),
-        retries=spec.get("retries"),
+        retries=None if spec.get("retries") is None else int(spec["retries"]),
         start_period=r.duration(spec.get("start_period"), "healthcheck", "start_period"),
     )
 
@@ -163,7 +163,7 @@ def _ulimits(r: _Reader) -> tuple[Ulimit, ...]:
         soft, hard = (value, value) if isinstance(value, int) else (value["soft"], value["hard"])
         if soft > hard:
             r.report.error(r.at("ulimits", name), f"soft limit {soft} is above hard limit {hard}")
-        out.append(Ulimit(name, soft, hard))
+        out.append(Ulimit(name, int(soft), int(hard)))
     return tuple(out)
 
 
@@ -264,7 +264,7 @@ def build_service(
         extra_hosts=_extra_hosts(r),
         dns=_strings(spec.get("dns")),
         depends_on=_depends_on(r),
-        replicas=spec.get("deploy", {}).get("replicas", 1),
+        replicas=int(spec.get("deploy", {}).get("replicas", 1)),
         resources=_resources(r),
         hosts=tuple(spec.get("hosts", [])),
         state=cast(ServiceState, spec.get("state", "running")),

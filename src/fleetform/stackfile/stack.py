@@ -32,7 +32,7 @@ def _registry(
             pem = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-            report.error((*path, "ca_file"), f"cannot read `{file}`: {reason}")
+            report.error((*path, "ca_file"), f"cannot read `{spec['ca_file']}`: {reason}")
             return None
         where: DocPath = (*path, "ca_file")
     else:
@@ -156,7 +156,7 @@ def build_stack(data: dict[str, Any], source: Path, report: Report) -> Stack:
     return Stack(
         name=name,
         source=source,
-        version=data["version"],
+        version=int(data["version"]),
         hosts=tuple(data.get("hosts", [])),
         engine=build_engine(data.get("engine"), base, report),
         networks=tuple(networks[k] for k in sorted(networks)),

@@ -45,7 +45,7 @@ def parse_memory(value: int | str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0:
             raise ValueError(f"{value} is not a valid memory size")
-        return value
+        return int(value)
     match = _MEMORY.match(str(value).strip())
     if not match:
         raise ValueError(f"`{value}` is not a valid memory size (e.g. 512m, 1g, 268435456)")

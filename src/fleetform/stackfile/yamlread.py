@@ -22,7 +22,7 @@ from fleetform.stackfile.problems import DocPath, Problem, Report
 #: Stack files are small; anything larger is a mistake or an attack.
 MAX_FILE_BYTES = 1024 * 1024
 #: Values built from one document, counting every expansion of an alias.
-MAX_NODES = 100_000
+MAX_NODES = 50_000
 MAX_DEPTH = 64
 
 _TAG = "tag:yaml.org,2002:"
@@ -54,6 +54,28 @@ class _TooBig(Exception):
     pass
 
 
+class SourceInt(int):
+    """An int that remembers how it was written (``0755``, ``1_000``)."""
+
+    source_text: str = ""
+
+
+class SourceFloat(float):
+    """A float that remembers how it was written, so ``VERSION: 1.10`` stays ``1.10``."""
+
+    source_text: str = ""
+
+
+def _with_text(value: int | float, text: str) -> int | float:
+    out = SourceInt(value) if isinstance(value, int) else SourceFloat(value)
+    out.source_text = text
+    return out
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
+
+
 def _scalar(node: yaml.ScalarNode) -> Any:
     """The value of a scalar node, or ValueError for a tag fleetform does not read."""
     tag, text = node.tag, node.value
@@ -68,16 +90,16 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     if tag == _TAG + "int":
         low = text.lower()
         if low.startswith("0o"):
-            return int(low[2:], 8)
+            return _with_text(int(low[2:], 8), text)
         if low.startswith("0x"):
-            return int(low[2:], 16)
-        return int(text, 10)
+            return _with_text(int(low[2:], 16), text)
+        return _with_text(int(text, 10), text)
     if tag == _TAG + "float":
         low = text.lower().lstrip("+")
         if low in (".inf", "-.inf", ".nan"):
             return float(low.replace(".", ""))
-        return float(text)
-    raise ValueError(f"unsupported YAML tag {tag!r}")
+        return _with_text(float(text), text)
+    raise ValueError(f"unsupported YAML tag `{_short_tag(tag)}`")
 
 
 class _Builder:
@@ -101,11 +123,11 @@ class _Builder:
                 return None
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _TAG + "seq":
-                self.report.error(path, f"unsupported YAML tag {node.tag!r}")
+                self.report.error(path, f"unsupported YAML tag `{_short_tag(node.tag)}`")
             return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode):
             if node.tag != _TAG + "map":
-                self.report.error(path, f"unsupported YAML tag {node.tag!r}")
+                self.report.error(path, f"unsupported YAML tag `{_short_tag(node.tag)}`")
             return self._mapping(node, path)
         raise ValueError(f"unexpected YAML node {node!r}")  # pragma: no cover
 

@@ -1,0 +1,67 @@
+"""Every file of tests/data/invalid is rejected with the message its first line expects.
+
+The first line of each file reads ``# expect: LINE:COLUMN PATH: MESSAGE``; the
+problem must name the file and match that fragment exactly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fleetform.cli import main
+from fleetform.stackfile import Problem
+
+from .helpers import DATA, problems_of
+
+CORPUS = sorted((DATA / "invalid").glob("*.yml"))
+
+
+def expectation(path: Path) -> str:
+    first = path.read_bytes().split(b"\n", 1)[0].decode("utf-8")
+    assert first.startswith("# expect: "), f"{path.name} has no `# expect:` first line"
+    return first.removeprefix("# expect: ")
+
+
+def located(problem: Problem) -> str:
+    """A problem without its file name: ``12:7 services.web.ports[0]: ...``."""
+    return str(problem).removeprefix(problem.file).lstrip(":").strip()
+
+
+def test_the_corpus_covers_at_least_45_kinds_of_bad_input() -> None:
+    assert len(CORPUS) >= 45
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.stem for p in CORPUS])
+def test_invalid_file_is_rejected_with_its_expected_message(path: Path) -> None:
+    problems = problems_of(path)
+    assert all(p.file == str(path) for p in problems)
+    expected = expectation(path)
+    assert any(expected in located(p) for p in problems), [located(p) for p in problems]
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.stem for p in CORPUS])
+def test_problems_carry_a_line_unless_the_whole_file_is_at_fault(path: Path) -> None:
+    for problem in problems_of(path):
+        if problem.path:
+            assert problem.line is not None and problem.column is not None, problem
+
+
+def test_every_invalid_file_exits_1_from_the_cli_without_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for path in CORPUS:
+        assert main(["validate", str(path)]) == 1, path
+        out = capsys.readouterr()
+        assert "Traceback" not in out.out + out.err
+        assert str(path) in out.err
+        assert expectation(path) in out.err
+
+
+def test_all_files_are_reported_at_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", *map(str, CORPUS)]) == 1
+    err = capsys.readouterr().err
+    for path in CORPUS:
+        assert f"{path}:" in err
+    assert err.rstrip().endswith(f"in {len(CORPUS)} files")
