@@ -48,9 +48,9 @@ def run_validate(args: argparse.Namespace) -> int:
         else:
             for problem in err.problems:
                 print(problem, file=sys.stderr)
-            files = len({p.file for p in err.problems})
+            bad_files = len({p.file for p in err.problems})
             print(
-                f"{_count(len(err.problems), 'problem')} in {_count(files, 'file')}",
+                f"{_count(len(err.problems), 'problem')} in {_count(bad_files, 'file')}",
                 file=sys.stderr,
             )
         return 1
