@@ -191,6 +191,7 @@ def restart_steps(settings: EngineSettings, state: EngineState) -> list[str]:
         "start-stop-daemon",
         "--stop",
         "--quiet",
+        "--oknodo",
         "--retry",
         "TERM/30/KILL/5",
         "--pidfile",
