@@ -101,8 +101,8 @@ def test_daemon_json_written_while_dockerd_is_stopped_needs_no_restart():
 def test_restart_without_init_stops_this_hosts_dockerd_by_its_pidfile_and_starts_it_again():
     steps = daemon_json_steps(LOCAL, observed("control-none-running"))
     assert steps[1] == (
-        "start-stop-daemon --stop --quiet --oknodo --retry TERM/30/KILL/5 --pidfile /var/run/docker.pid "
-        "--exec /usr/sbin/dockerd"
+        "start-stop-daemon --stop --quiet --oknodo --retry TERM/30/KILL/5 "
+        "--pidfile /var/run/docker.pid --exec /usr/sbin/dockerd"
     )
     assert steps[2].startswith("start-stop-daemon --start --background")
 

@@ -1,1 +1,16 @@
-"""engine."""
+"""The engine deploy: dockerd, containerd and runc installed, configured, running.
+
+- ``settings``: ``EngineSettings`` and ``engine_for_host`` (pure, from stacks)
+- ``packages``: which packages and repository give an OS the engine (pure)
+- ``state``: the one-command fact script and its parser (pure)
+- ``commands``: shell steps from (settings, observed state) (pure)
+- ``facts``, ``operations``, ``deploy``: the pyinfra glue; ``deploy.docker_engine``
+
+Only ``settings`` is imported here, so callers that plan need no pyinfra.
+"""
+
+from __future__ import annotations
+
+from fleetform.engine.settings import EngineSettings, EngineSettingsError, engine_for_host
+
+__all__ = ["EngineSettings", "EngineSettingsError", "engine_for_host"]
