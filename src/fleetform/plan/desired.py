@@ -13,11 +13,12 @@ Example::
 from __future__ import annotations
 
 import math
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fleetform.model import Build, Network, PullPolicy, Service, Stack, Volume
+from fleetform.model import Build, Healthcheck, Network, PullPolicy, Service, Stack, Volume
 from fleetform.plan.spec import (
     ContainerSpec,
     HealthSpec,
@@ -137,14 +138,38 @@ def _cap(name: str) -> str:
     return upper[4:] if upper.startswith("CAP_") else upper
 
 
+def _health(hc: Healthcheck | None) -> HealthSpec | None:
+    if hc is None:
+        return None
+    test = hc.test
+    if test and test[0] == "CMD":
+        # The docker CLI can only create shell tests (`--health-cmd`), so a
+        # CMD test is declared in the form Docker will show.
+        test = ("CMD-SHELL", shlex.join(test[1:]))
+    return HealthSpec(test, hc.interval, hc.timeout, hc.retries, hc.start_period)
+
+
+def _entrypoint_command(
+    svc: Service,
+) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    # `docker create --entrypoint` takes one word, and any entrypoint clears
+    # the image's CMD; the rest of a longer entrypoint becomes the command's
+    # head.  Docker runs the same argv; the spec says how it will look.
+    if not svc.entrypoint:
+        return svc.entrypoint, svc.command
+    head, *rest = svc.entrypoint
+    command = (*rest, *(svc.command or ()))
+    return (head,), command or None
+
+
 def spec_for_service(stack: Stack, svc: Service) -> ContainerSpec:
     """The declared spec of ``svc``'s containers (see :mod:`fleetform.plan.spec`)."""
-    hc = svc.healthcheck
     res = svc.resources
+    entrypoint, command = _entrypoint_command(svc)
     return ContainerSpec(
         image=svc.image,
-        command=svc.command,
-        entrypoint=svc.entrypoint,
+        command=command,
+        entrypoint=entrypoint,
         env=svc.environment,
         labels=svc.labels,
         user=svc.user,
@@ -153,11 +178,7 @@ def spec_for_service(stack: Stack, svc: Service) -> ContainerSpec:
         ports=tuple(sorted(p.key() for p in svc.ports)),
         mounts=_mounts(stack, svc),
         networks=_networks(stack, svc),
-        healthcheck=(
-            HealthSpec(hc.test, hc.interval, hc.timeout, hc.retries, hc.start_period)
-            if hc is not None
-            else None
-        ),
+        healthcheck=_health(svc.healthcheck),
         cap_add=tuple(sorted(_cap(c) for c in svc.cap_add)),
         cap_drop=tuple(sorted(_cap(c) for c in svc.cap_drop)),
         read_only=svc.read_only,

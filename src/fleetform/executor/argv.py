@@ -1,0 +1,236 @@
+"""Docker CLI argv builders: pure functions from desired state to ``list[str]``.
+
+Nothing here runs anything or quotes anything; :mod:`fleetform.executor.commands`
+joins argv with :func:`shlex.join` once.  Example::
+
+    >>> volume_rm_argv("demo_data")
+    ['docker', 'volume', 'rm', 'demo_data']
+"""
+
+from __future__ import annotations
+
+from fleetform.model import (
+    LABEL_CONFIG_HASH,
+    LABEL_NETWORK,
+    LABEL_REPLICA,
+    LABEL_SERVICE,
+    LABEL_STACK,
+    LABEL_VOLUME,
+)
+from fleetform.plan.desired import (
+    DEFAULT_BRIDGE,
+    DesiredContainer,
+    DesiredImage,
+    DesiredNetwork,
+    DesiredVolume,
+)
+from fleetform.plan.spec import ContainerSpec, NetSpec
+
+
+def _labels(pairs: tuple[tuple[str, str], ...]) -> list[str]:
+    return [arg for k, v in pairs for arg in ("--label", f"{k}={v}")]
+
+
+def network_create_argv(dn: DesiredNetwork) -> list[str]:
+    net = dn.network
+    argv = ["docker", "network", "create", "--driver", net.driver]
+    for k, v in net.driver_opts:
+        argv += ["--opt", f"{k}={v}"]
+    if net.internal:
+        argv.append("--internal")
+    if net.attachable:
+        argv.append("--attachable")
+    if net.ipam_driver:
+        argv += ["--ipam-driver", net.ipam_driver]
+    for pool in net.ipam_config:
+        if pool.subnet:
+            argv += ["--subnet", pool.subnet]
+        if pool.ip_range:
+            argv += ["--ip-range", pool.ip_range]
+        if pool.gateway:
+            argv += ["--gateway", pool.gateway]
+    argv += _labels(((LABEL_STACK, dn.stack), (LABEL_NETWORK, net.name), *net.labels))
+    return [*argv, net.docker_name]
+
+
+def volume_create_argv(dv: DesiredVolume) -> list[str]:
+    vol = dv.volume
+    argv = ["docker", "volume", "create", "--driver", vol.driver]
+    for k, v in vol.driver_opts:
+        argv += ["--opt", f"{k}={v}"]
+    argv += _labels(((LABEL_STACK, dv.stack), (LABEL_VOLUME, vol.name), *vol.labels))
+    return [*argv, vol.docker_name]
+
+
+def volume_rm_argv(name: str) -> list[str]:
+    return ["docker", "volume", "rm", name]
+
+
+def pull_argv(image: DesiredImage) -> list[str]:
+    return ["docker", "pull", image.ref]
+
+
+def load_argv(archive_path: str) -> list[str]:
+    return ["docker", "load", "--input", archive_path]
+
+
+def build_argv(image: DesiredImage, context_dir: str) -> list[str]:
+    """``docker build`` of an uploaded context folder (``context_dir`` on the host)."""
+    assert image.build is not None
+    build = image.build
+    argv = ["docker", "build", "--tag", image.ref, "--file", f"{context_dir}/{build.dockerfile}"]
+    for k, v in build.args:
+        argv += ["--build-arg", f"{k}={v}"]
+    if build.target:
+        argv += ["--target", build.target]
+    return [*argv, context_dir]
+
+
+def _mount(m_type: str, target: str, source: str, read_only: bool, size: int | None) -> str:
+    parts = [f"type={m_type}"]
+    if source:
+        parts.append(f"source={source}")
+    parts.append(f"target={target}")
+    if read_only:
+        parts.append("readonly")
+    if size:
+        parts.append(f"tmpfs-size={size}")
+    return ",".join(parts)
+
+
+def _first_network(spec: ContainerSpec) -> list[str]:
+    if not spec.networks or spec.networks[0].name == DEFAULT_BRIDGE:
+        return []
+    first = spec.networks[0]
+    argv = ["--network", first.name]
+    for alias in first.aliases:
+        argv += ["--network-alias", alias]
+    if first.ipv4_address:
+        argv += ["--ip", first.ipv4_address]
+    return argv
+
+
+def _resources(spec: ContainerSpec) -> list[str]:
+    argv = ["--restart", spec.restart]
+    if spec.cpus is not None:
+        argv += ["--cpus", f"{spec.cpus:g}"]
+    if spec.memory is not None:
+        # Docker's own default for a fresh container; given explicitly so that
+        # `docker update` can raise the limit later.
+        argv += ["--memory", str(spec.memory), "--memory-swap", str(2 * spec.memory)]
+    if spec.memory_reservation is not None:
+        argv += ["--memory-reservation", str(spec.memory_reservation)]
+    if spec.cpu_shares is not None:
+        argv += ["--cpu-shares", str(spec.cpu_shares)]
+    return argv
+
+
+def _health(spec: ContainerSpec) -> list[str]:
+    hc = spec.healthcheck
+    if hc is None:
+        return []
+    if hc.test == ("NONE",):
+        return ["--no-healthcheck"]
+    argv: list[str] = []
+    if len(hc.test) > 1:  # ("CMD-SHELL", "...") -- desired specs hold only shell tests
+        argv += ["--health-cmd", hc.test[1]]
+    for flag, ns in (
+        ("--health-interval", hc.interval),
+        ("--health-timeout", hc.timeout),
+        ("--health-start-period", hc.start_period),
+    ):
+        if ns:
+            argv += [flag, f"{ns // 1_000_000}ms"]
+    if hc.retries:
+        argv += ["--health-retries", str(hc.retries)]
+    return argv
+
+
+def _options(spec: ContainerSpec) -> list[str]:
+    argv: list[str] = []
+    for port in spec.ports:
+        argv += ["--publish", port]
+    for m in spec.mounts:
+        argv += ["--mount", _mount(m.type, m.target, m.source, m.read_only, m.tmpfs_size)]
+    argv += _first_network(spec)
+    argv += _health(spec)
+    argv += [a for cap in spec.cap_add for a in ("--cap-add", cap)]
+    argv += [a for cap in spec.cap_drop for a in ("--cap-drop", cap)]
+    for flag, on in (("--read-only", spec.read_only), ("--privileged", spec.privileged)):
+        if on:
+            argv.append(flag)
+    if spec.init:
+        argv.append("--init")
+    for flag, value in (
+        ("--user", spec.user),
+        ("--workdir", spec.working_dir),
+        ("--hostname", spec.hostname),
+        ("--stop-signal", spec.stop_signal),
+    ):
+        if value is not None:
+            argv += [flag, value]
+    if spec.stop_timeout is not None:
+        argv += ["--stop-timeout", str(spec.stop_timeout)]
+    if spec.logging is not None:
+        argv += ["--log-driver", spec.logging.driver]
+        argv += [a for k, v in spec.logging.options for a in ("--log-opt", f"{k}={v}")]
+    argv += [a for u in spec.ulimits for a in ("--ulimit", f"{u.name}={u.soft}:{u.hard}")]
+    argv += [a for k, v in spec.sysctls for a in ("--sysctl", f"{k}={v}")]
+    argv += [a for h in spec.extra_hosts for a in ("--add-host", h)]
+    argv += [a for d in spec.dns for a in ("--dns", d)]
+    return argv + _resources(spec)
+
+
+def container_create_argv(c: DesiredContainer, env_file: str | None = None) -> list[str]:
+    """``docker create`` for ``c``.  Secret env values go to ``env_file`` only, never argv."""
+    spec = c.spec
+    argv = ["docker", "create", "--name", c.name]
+    argv += _labels(
+        (
+            (LABEL_STACK, c.stack),
+            (LABEL_SERVICE, c.service.name),
+            (LABEL_REPLICA, str(c.replica)),
+            (LABEL_CONFIG_HASH, c.config_hash),
+            *spec.labels,
+        )
+    )
+    for key, value in spec.env:
+        if key not in c.secret_keys:
+            argv += ["--env", f"{key}={value}"]
+    if env_file is not None:
+        argv += ["--env-file", env_file]
+    if spec.entrypoint is not None:
+        argv += ["--entrypoint", spec.entrypoint[0] if spec.entrypoint else ""]
+    argv += _options(spec)
+    # The spec's entrypoint is one word at most (see plan.desired).
+    return [*argv, spec.image, *(spec.command or ())]
+
+
+def network_connect_argv(net: NetSpec, container: str) -> list[str]:
+    argv = ["docker", "network", "connect"]
+    for alias in net.aliases:
+        argv += ["--alias", alias]
+    if net.ipv4_address:
+        argv += ["--ip", net.ipv4_address]
+    return [*argv, net.name, container]
+
+
+def update_argv(spec: ContainerSpec, container: str) -> list[str]:
+    return ["docker", "update", *_resources(spec), container]
+
+
+def start_argv(container: str) -> list[str]:
+    return ["docker", "start", container]
+
+
+def stop_argv(container: str, timeout: int | None) -> list[str]:
+    argv = ["docker", "stop"]
+    if timeout is not None:
+        argv += ["--time", str(timeout)]
+    return [*argv, container]
+
+
+def rm_argv(container: str) -> list[str]:
+    # -v removes the container's ANONYMOUS volumes only; named volumes are
+    # never removed by `docker rm`, which is what keeps data across a recreate.
+    return ["docker", "rm", "--volumes", container]
