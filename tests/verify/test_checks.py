@@ -296,3 +296,15 @@ def test_registry_ca_files_are_compared_by_content(state: HostState) -> None:
     assert missing.actual == "missing"
     present = dataclasses.replace(state, files={path: pem.strip()})
     assert engine_results(settings, present)["registry CA registry.lab:5000"].ok
+
+
+def test_with_dockerd_down_container_checks_say_unknown_not_missing(state: HostState) -> None:
+    down = dataclasses.replace(state, info=None, info_error="Cannot connect to the Docker daemon")
+    results = results_for(down)
+    exists = next(r for r in results if r.check == "exists" and "web" in r.resource)
+    assert exists.line("lab-1") == (
+        "lab-1  ffverify-web-1  exists  expected a container, "
+        "got unknown: docker engine not answering (Cannot connect to the Docker daemon)"
+    )
+    engine = engine_results(EngineSettings(), down)
+    assert engine["packages"].ok, "engine checks still read packages and services"

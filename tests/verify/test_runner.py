@@ -39,7 +39,11 @@ def state_output(health: str) -> str:
     container = json.dumps(
         [{"Name": "/demo-web-1", "State": {"Status": "running", "Health": {"Status": health}}}]
     )
-    return f"@@fleetform-section containers\n{container}\n@@fleetform-rc 0\n"
+    info = json.dumps({"ServerVersion": "20.10.24"})
+    return (
+        f"@@fleetform-section info\n{info}\n@@fleetform-rc 0\n"
+        f"@@fleetform-section containers\n{container}\n@@fleetform-rc 0\n"
+    )
 
 
 def health_check() -> Check:

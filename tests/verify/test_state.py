@@ -71,3 +71,13 @@ def test_section_text_without_trailing_newline_is_kept() -> None:
     out = "@@fleetform-section runc\nrunc version 1.1\n@@fleetform-rc 0\n"
     assert split_sections(out)["runc"].text == "runc version 1.1"
     assert parse_state(out).runc == "runc version 1.1"
+
+
+def test_docker_info_with_server_errors_means_the_engine_is_down() -> None:
+    info = (
+        '{"ServerErrors":["Cannot connect to the Docker daemon at unix:///var/run/docker.sock.'
+        ' Is the docker daemon running?"],"ClientInfo":{"Debug":false}}'
+    )
+    state = parse_state(f"@@fleetform-section info\n{info}\n@@fleetform-rc 0\n")
+    assert state.info is None and not state.engine_answers
+    assert state.info_error.startswith("Cannot connect to the Docker daemon")

@@ -60,6 +60,8 @@ class Check:
     check: str
     expected: str
     probe: Probe = field(compare=False, repr=False)
+    #: the probe reads Docker objects, which cannot be seen while dockerd is down
+    needs_engine: bool = True
 
     @property
     def id(self) -> str:
@@ -68,7 +70,12 @@ class Check:
 
     def evaluate(self, state: HostState) -> CheckResult:
         try:
-            outcome = self.probe(state)
+            if self.needs_engine and not state.engine_answers:
+                outcome = Outcome(
+                    False, f"unknown: docker engine not answering ({state.info_error})"
+                )
+            else:
+                outcome = self.probe(state)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             # Unexpected host data (an older engine, a hand-edited object) is a
             # failed check with a reason, never a crash of the whole run.

@@ -12,6 +12,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import posixpath
 from collections.abc import Callable, Mapping
@@ -92,7 +93,9 @@ def engine_checks(settings: EngineSettings) -> list[Check]:
                 _file_probe(path, reg.ca_cert),
             )
         )
-    return checks
+    # Engine checks read files and services, and say themselves when docker
+    # info is missing: they are meaningful with dockerd down.
+    return [dataclasses.replace(c, needs_engine=False) for c in checks]
 
 
 def _packages_probe(settings: EngineSettings) -> Callable[[HostState], Outcome]:

@@ -91,6 +91,11 @@ class HostState:
                 return c
         return None
 
+    @property
+    def engine_answers(self) -> bool:
+        """False when dockerd did not answer: container facts are then unknown, not empty."""
+        return self.info is not None
+
     def listens_on(self, port: int, address: str = "") -> bool:
         for addr, p in self.listening:
             if p != port:
@@ -247,9 +252,16 @@ def _parse_info(section: Section | None) -> tuple[dict[str, Any] | None, str]:
     text = section.text.strip()
     if section.rc == 0 and text.startswith("{"):
         try:
-            return json.loads(text), ""
+            info = json.loads(text)
         except ValueError:
-            pass
+            info = None
+        # With --format, a client that cannot reach dockerd still exits 0 and
+        # prints only client info plus ServerErrors.
+        if isinstance(info, dict):
+            errors = info.get("ServerErrors") or []
+            if not errors and "ServerVersion" in info:
+                return info, ""
+            return None, str(errors[0]) if errors else "no server information"
     return None, text.splitlines()[-1] if text else f"exit code {section.rc}"
 
 
