@@ -12,8 +12,10 @@ from __future__ import annotations
 import fcntl
 import json
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from fleetform.lab import keys
 from fleetform.lab.config import LABEL, LABEL_NAME, MAX_HOSTS, LabConfig, LabError
@@ -32,11 +34,20 @@ from fleetform.lab.registry import ensure_registry, ensure_registry_image
 from fleetform.lab.ssh import wait_ssh
 from fleetform.lab.status import LabHost, lab_hosts
 
+#: Images are shared by all labs on the engine; builds are serialised across labs.
+IMAGES_LOCK = Path(tempfile.gettempdir()) / "fleetform-lab-images.lock"
+
 
 @contextmanager
 def locked(cfg: LabConfig) -> Iterator[None]:
-    cfg.lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with cfg.lock_file.open("a") as fh:
+    with _flock(cfg.lock_file):
+        yield
+
+
+@contextmanager
+def _flock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
@@ -81,11 +92,14 @@ def up(
             hosts = max([hosts, *observe_hosts(cfg)])
         keys.ensure_client_key(cfg)
         keys.ensure_ca(cfg)
-        base = ensure_base_image(BaseRecipe.current(), progress)
+        with _flock(IMAGES_LOCK):
+            base = ensure_base_image(BaseRecipe.current(), progress)
+            registry_image = ensure_registry_image(base, progress)
         ensure_network(cfg)
-        port = ensure_registry(cfg, ensure_registry_image(base, progress), progress)
+        port = ensure_registry(cfg, registry_image, progress)
         _converge_hosts(cfg, hosts, base, progress)
-        ensure_demo_images(cfg, port, progress)
+        with _flock(IMAGES_LOCK):
+            ensure_demo_images(cfg, port, progress)
         _write_state(cfg, port)
     return [h for h in lab_hosts(cfg) if h.state == "running"]
 

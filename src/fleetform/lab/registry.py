@@ -85,7 +85,11 @@ def ensure_registry(cfg: LabConfig, image: str, progress: Progress) -> int:
     ).hexdigest()[:16]
     refuse_foreign_container(cfg, name)
     found = inspect("container", [name])
-    if found and (found[0]["Config"]["Labels"] or {}).get(LABEL_CONFIG) != config_hash:
+    stale = found and (found[0]["Config"]["Labels"] or {}).get(LABEL_CONFIG) != config_hash
+    if found and not stale and found[0]["State"]["Status"] != "running":
+        progress.info(f"starting {name} (it was {found[0]['State']['Status']})")
+        stale = docker("start", name, check=False).returncode != 0
+    if stale:
         # Safe: refuse_foreign_container proved the container is this lab's.
         # The data volume is kept; the images in it stay valid.
         docker("rm", "-f", name)
@@ -104,8 +108,6 @@ def ensure_registry(cfg: LabConfig, image: str, progress: Progress) -> int:
             )  # fmt: skip
             docker("cp", "-", f"{name}:/", input=build_tar(files))
             docker("start", name)
-    elif found[0]["State"]["Status"] != "running":
-        docker("start", name)
     port = published_port(name)
     wait_registry(cfg, port)
     return port
