@@ -55,7 +55,7 @@ def split_limits(limits: Iterable[str]) -> list[str]:
 
 def load_inventory(spec: str, limits: Sequence[str] = ()) -> LoadedInventory:
     """Load ``spec`` with pyinfra's own inventory loader and apply ``--limit``."""
-    from pyinfra.api import State
+    from pyinfra.api.state import State
     from pyinfra.context import ctx_state
     from pyinfra_cli.inventory import make_inventory
 

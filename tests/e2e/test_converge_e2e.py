@@ -134,7 +134,7 @@ def test_apply_converges_a_multi_service_stack_on_three_hosts(
         assert health == "healthy"
         page = sh(
             host,
-            "python3 -c \"import urllib.request as u;"
+            'python3 -c "import urllib.request as u;'
             "print(u.urlopen('http://127.0.0.1:8081/').read().decode())\"",
         )
         assert page == "demo 1"

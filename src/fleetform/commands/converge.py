@@ -33,27 +33,56 @@ class Observation:
     desired: dict[str, Any] = field(default_factory=dict)  # host -> HostDesired
     plans: dict[str, Any] = field(default_factory=dict)  # host -> HostPlan
     errors: dict[str, str] = field(default_factory=dict)  # host -> why
+    #: hosts whose Docker engine did not answer: planned against an empty
+    #: host, observed again after the engine deploy (apply only)
+    engine_pending: set[str] = field(default_factory=set)
 
 
 def observe_and_plan(
-    session: Any, stacks: list[Stack], targets: dict[str, TargetHost]
+    session: Any,
+    stacks: list[Stack],
+    targets: dict[str, TargetHost],
+    *,
+    engine_will_run: bool = False,
 ) -> Observation:
-    from fleetform.observe import observe_command, parse_observed
+    """Observe every connected host in one round trip each, and plan it.
+
+    With ``engine_will_run`` (apply), a host whose Docker engine is missing
+    or down is planned against an empty host and flagged for re-planning
+    once the engine deploy has run; for ``plan`` it is an error.
+    """
+    from dataclasses import replace
+
+    from fleetform.observe import ObserveError, observe_command, parse_observed
     from fleetform.plan import plan_host
     from fleetform.plan.desired import desired_for_host
+    from fleetform.plan.observed import Observed
 
     obs = Observation()
     for name, target in targets.items():
         obs.desired[name] = desired_for_host(stacks, name, target.groups | {name})
     results = session.run_everywhere(lambda host: observe_command(obs.desired[host.name]))
     for name, result in results.items():
+        if not result.ok and not result.stdout.strip():
+            obs.errors[name] = f"cannot observe the host: {result.stderr.strip()[-500:]}"
+            continue
         try:
             observed = parse_observed(result.stdout)
-        except ValueError as exc:
-            obs.errors[name] = f"cannot read the host's Docker state: {exc}"
+        except ObserveError as exc:
+            if not engine_will_run or not _engine_missing(str(exc)):
+                obs.errors[name] = str(exc)
+                continue
+            obs.engine_pending.add(name)
+            hp = plan_host(obs.desired[name], Observed())
+            note = f"{exc}: planned against an empty host; planned again after the engine deploy"
+            obs.plans[name] = replace(hp, warnings=(*hp.warnings, note))
             continue
         obs.plans[name] = plan_host(obs.desired[name], observed)
     return obs
+
+
+def _engine_missing(message: str) -> bool:
+    return "not installed" in message or "does not answer" in message
 
 
 def _build_plan(obs: Observation, failures: dict[str, str]) -> Any:
@@ -129,7 +158,7 @@ def run_apply(args: argparse.Namespace) -> int:
         with out.status(f"Connecting to {len(loaded.hosts)} host(s)"):
             session.connect()
         with out.status("Observing hosts"):
-            obs = observe_and_plan(session, stacks, targets)
+            obs = observe_and_plan(session, stacks, targets, engine_will_run=True)
         plan = _build_plan(obs, session.failures)
         if not args.json:
             out.plan(plan)
@@ -158,9 +187,7 @@ def run_apply(args: argparse.Namespace) -> int:
 def _engine_settings(stacks: list[Stack], targets: dict[str, TargetHost]) -> dict[str, Any]:
     from fleetform.engine.settings import engine_for_host
 
-    return {
-        name: engine_for_host(stacks, name, t.groups | {name}) for name, t in targets.items()
-    }
+    return {name: engine_for_host(stacks, name, t.groups | {name}) for name, t in targets.items()}
 
 
 def _add_operations(session: Any, engines: dict[str, Any], obs: Observation) -> None:
@@ -175,8 +202,9 @@ def _add_operations(session: Any, engines: dict[str, Any], obs: Observation) -> 
     session.add_op(
         containers,
         name="fleetform containers",
-        plans=obs.plans,
+        plans={h: p for h, p in obs.plans.items() if not p.errors},
         desired=obs.desired,
+        replan=sorted(obs.engine_pending),
     )
 
 

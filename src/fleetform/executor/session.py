@@ -52,10 +52,13 @@ class CommandResult:
 class Session:
     def __init__(self, loaded: LoadedInventory, *, parallel: int = 0) -> None:
         patch()
-        from pyinfra.api import Config, State
+        from pyinfra.api.config import Config
+        from pyinfra.api.state import State
 
         self.loaded = loaded
-        config = Config(PARALLEL=parallel or max(len(loaded.hosts), 1), CONNECT_TIMEOUT=10)
+        config = Config(  # type: ignore[no-untyped-call]
+            PARALLEL=parallel or max(len(loaded.hosts), 1), CONNECT_TIMEOUT=10
+        )
         self.state = loaded.state or State(check_for_changes=False)
         self.state.init(loaded.inventory, config, initial_limit=loaded.hosts)
         #: host name -> why it failed (connection or operation)
@@ -72,16 +75,19 @@ class Session:
 
         def one(host: Any) -> str | None:
             try:
-                with _quiet():
-                    host.connect(show_errors=False, raise_exceptions=True)
+                host.connect(show_errors=False, raise_exceptions=True)
             except ConnectError as exc:
                 return str(exc.args[0] if exc.args else exc)
             except Exception as exc:  # a broken connector must not stop the other hosts
                 return f"{type(exc).__name__}: {exc}"
             return None
 
-        greenlets = {self.state.pool.spawn(one, h): h for h in self.loaded.hosts}
-        gevent.joinall(list(greenlets))
+        # stdout is redirected around the whole parallel section, never inside
+        # a greenlet: nested redirects restored out of order would swallow
+        # fleetform's own output afterwards.
+        with _quiet():
+            greenlets = {self.state.pool.spawn(one, h): h for h in self.loaded.hosts}
+            gevent.joinall(list(greenlets))
         failed = set()
         for greenlet, host in greenlets.items():
             err = greenlet.get()
@@ -110,13 +116,13 @@ class Session:
         return {host.name: g.get() for g, host in greenlets.items()}
 
     def add_op(self, op: Any, *args: Any, **kwargs: Any) -> None:
-        from pyinfra.api import add_op
+        from pyinfra.api.operation import add_op
 
         with _quiet():
             add_op(self.state, op, *args, **kwargs)
 
     def add_deploy(self, deploy: Any, *args: Any, **kwargs: Any) -> None:
-        from pyinfra.api import add_deploy
+        from pyinfra.api.deploy import add_deploy
 
         with _quiet():
             add_deploy(self.state, deploy, *args, **kwargs)

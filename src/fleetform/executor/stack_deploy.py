@@ -17,8 +17,11 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
-from pyinfra import host, logger
-from pyinfra.api import FactBase, deploy, operation
+from pyinfra import logger
+from pyinfra.api.deploy import deploy
+from pyinfra.api.facts import FactBase
+from pyinfra.api.operation import operation
+from pyinfra.context import host
 
 from fleetform.executor.commands import host_commands
 from fleetform.model import Stack
@@ -27,13 +30,13 @@ from fleetform.plan import plan_host
 from fleetform.plan.desired import desired_for_host
 
 
-class DockerObservation(FactBase):
+class DockerObservation(FactBase[Any]):
     """Everything fleetform needs from one host's Docker engine, in one command."""
 
-    def command(self, command: str) -> str:  # type: ignore[override]
+    def command(self, command: str) -> str:
         return command
 
-    def process(self, output: list[str]) -> Any:  # type: ignore[override]
+    def process(self, output: list[str]) -> Any:
         return parse_observed("\n".join(output))
 
 
@@ -59,7 +62,7 @@ def load_assigned_stacks(files: list[str]) -> list[Stack]:
 
 
 @operation(is_idempotent=True)
-def stack_containers(stacks: list[Stack]) -> Generator:
+def stack_containers(stacks: list[Stack]) -> Generator[Any, None, None]:
     """Converge this host's containers, networks, volumes and images to ``stacks``.
 
     Example::
