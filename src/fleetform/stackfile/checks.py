@@ -67,9 +67,9 @@ def _references(stack: Stack, data: dict[str, Any], report: Report) -> None:
                     f"network `{att.name}` is not declared under the top-level `networks`",
                 )
             elif att.ipv4_address and att.name in networks:
-                subnets = [p.subnet for p in networks[att.name].ipam_config if p.subnet]
-                addr = ipaddress.ip_address(att.ipv4_address)
-                if not any(addr in ipaddress.ip_network(s) for s in subnets):
+                addr = _ip(att.ipv4_address)
+                subnets = [_net(p.subnet) for p in networks[att.name].ipam_config]
+                if addr is not None and not any(addr in s for s in subnets if s is not None):
                     report.error(
                         ("services", svc.name, "networks", att.name, "ipv4_address"),
                         f"`{att.ipv4_address}` is not inside a subnet of network `{att.name}`"
@@ -86,6 +86,21 @@ def _references(stack: Stack, data: dict[str, Any], report: Report) -> None:
                 )
             elif volumes[mount.source].state == "absent" and svc.state != "absent":
                 report.error(path, f"volume `{mount.source}` is `state: absent` but mounted here")
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address, or None when it is invalid (already reported while normalising)."""
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _net(text: str | None) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(text) if text else None
+    except ValueError:
+        return None
 
 
 def _index(spec: Any, name: str) -> str | int:
