@@ -87,13 +87,13 @@ def recreate_web_by_hand(
         argv += ["-p", "8091:8080"]
     argv += ["--network", f"{NAME}_back", "--network-alias", "front", "--network-alias", "web"]
     argv += ["--health-cmd", "wget -q -O- http://127.0.0.1:8080/healthz"]
-    argv += ["--health-interval", "1s", "--health-retries", "3", image]
+    argv += ["--health-interval", "1s", "--health-retries", "3"]
     sh(
         lab,
         host,
         f"h=$(docker inspect -f {shlex.quote(label)} {NAME}-web-1) && "
         f"docker rm -f {NAME}-web-1 >/dev/null && "
-        f'{shlex.join(argv)} --label "fleetform.config-hash=$h" >/dev/null',
+        f'{shlex.join(argv)} --label "fleetform.config-hash=$h" {shlex.quote(image)} >/dev/null',
     )
 
 
