@@ -94,6 +94,7 @@ def hosts(lab: Any) -> list[str]:
 @pytest.fixture(scope="module")
 def stackfile(tmp_path_factory: pytest.TempPathFactory, hosts: list[str]) -> Iterator[Any]:
     folder = tmp_path_factory.mktemp("stacks")
+    cleanup(hosts)  # a run that was interrupted may have left our stack behind
 
     def write(doc: dict[str, Any], name: str = "convt.yml") -> Path:
         path = folder / name
@@ -101,7 +102,11 @@ def stackfile(tmp_path_factory: pytest.TempPathFactory, hosts: list[str]) -> Ite
         return path
 
     yield write
-    # Remove what this test created: only objects labelled with our stack.
+    cleanup(hosts)
+
+
+def cleanup(hosts: list[str]) -> None:
+    """Remove what this module creates: only objects labelled with our stack."""
     for host in hosts:
         sh(
             host,

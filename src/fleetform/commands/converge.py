@@ -212,10 +212,11 @@ def _summarise(session: Any, obs: Observation, plan: Any, seconds: float) -> dic
     hosts = []
     for host in session.loaded.hosts:
         name = host.name
-        error = session.failures.get(name) or obs.errors.get(name)
+        hp = obs.plans.get(name)
+        planned_errors = "; ".join(hp.errors) if hp is not None and hp.errors else None
+        error = session.failures.get(name) or obs.errors.get(name) or planned_errors
         metas = session.op_results(host)
         changed = sum(1 for m in metas if m.is_complete() and m.did_change())
-        hp = obs.plans.get(name)
         hosts.append(
             {
                 "host": name,
