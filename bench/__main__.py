@@ -27,7 +27,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, required=True, help="the Markdown report (plot beside it)")
     p.add_argument("--smoke", action="store_true", help="tiny sizes, 1 repetition")
-    p.add_argument("--reps", type=int, help="repetitions per measurement (default 5; smoke 1)")
+    p.add_argument("--reps", type=int, help="repetitions per measurement (default 3; smoke 1)")
     return p.parse_args(argv)
 
 
@@ -100,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bench.cleanup()
     results.total_seconds = time.monotonic() - t0
+    results.machine["load average at end (1/5/15 min)"] = machine.load_average()
     out, png = report.write(results, args.out)
     log(f"wrote {out} and {png} in {results.total_seconds / 60:.1f} min")
     return 1 if _failed(results) else 0

@@ -108,7 +108,7 @@ def prepare(host: Host) -> None:
 def remove_bench_containers(host: Host) -> int:
     """Remove every container carrying the bench label; return how many.
 
-    Safe: only containers labelled ``fleetform.bench`` (the bench created
+    Safe: only containers labelled ``bench.tool`` (the bench created
     them, whichever tool it drove) are removed.
     """
     out = ssh(

@@ -34,7 +34,13 @@ def machine() -> dict[str, str]:
         "kernel": platform.release(),
         "OS": os_name,
         "Python (fleetform, pyinfra)": platform.python_version(),
+        "load average at start (1/5/15 min)": load_average(),
     }
+
+
+def load_average() -> str:
+    """Other work on the machine slows every tool; the report shows how busy it was."""
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def local_versions() -> dict[str, str]:

@@ -58,6 +58,9 @@ def _noop(r: Results, plot: Path | None) -> list[str]:
         "",
     ]
     lines += _table(header, rows)
+    for tool, n in sorted(r.plan.skip_noop):
+        lines += [f"{TOOL_LABELS[tool]} skips the {n}-container no-op: no target needs it, "
+                  "and its runs take about a second per container here.", ""]  # fmt: skip
     if plot is not None:
         lines += [f"![wall time against containers per host]({plot.name})", ""]
     return lines

@@ -63,6 +63,8 @@ class Bench:
         """No-op converge of n containers on one host, for every n and tool."""
         for n in self.results.plan.noop_counts:
             for tool in self.tools:
+                if not self.results.plan.runs_noop(tool.key, n):
+                    continue
                 series = self.results.noop.setdefault(tool.key, {}).setdefault(n, Series())
                 log(f"no-op, {n} container(s), 1 host: {tool.label}")
                 with recording(f"{tool.key} no-op {n}", series):

@@ -21,7 +21,7 @@ COMMAND = ("sleep", "1000000")
 STOP_SIGNAL = "KILL"
 #: Every container the bench creates carries this label (value: the tool);
 #: cleanup removes only containers with it.
-LABEL_BENCH = "fleetform.bench"
+LABEL_BENCH = "bench.tool"
 #: The fleetform stack name; its containers are ``<stack>-<service>-1``.
 FLEETFORM_STACK = "benchff"
 TOOLS = ("fleetform", "ansible", "pyinfra")
