@@ -208,6 +208,9 @@ def test_dockerd_stopped_fails_the_engine_checks(repaired: RunningLab) -> None:
         assert "lab-3  engine  dockerd running  expected active, got inactive" in out
         assert "lab-3  engine  docker info  expected answers, got Cannot connect" in out
         assert f"lab-3  {NAME}-web-1  exists  expected a container, got unknown" in out
+        apply()  # the repair under test: re-apply starts dockerd again
+        code, out = verify("--limit", "lab-3")
+        assert code == 0, out
     finally:
         # Other tests share the lab: never leave its engine down, even if
         # re-apply (the repair under test) were broken.
