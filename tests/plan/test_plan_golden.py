@@ -361,6 +361,7 @@ def test_the_json_form_is_stable_and_documented() -> None:
         "observed": False,
         "errors": ["unreachable: timed out"],
         "warnings": [],
+        "engine": [],
         "actions": [],
     }
     assert host_a["actions"] == [

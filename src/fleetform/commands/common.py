@@ -76,7 +76,7 @@ class Output:
         table.add_column("changed steps", justify="right")
         for h in summary["hosts"]:
             result = "[green]ok[/]" if h["ok"] else "[red]failed[/]"
-            table.add_row(h["host"], result, str(h["actions"]), str(h["changed_operations"]))
+            table.add_row(h["host"], result, str(h["actions"]), str(h["changed_steps"]))
         self.out.print(table)
         for h in summary["hosts"]:
             if h["error"]:

@@ -121,13 +121,17 @@ class HostPlan:
     actions: tuple[Action, ...] = ()
     errors: tuple[str, ...] = ()  # a host with errors must not be applied
     warnings: tuple[str, ...] = ()
+    #: what the engine deploy will change first (fleetform.engine.changes)
+    engine: tuple[str, ...] = ()
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.actions)
+        return bool(self.actions or self.engine)
 
     def lines(self) -> list[str]:
-        out = [f"{self.host}:" if self.actions or self.errors else f"{self.host}: no changes"]
+        busy = self.actions or self.errors or self.engine
+        out = [f"{self.host}:" if busy else f"{self.host}: no changes"]
+        out += [f"  ~ engine: {e}" for e in self.engine]
         for action in self.actions:
             out.append(f"  {action.headline()}")
             details = [str(c) for c in action.changes] or [action.reason]
@@ -142,6 +146,7 @@ class HostPlan:
             "observed": True,
             "errors": list(self.errors),
             "warnings": list(self.warnings),
+            "engine": list(self.engine),
             "actions": [a.to_json() for a in self.actions],
         }
 
@@ -187,9 +192,11 @@ class Plan:
             out.append("")
         if self.has_changes:
             c = self.summary()
+            engine = sum(len(h.engine) for h in self.hosts)
+            extra = f", {engine} engine change{'s' if engine != 1 else ''}" if engine else ""
             out.append(
                 f"Plan: {c['create']} to create, {c['recreate']} to recreate, "
-                f"{c['update']} to update, {c['remove']} to remove."
+                f"{c['update']} to update, {c['remove']} to remove{extra}."
             )
         else:
             n = len(self.hosts)
@@ -202,7 +209,14 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         hosts = [h.to_json() for h in self.hosts]
         hosts += [
-            {"host": h, "observed": False, "errors": [m], "warnings": [], "actions": []}
+            {
+                "host": h,
+                "observed": False,
+                "errors": [m],
+                "warnings": [],
+                "engine": [],
+                "actions": [],
+            }
             for h, m in self.host_errors
         ]
         return {

@@ -1,0 +1,52 @@
+"""What the engine deploy would change on a host, in words for the plan.
+
+Pure: reads the same (settings, observed state) as the step builders in
+``fleetform.engine.commands`` and describes each non-empty group of steps,
+so ``fleetform plan`` shows engine work before ``apply`` does it.
+
+Example::
+
+    >>> engine_changes(EngineSettings(), bare_debian_state)
+    ('install packages docker.io, containerd, runc', 'start dockerd and containerd (systemd)')
+"""
+
+from __future__ import annotations
+
+import json
+
+from fleetform.engine.commands import (
+    daemon_json_steps,
+    docker_group_steps,
+    package_steps,
+    registry_cert_steps,
+    service_steps,
+)
+from fleetform.engine.packages import package_plan
+from fleetform.engine.settings import EngineSettings
+from fleetform.engine.state import DAEMON_JSON, EngineState
+
+
+def engine_changes(settings: EngineSettings, state: EngineState) -> tuple[str, ...]:
+    out: list[str] = []
+    if package_steps(settings, state):
+        plan = package_plan(settings.source, settings.version, state.os)
+        missing = plan.missing(state.packages)
+        if plan.repo is not None:
+            out.append(f"configure the {settings.source} package repository")
+        if missing:
+            out.append(f"install packages {', '.join(missing)}")
+    if daemon_json_steps(settings, state):
+        restart = " and restart dockerd" if state.dockerd_pid is not None else ""
+        removing = settings.daemon_json is not None and json.loads(settings.daemon_json) == {}
+        verb = "remove" if removing else "write"
+        out.append(f"{verb} {DAEMON_JSON}{restart}")
+    for reg in settings.registries:
+        single = EngineSettings(registries=(reg,))
+        if registry_cert_steps(single, state):
+            out.append(f"install the CA certificate of registry {reg.registry}")
+    if service_steps(settings, state):
+        out.append(f"enable and start dockerd and containerd ({state.init})")
+    users = [s.split()[-1] for s in docker_group_steps(settings, state)]
+    if users:
+        out.append(f"add {', '.join(users)} to the docker group")
+    return tuple(out)
