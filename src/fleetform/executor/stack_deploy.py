@@ -19,11 +19,12 @@ from typing import Any
 
 from pyinfra import logger
 from pyinfra.api.deploy import deploy
+from pyinfra.api.exceptions import OperationError
 from pyinfra.api.facts import FactBase
 from pyinfra.api.operation import operation
 from pyinfra.context import host
 
-from fleetform.executor.commands import host_commands
+from fleetform.executor.operations import plan_commands
 from fleetform.model import Stack
 from fleetform.observe import observe_command, parse_observed
 from fleetform.plan import plan_host
@@ -73,9 +74,12 @@ def stack_containers(stacks: list[Stack]) -> Generator[Any, None, None]:
     desired = desired_for_host(stacks, host.name, groups)
     observed = host.get_fact(DockerObservation, command=observe_command(desired))
     host_plan = plan_host(desired, observed)
-    for line in str(host_plan).splitlines():
-        logger.info(f"{host.print_prefix}{line}")
-    yield from host_commands(host_plan)
+    if host_plan.has_changes or host_plan.errors or host_plan.warnings:
+        for line in host_plan.lines():
+            logger.info(f"{host.print_prefix}{line}")
+    if host_plan.errors:
+        raise OperationError("; ".join(host_plan.errors))
+    yield from plan_commands(host_plan)
 
 
 @deploy("fleetform stacks")
@@ -83,4 +87,5 @@ def stacks(files: list[str] | None = None) -> None:
     """Converge the stacks assigned to each host (or ``files``)."""
     chosen = files if files is not None else stack_files_for_host()
     loaded = load_assigned_stacks([str(Path(f)) for f in chosen]) if chosen else []
-    stack_containers(stacks=loaded)
+    names = ", ".join(s.name for s in loaded) or "none"
+    stack_containers(stacks=loaded, name=f"fleetform containers (stacks: {names})")

@@ -1,0 +1,81 @@
+"""End to end: plain ``pyinfra inventory/lab.py deploys/site.py`` converges stacks too."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = "pyit"
+
+
+def pyinfra(*args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("pyinfra")
+    return subprocess.run(
+        [str(exe), "-y", "inventory/lab.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def on_host(host: str, command: str) -> str:
+    proc = subprocess.run(
+        ["docker", "exec", host, "sh", "-c", command], capture_output=True, text=True, timeout=60
+    )
+    return proc.stdout.strip()
+
+
+def test_site_deploy_installs_the_engine_and_converges_assigned_stacks(
+    lab: object, tmp_path: Path
+) -> None:
+    stack = {
+        "version": 1,
+        "name": STACK,
+        "services": {
+            "app": {
+                "image": "registry.lab:5000/fleetform/busybox:1",
+                "command": ["sleep", "100000"],
+                "environment": {"COLOR": "blue"},
+                "stop_grace_period": "1s",
+            }
+        },
+    }
+    path = tmp_path / "pyit.yml"
+    path.write_text(yaml.safe_dump(stack))
+    data = f"fleetform_stacks={path}"
+    try:
+        first = pyinfra("deploys/site.py", "--limit", "lab-1", "--data", data)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "create container pyit-app-1" in first.stdout + first.stderr
+        env = on_host("lab-1", "docker inspect -f '{{json .Config.Env}}' pyit-app-1")
+        assert "COLOR=blue" in env
+        cid = on_host("lab-1", "docker inspect -f '{{.Id}}' pyit-app-1")
+
+        second = pyinfra("deploys/stack.py", "--limit", "lab-1", "--data", data)
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert "create container" not in second.stdout + second.stderr
+        assert on_host("lab-1", "docker inspect -f '{{.Id}}' pyit-app-1") == cid
+
+        stack["services"]["app"]["environment"]["COLOR"] = "green"
+        path.write_text(yaml.safe_dump(stack))
+        third = pyinfra("deploys/stack.py", "--limit", "lab-1", "--data", data)
+        assert third.returncode == 0, third.stdout + third.stderr
+        assert "environment.COLOR: blue -> green" in third.stdout + third.stderr
+        env = on_host("lab-1", "docker inspect -f '{{json .Config.Env}}' pyit-app-1")
+        assert "COLOR=green" in env
+    finally:
+        on_host(
+            "lab-1",
+            f"docker rm -f $(docker ps -aq --filter label=fleetform.stack={STACK}) 2>/dev/null;"
+            f"docker network rm $(docker network ls -q --filter label=fleetform.stack={STACK})"
+            " 2>/dev/null; true",
+        )
