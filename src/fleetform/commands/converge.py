@@ -119,14 +119,25 @@ def run_apply(args: argparse.Namespace) -> int:
     finally:
         session.disconnect()
 
-    if args.json:
-        out.json({"format_version": 1, "plan": plan.to_json(), **summary})
-    else:
-        out.summary(summary)
-    if summary["ok"] and getattr(args, "verify", False):
-        from fleetform.verify.command import run_verify
+    verified = None
+    if summary["ok"] and args.verify:
+        from fleetform.verify.command import run_verify, verify_reports
+        from fleetform.verify.report import as_json
 
-        return int(run_verify(args))
+        if not args.json:
+            out.summary(summary)
+            return run_verify(args)
+        # One JSON document on stdout: the verify report goes inside it.
+        reports = verify_reports(args, out)
+        verified = as_json(reports) if reports is not None else {"ok": False, "hosts": []}
+    if args.json:
+        doc = {"format_version": 1, "plan": plan.to_json(), **summary}
+        if verified is not None:
+            doc["verify"] = verified
+            doc["ok"] = bool(summary["ok"] and verified["ok"])
+        out.json(doc)
+        return 0 if doc["ok"] else 1
+    out.summary(summary)
     return 0 if summary["ok"] else 1
 
 

@@ -17,12 +17,20 @@ from fleetform.verify.runner import HostChecks, HostReport, run_checks
 
 def run_verify(args: argparse.Namespace) -> int:
     out = Output(json_mode=bool(getattr(args, "json", False)))
+    reports = verify_reports(args, out)
+    if reports is None:
+        return 1
+    return _report(reports, args, out)
+
+
+def verify_reports(args: argparse.Namespace, out: Output) -> list[HostReport] | None:
+    """Run the checks; None when the input (stacks, inventory) is bad."""
     stacks = load_stacks_or_report(args.stacks, out)
     if stacks is None:
-        return 1
+        return None
     loaded = load_targets_or_report(args.inventory, getattr(args, "limit", []) or [], out)
     if loaded is None:
-        return 1
+        return None
 
     from fleetform.engine.settings import EngineSettingsError
     from fleetform.verify.connection import Connection, ConnectionError_, ssh_config_text
@@ -44,7 +52,7 @@ def run_verify(args: argparse.Namespace) -> int:
             )
         except EngineSettingsError as exc:
             out.error(str(exc))
-            return 1
+            return None
         try:
             connections[host.name] = Connection.from_pyinfra_host(host)
         except ConnectionError_ as exc:
@@ -60,8 +68,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
         with out.status(f"Verifying {len(planned)} host(s)"):
             done = {r.host: r for r in run_checks(reachable, connect)}
-    reports = [done.get(hc.host) or HostReport(hc.host, error=broken[hc.host]) for hc in planned]
-    return _report(reports, args, out)
+    return [done.get(hc.host) or HostReport(hc.host, error=broken[hc.host]) for hc in planned]
 
 
 def _report(reports: list[HostReport], args: argparse.Namespace, out: Output) -> int:
