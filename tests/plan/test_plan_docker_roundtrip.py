@@ -42,10 +42,11 @@ def _sh(cmd: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    if not shutil.which("docker") or _sh("docker info").returncode != 0:
-        pytest.skip("no Docker engine answers")
-    if not Path("/bin/busybox").exists():
-        pytest.skip("busybox-static is not installed")
+    # `make test` starts the engine (make engine-local) and installs
+    # busybox-static (make apt) before the suite runs: missing either is a
+    # broken set-up, and a failure says so.
+    assert _sh("docker info").returncode == 0, "no Docker engine answers: run `make engine-local`"
+    assert Path("/bin/busybox").exists(), "busybox-static is not installed: run `make apt`"
     ctx = tmp_path_factory.mktemp("image")
     shutil.copy("/bin/busybox", ctx / "busybox")
     (ctx / "Dockerfile").write_text(
