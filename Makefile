@@ -12,9 +12,10 @@ APT_PACKAGES := docker.io debootstrap busybox-static openssh-client openssl ca-c
 .PHONY: demo test test-unit test-e2e lint deps apt venv engine-local lab lab-down bench clean
 
 demo: deps engine-local lab
-	$(FLEETFORM) validate stacks/demo.yml
+	$(FLEETFORM) validate stacks/*.yml
 	$(FLEETFORM) apply -i inventory/lab.py stacks/demo.yml --yes
 	$(FLEETFORM) plan -i inventory/lab.py stacks/demo.yml
+	$(FLEETFORM) verify -i inventory/lab.py stacks/demo.yml
 	$(FLEETFORM) lab status
 
 test: deps lint engine-local
