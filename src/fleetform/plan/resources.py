@@ -90,12 +90,22 @@ def plan_volumes(
 
 
 def plan_images(desired: HostDesired, observed: Observed) -> tuple[list[Action], list[str]]:
-    """(load / build / pull actions, errors), loads first, then builds, then pulls."""
+    """(load / build / pull actions, errors), loads first, then builds, then pulls.
+
+    A missing image is loaded from its archive, else built, else pulled
+    (``pull: never``: an error).  A present image is pulled again only with
+    ``pull: always``; it is never built or loaded again, so new content needs
+    a new tag.
+    """
     actions: list[Action] = []
     errors: list[str] = []
     for di in desired.images:
         present = observed.image(di.ref) is not None
-        if present and di.pull != "always":
+        # A built or loaded image lives on the host only: it is made when
+        # missing and never pulled, whatever the pull policy says (the loader
+        # rejects `pull: always` with them; this keeps hand-made models safe).
+        local = di.build is not None or di.archive is not None
+        if present and (di.pull != "always" or local):
             continue
         if present:
             actions.append(Action(desired.host, "pull", di.ref, "pull: always", image=di))

@@ -77,6 +77,14 @@ def explain(
         yield from _alternatives(error, root)
     elif error.validator == "additionalProperties":
         yield from _unknown_keys(error)
+    elif error.validator == "dependentRequired":
+        needs: Any = error.validator_value
+        for key, required in needs.items():
+            present = isinstance(inst, dict) and key in inst
+            missing = [n for n in required if present and n not in inst]
+            if missing:
+                names = " and ".join(f"`{n}`" for n in missing)
+                yield (*path, key), f"`{key}` needs {names} as well", True
     elif error.validator == "required":
         expected: Any = error.validator_value
         for name in expected:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import posixpath
 import shlex
 from pathlib import Path
@@ -204,6 +205,36 @@ def _build(r: _Reader, base: Path) -> Build | None:
     )
 
 
+def _image_archive(r: _Reader, base: Path) -> Path | None:
+    """The archive's absolute path; it must be a file now, so apply cannot fail on it later."""
+    given = r.spec.get("image_archive")
+    if given is None:
+        return None
+    path = Path(posixpath.normpath(str(base / os.path.expanduser(given))))
+    if "build" in r.spec:
+        r.report.error(r.at("image_archive"), "give only one of `build` or `image_archive`")
+    if not path.exists():
+        r.report.error(r.at("image_archive"), f"the image archive `{given}` does not exist")
+    elif not path.is_file():
+        r.report.error(r.at("image_archive"), f"the image archive `{given}` is not a file")
+    return path
+
+
+def _pull(r: _Reader) -> PullPolicy:
+    pull = cast(PullPolicy, r.spec.get("pull", "missing"))
+    local = [k for k in ("build", "image_archive") if k in r.spec]
+    if pull == "always" and local:
+        # A built or loaded image exists on the host only: pulling it would
+        # fail, or worse, replace it with a registry's image of the same name.
+        r.report.error(
+            r.at("pull"),
+            f"`pull: always` cannot be used with `{local[0]}`: the image is "
+            f"{'built' if local[0] == 'build' else 'loaded'} on the host when missing, never "
+            "pulled (use `pull: missing`)",
+        )
+    return pull
+
+
 def _image(r: _Reader, stack: str, name: str) -> str:
     image = r.spec.get("image")
     if image is None:
@@ -233,6 +264,7 @@ def build_service(
         name=name,
         image=_image(r, stack, name),
         build=_build(r, base),
+        image_archive=_image_archive(r, base),
         command=r.argv("command"),
         entrypoint=r.argv("entrypoint"),
         environment=env.pairs,
@@ -268,5 +300,5 @@ def build_service(
         resources=_resources(r),
         hosts=tuple(spec.get("hosts", [])),
         state=cast(ServiceState, spec.get("state", "running")),
-        pull=cast(PullPolicy, spec.get("pull", "missing")),
+        pull=_pull(r),
     )
