@@ -26,6 +26,7 @@ from pyinfra.api.operation import operation
 from pyinfra.context import host
 
 from fleetform.executor.commands import host_commands, secret_env_files
+from fleetform.executor.uploads import Step, Upload, UploadError, image_uploads
 from fleetform.observe import observe_command, parse_observed
 from fleetform.plan import HostPlan, plan_host
 
@@ -36,13 +37,37 @@ SECRET_ENV_DIR = "/run/fleetform/env"
 
 
 def plan_commands(host_plan: HostPlan) -> Generator[Any, None, None]:
-    """Uploads of secret env files, then one shell command per action."""
+    """Uploads of secret env files, then each action's command, with its image uploads.
+
+    A ``build`` is preceded by the upload of its context folder, a ``load`` by
+    the upload of its archive (removed after the load).  When a context or
+    archive cannot be uploaded, the only command is one that fails with the
+    reason, so nothing is half-applied and the host's failure names it.
+    """
+    try:
+        uploads = [image_uploads(action) for action in host_plan.actions]
+    except UploadError as exc:
+        yield StringCommand(f"echo {shlex.quote(f'fleetform: {exc}')} >&2; exit 1")
+        return
     files = secret_env_files(host_plan, SECRET_ENV_DIR)
     if files:
         yield StringCommand(f"install -d -m 700 {shlex.quote(SECRET_ENV_DIR)}")
         for path, content in sorted(files.items()):
             yield FileUploadCommand(io.BytesIO(content.encode()), path)
-    yield from host_commands(host_plan, env_dir=SECRET_ENV_DIR if files else None)
+    commands = host_commands(host_plan, env_dir=SECRET_ENV_DIR if files else None)
+    # host_commands returns nothing for a plan with errors; zip then yields nothing.
+    for command, steps in zip(commands, uploads, strict=False):
+        yield from _steps(steps.before)
+        yield StringCommand(command)
+        yield from _steps(steps.after)
+
+
+def _steps(steps: tuple[Step, ...]) -> Generator[Any, None, None]:
+    for step in steps:
+        if isinstance(step, Upload):
+            yield FileUploadCommand(str(step.src), step.dest)
+        else:
+            yield StringCommand(step.command)
 
 
 @operation(is_idempotent=True)
