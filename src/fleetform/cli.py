@@ -30,8 +30,13 @@ HANDLERS = {
 def _add_target_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-i", "--inventory", required=True, help="pyinfra inventory file or host list")
     p.add_argument("stacks", nargs="*", metavar="STACK", help="stack files")
-    p.add_argument("--limit", action="append", default=[], metavar="HOSTS",
-                   help="only these hosts or groups (comma separated, repeatable)")
+    p.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="HOSTS",
+        help="only these hosts or groups (comma separated, repeatable)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
 
 
@@ -51,8 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plan", help="show what apply would change, and why")
     _add_target_args(p)
-    p.add_argument("--detailed-exitcode", action="store_true",
-                   help="exit 0 for no changes, 2 for changes, 1 for errors")
+    p.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 0 for no changes, 2 for changes, 1 for errors",
+    )
 
     p = sub.add_parser("apply", help="converge hosts to the stacks")
     _add_target_args(p)

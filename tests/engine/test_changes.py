@@ -26,9 +26,7 @@ def test_a_converged_host_has_no_engine_changes() -> None:
 
 def test_a_daemon_json_change_says_dockerd_restarts() -> None:
     daemon = json.dumps({"log-driver": "local"}, indent=2, sort_keys=True)
-    changes = engine_changes(
-        EngineSettings(daemon_json=daemon), observed("debian-systemd-running")
-    )
+    changes = engine_changes(EngineSettings(daemon_json=daemon), observed("debian-systemd-running"))
     assert changes == ("write /etc/docker/daemon.json and restart dockerd",)
 
 
