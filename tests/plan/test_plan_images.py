@@ -46,3 +46,16 @@ def test_a_registry_image_is_pulled_when_missing_or_always() -> None:
     assert _image_actions({}, present=False) == [("pull", "missing: pull")]
     assert _image_actions({"pull": "always"}, present=True) == [("pull", "pull: always")]
     assert _image_actions({}, present=True) == []
+
+
+def test_a_service_naming_an_image_another_service_builds_shares_the_build() -> None:
+    # Compose's usual pair: `worker` runs the image `app` builds.  Sorted by
+    # name, the plain service comes first and must not turn the build into a pull.
+    s = stack(
+        svc("worker", image="vendor/app:7"),
+        svc("app", image="vendor/app:7", build=Build(Path("/src/app"))),
+    )
+    actions = plan_host(want([s]), Observed()).actions
+    assert [(a.kind, a.resource) for a in actions if a.resource_type == "image"] == [
+        ("build", "vendor/app:7")
+    ]

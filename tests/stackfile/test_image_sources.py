@@ -74,3 +74,31 @@ def test_pull_never_and_missing_are_fine_with_an_archive_but_always_is_not(
     path = write(tmp_path, head + "    pull: always\n")
     (message,) = messages(path)
     assert message.startswith("services.web.pull: `pull: always` cannot be used with")
+
+
+def test_a_plain_service_may_name_an_image_another_service_builds(tmp_path: Path) -> None:
+    text = (
+        "version: 1\nname: t\nservices:\n"
+        "  app:\n    image: vendor/app:7\n    build: ./app\n"
+        "  worker:\n    image: vendor/app:7\n"
+    )
+    stack = load_text(tmp_path, text)
+    assert stack.service("worker").build is None
+    assert stack.service("app").build == Build(tmp_path / "app")
+
+
+def test_two_stacks_cannot_build_and_load_one_image_reference(tmp_path: Path) -> None:
+    (tmp_path / "app.tar").write_bytes(b"")
+    one = write(
+        tmp_path,
+        "version: 1\nname: one\nservices:\n  app:\n    image: a/b:1\n    build: ./app\n",
+        "one.yml",
+    )
+    two = write(
+        tmp_path,
+        "version: 1\nname: two\nservices:\n  app:\n    image: a/b:1\n    image_archive: app.tar\n",
+        "two.yml",
+    )
+    (message,) = messages(one, two)
+    assert message.startswith("services.app.image_archive: image `a/b:1` is loaded from ")
+    assert message.endswith(f"by service `app` in {one}; give one of them another tag")

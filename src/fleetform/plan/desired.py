@@ -99,6 +99,10 @@ class HostDesired:
         return next((c for c in self.containers if c.name == name), None)
 
 
+def _local(image: DesiredImage) -> bool:
+    return image.build is not None or image.archive is not None
+
+
 def placed_on(hosts_selector: tuple[str, ...], host: str, groups: frozenset[str]) -> bool:
     """True when a ``hosts:`` selector (host names or groups; empty = all) picks ``host``."""
     if not hosts_selector:
@@ -262,9 +266,12 @@ def desired_for_host(stacks: Sequence[Stack], host: str, groups: frozenset[str])
                 if m.type == "volume" and m.source:
                     vol = stack.volume(m.source)
                     volumes.setdefault(vol.docker_name, DesiredVolume(stack.name, vol))
-            images.setdefault(
-                svc.image, DesiredImage(svc.image, svc.pull, svc.build, svc.image_archive)
-            )
+            image = DesiredImage(svc.image, svc.pull, svc.build, svc.image_archive)
+            have = images.get(svc.image)
+            # A service that only names an image another one builds or loads
+            # shares that image: the build or load wins over a pull.
+            if have is None or (_local(image) and not _local(have)):
+                images[svc.image] = image
         for vol in stack.volumes:
             if vol.state == "absent":
                 volumes.setdefault(vol.docker_name, DesiredVolume(stack.name, vol))

@@ -193,6 +193,46 @@ def check_port_clashes(loaded: list[tuple[Stack, dict[str, Any], Report]]) -> No
                 break
 
 
+def _source(svc: Service) -> tuple[str, str]:
+    """(key, words) naming where a service's image comes from."""
+    if svc.build is not None:
+        return "build", f"built from {svc.build.context}"
+    if svc.image_archive is not None:
+        return "image_archive", f"loaded from {svc.image_archive}"
+    return "image", "pulled from its registry"
+
+
+def check_image_sources(loaded: list[tuple[Stack, dict[str, Any], Report]]) -> None:
+    """One image reference has at most one local source (a build or an archive).
+
+    A host holds one image per reference, so a service building `app:1` and
+    another loading `app:1` would race for it.
+    """
+    first: dict[str, tuple[Stack, Service, Report]] = {}
+    for stack, _, report in loaded:
+        for svc in stack.services:
+            if svc.state == "absent":
+                continue
+            seen = first.setdefault(svc.image, (stack, svc, report))
+            other_stack, other, other_report = seen
+            mine, theirs = (svc.build, svc.image_archive), (other.build, other.image_archive)
+            # A service that only names the image uses the one built or loaded
+            # for another (Compose's usual `image:` + `build:` pair).
+            if other is svc or mine == theirs or (None, None) in (mine, theirs):
+                continue
+            key, words = _source(svc)
+            where = f"service `{other.name}`"
+            if other_report is not report:
+                where += f" in {other_report.file}"
+            elif other_stack is not stack:
+                where += f" of stack `{other_stack.name}`"
+            report.error(
+                ("services", svc.name, key),
+                f"image `{svc.image}` is {words} here but {_source(other)[1]} by {where}; "
+                "give one of them another tag",
+            )
+
+
 def check_stack(stack: Stack, data: dict[str, Any], report: Report) -> None:
     """Cross-reference checks inside one stack."""
     _deps(stack, report)
@@ -209,3 +249,4 @@ def check_stacks(loaded: list[tuple[Stack, dict[str, Any], Report]]) -> None:
             )
         seen.setdefault(stack.name, report)
     check_port_clashes(loaded)
+    check_image_sources(loaded)
