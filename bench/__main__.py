@@ -47,10 +47,10 @@ def _setup(results: Results) -> tuple[Ansible, list[labhosts.Host]]:
 
     t0 = time.monotonic()
     labhosts.up(plan.lab_hosts)
-    results.setup_seconds[f"lab `{labhosts.LAB_NAME}` up, {plan.lab_hosts} hosts"] = (
+    results.setup_seconds[f"lab `{labhosts.lab_name()}` up, {plan.lab_hosts} hosts"] = (
         time.monotonic() - t0
     )
-    log(f"lab {labhosts.LAB_NAME} up with {plan.lab_hosts} hosts")
+    log(f"lab {labhosts.lab_name()} up with {plan.lab_hosts} hosts")
     return Ansible(ansible.venv), []
 
 
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     results.started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     results.machine = machine.machine()
     results.versions = machine.local_versions()
-    labhosts.select_lab()
+    labhosts.select_lab(args.smoke)
     t0 = time.monotonic()
     fleetform = Fleetform()
     try:
@@ -98,7 +98,11 @@ def run(args: argparse.Namespace) -> int:
         bench.change()
         bench.fanout()
     finally:
-        bench.cleanup()
+        try:
+            bench.cleanup()
+        except HostError as exc:  # keep what was measured; say what is left behind
+            log(f"cleanup failed, bench containers may remain: {exc}")
+            results.cleanup_error = str(exc)
     results.total_seconds = time.monotonic() - t0
     results.machine["load average at end (1/5/15 min)"] = machine.load_average()
     out, png = report.write(results, args.out)
@@ -109,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
 def _failed(r: Results) -> bool:
     series = [s for by_n in [*r.noop.values(), *r.fanout.values()] for s in by_n.values()]
     series += [*r.change.values(), *r.engine.values()]
-    return any(s.error for s in series)
+    return bool(r.cleanup_error) or any(s.error for s in series)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,10 @@ from typing import Any
 from bench.workload import IMAGE, LABEL_BENCH
 from fleetform.lab.config import LabConfig
 
-LAB_NAME = os.environ.get("BENCH_LAB_NAME", "bench")
+#: The full bench's lab; the smoke run (make test) has its own, so a test run
+#: never resizes the lab under a running ``make bench``.
+LAB_NAME = "bench"
+SMOKE_LAB_NAME = "benchsmoke"
 
 
 class HostError(Exception):
@@ -32,12 +35,17 @@ class Host:
 
 
 def _cfg() -> LabConfig:
-    return LabConfig.for_name(LAB_NAME)
+    return LabConfig.for_name(lab_name())
 
 
-def select_lab() -> None:
-    """Make every fleetform call in this process and its children use the bench lab."""
-    os.environ["FLEETFORM_LAB_NAME"] = LAB_NAME
+def lab_name() -> str:
+    return os.environ.get("FLEETFORM_LAB_NAME", LAB_NAME)
+
+
+def select_lab(smoke: bool = False) -> str:
+    """Make every fleetform call in this process and its children use the bench's lab."""
+    os.environ["FLEETFORM_LAB_NAME"] = SMOKE_LAB_NAME if smoke else LAB_NAME
+    return os.environ["FLEETFORM_LAB_NAME"]
 
 
 def up(n: int) -> list[Host]:

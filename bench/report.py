@@ -172,6 +172,8 @@ def _errors(r: Results) -> list[str]:
     for tool, s in [*r.change.items(), *r.engine.items()]:
         if s.error:
             found.append(f"- {tool}: {s.error.splitlines()[0]}")
+    if r.cleanup_error:
+        found.append(f"- cleanup: {r.cleanup_error.splitlines()[0]}")
     return ["## Errors", "", *found, ""] if found else []
 
 

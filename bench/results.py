@@ -104,4 +104,5 @@ class Results:
     #: "fleetform" (engine-only apply) and "apt" (bare apt-get over SSH)
     engine: dict[str, Series] = field(default_factory=dict)
     started: str = ""
+    cleanup_error: str = ""
     total_seconds: float = 0.0
