@@ -7,13 +7,14 @@ docker CLI inside the lab hosts (``docker exec lab-N docker ...``).
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from .onhost import remove_stack, sh
 
 pytestmark = pytest.mark.e2e
 
@@ -61,18 +62,6 @@ def base_stack() -> dict[str, Any]:
     }
 
 
-def sh(host: str, command: str, check: bool = True) -> str:
-    proc = subprocess.run(
-        ["docker", "exec", host, "sh", "-c", command],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{host}: {command}: {proc.stderr}")
-    return proc.stdout.strip()
-
-
 def container_ids(host: str) -> dict[str, str]:
     """name -> id of the containers of our stack on ``host``."""
     out = sh(host, f"docker ps -a --filter label=fleetform.stack={STACK} --format '{{{{json .}}}}'")
@@ -108,15 +97,13 @@ def stackfile(tmp_path_factory: pytest.TempPathFactory, hosts: list[str]) -> Ite
 def cleanup(hosts: list[str]) -> None:
     """Remove what this module creates: only objects labelled with our stack."""
     for host in hosts:
-        sh(
+        # The test's own named volume goes too: it was created by this test.
+        remove_stack(
             host,
-            f"docker rm -f $(docker ps -aq --filter label=fleetform.stack={STACK}) 2>/dev/null;"
-            f"docker network rm $(docker network ls -q --filter label=fleetform.stack={STACK})"
-            " 2>/dev/null; "
+            STACK,
+            "docker rm -f handmade 2>/dev/null; "
             f"docker volume rm $(docker volume ls -q --filter label=fleetform.stack={STACK})"
-            " 2>/dev/null; "
-            "docker rm -f handmade 2>/dev/null; true",
-            check=False,
+            " 2>/dev/null",
         )
 
 

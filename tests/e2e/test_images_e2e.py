@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
+from .onhost import remove_stack, sh
+
 pytestmark = pytest.mark.e2e
 
 STACK = "imgt"
@@ -28,30 +30,15 @@ AIRGAP = "airgap/demo:7"
 REMOTE_ROOT = "/var/lib/fleetform"
 
 
-def sh(host: str, command: str, check: bool = True) -> str:
-    proc = subprocess.run(
-        ["docker", "exec", host, "sh", "-c", command],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{host}: {command}: {proc.stderr}")
-    return proc.stdout.strip()
-
-
 def cleanup(hosts: list[str]) -> None:
     """Remove our containers, networks, images and uploads; nothing else."""
     for host in hosts:
-        sh(
+        remove_stack(
             host,
-            f"docker rm -f $(docker ps -aq --filter label=fleetform.stack={STACK}) 2>/dev/null;"
-            f"docker network rm $(docker network ls -q --filter label=fleetform.stack={STACK})"
-            " 2>/dev/null; "
+            STACK,
             f"docker image rm {BUILT} {AIRGAP} 2>/dev/null; "
             f"rm -rf {REMOTE_ROOT}/build/imgt_built_1 {REMOTE_ROOT}/images/demo7.tar "
-            "/tmp/imgt-demo7.tar /tmp/imgt-airgap; true",
-            check=False,
+            "/tmp/imgt-demo7.tar /tmp/imgt-airgap",
         )
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from .onhost import remove_stack, sh
+
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,13 +27,6 @@ def pyinfra(*args: str) -> subprocess.CompletedProcess[str]:
         timeout=600,
         stdin=subprocess.DEVNULL,
     )
-
-
-def on_host(host: str, command: str) -> str:
-    proc = subprocess.run(
-        ["docker", "exec", host, "sh", "-c", command], capture_output=True, text=True, timeout=60
-    )
-    return proc.stdout.strip()
 
 
 def test_site_deploy_installs_the_engine_and_converges_assigned_stacks(
@@ -56,26 +51,21 @@ def test_site_deploy_installs_the_engine_and_converges_assigned_stacks(
         first = pyinfra("deploys/site.py", "--limit", "lab-1", "--data", data)
         assert first.returncode == 0, first.stdout + first.stderr
         assert "create container pyit-app-1" in first.stdout + first.stderr
-        env = on_host("lab-1", "docker inspect -f '{{json .Config.Env}}' pyit-app-1")
+        env = sh("lab-1", "docker inspect -f '{{json .Config.Env}}' pyit-app-1")
         assert "COLOR=blue" in env
-        cid = on_host("lab-1", "docker inspect -f '{{.Id}}' pyit-app-1")
+        cid = sh("lab-1", "docker inspect -f '{{.Id}}' pyit-app-1")
 
         second = pyinfra("deploys/stack.py", "--limit", "lab-1", "--data", data)
         assert second.returncode == 0, second.stdout + second.stderr
         assert "create container" not in second.stdout + second.stderr
-        assert on_host("lab-1", "docker inspect -f '{{.Id}}' pyit-app-1") == cid
+        assert sh("lab-1", "docker inspect -f '{{.Id}}' pyit-app-1") == cid
 
         stack["services"]["app"]["environment"]["COLOR"] = "green"
         path.write_text(yaml.safe_dump(stack))
         third = pyinfra("deploys/stack.py", "--limit", "lab-1", "--data", data)
         assert third.returncode == 0, third.stdout + third.stderr
         assert "environment.COLOR: blue -> green" in third.stdout + third.stderr
-        env = on_host("lab-1", "docker inspect -f '{{json .Config.Env}}' pyit-app-1")
+        env = sh("lab-1", "docker inspect -f '{{json .Config.Env}}' pyit-app-1")
         assert "COLOR=green" in env
     finally:
-        on_host(
-            "lab-1",
-            f"docker rm -f $(docker ps -aq --filter label=fleetform.stack={STACK}) 2>/dev/null;"
-            f"docker network rm $(docker network ls -q --filter label=fleetform.stack={STACK})"
-            " 2>/dev/null; true",
-        )
+        remove_stack("lab-1", STACK)

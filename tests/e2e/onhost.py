@@ -1,0 +1,30 @@
+"""Reading and cleaning lab hosts from outside, with the docker CLI inside them."""
+
+from __future__ import annotations
+
+import subprocess
+
+
+def sh(host: str, command: str, check: bool = True, timeout: int = 300) -> str:
+    """Run ``command`` in lab host ``host`` (``docker exec``); stdout, stripped."""
+    proc = subprocess.run(
+        ["docker", "exec", host, "sh", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{host}: {command}: {proc.stderr}")
+    return proc.stdout.strip()
+
+
+def remove_stack(host: str, stack: str, extra: str = "") -> None:
+    """Remove the containers and networks labelled with ``stack`` (and run ``extra``)."""
+    label = f"label=fleetform.stack={stack}"
+    sh(
+        host,
+        f"docker rm -f $(docker ps -aq --filter {label}) 2>/dev/null; "
+        f"docker network rm $(docker network ls -q --filter {label}) 2>/dev/null; "
+        f"{extra}; true",
+        check=False,
+    )
