@@ -200,6 +200,16 @@ def _status(name: str, status: str, exit_code: int = 0):
 case_stopped_container_is_started = _status("demo-web-1", "exited", 137)
 
 
+def case_unhealthy_container_is_recreated() -> tuple[HostDesired, Observed]:
+    d = want([demo()])
+    obs = same_host(d)
+    containers = tuple(
+        replace(c, health="unhealthy", health_log="wget: 404") if c.name == "demo-web-1" else c
+        for c in obs.containers
+    )
+    return d, replace(obs, containers=containers)
+
+
 def case_stopped_and_drifted_is_recreated() -> tuple[HostDesired, Observed]:
     d, obs = _drift(**{"demo-web-1": {"env": _env(LOG_LEVEL="debug")}})()
     containers = tuple(

@@ -148,7 +148,8 @@ class Session:
     def _op_error(self, host: Any) -> str:
         for meta in self.op_results(host):
             if meta.is_complete() and meta.did_error():
-                lines = [*meta.stderr_lines, *meta.stdout_lines]
+                # stderr says why; stdout (pull progress, ids) only when it is silent
+                lines = meta.stderr_lines or meta.stdout_lines
                 return "\n".join(lines[-15:]) or "operation failed"
         return "operation failed"
 

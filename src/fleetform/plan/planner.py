@@ -147,6 +147,11 @@ class _ContainerPlanner:
         if obs.status in ("dead", "paused", "removing") and not recreate:
             changes.append(FieldChange("state", obs.status, want.state))
             recreate = changes
+        if obs.health == "unhealthy" and want.state == "running" and not recreate:
+            # apply promises healthy containers: a fresh container gets a fresh
+            # start, and if it is unhealthy again the step fails with its output.
+            changes.append(FieldChange("health", "unhealthy", "healthy"))
+            recreate = changes
         if recreate:
             self.then.append(self._action("recreate", want, "drift", obs, tuple(changes)))
             return
