@@ -148,7 +148,13 @@ def _engine(r: Results) -> list[str]:
         f"waits until `docker info` answers. Median of {r.plan.engine_reps} run(s).",
         "",
     ]
-    return lines + _table(["install", "median", "/ bare apt-get"], rows)
+    lines += _table(["install", "median", "/ bare apt-get"], rows)
+    return [
+        *lines,
+        "fleetform installs with `--no-install-recommends`; the bare command also installs "
+        "docker.io's recommended packages, so it downloads and configures more.",
+        "",
+    ]
 
 
 def _verdicts(verdicts: list[Verdict]) -> list[str]:
