@@ -28,6 +28,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, required=True, help="the Markdown report (plot beside it)")
     p.add_argument("--smoke", action="store_true", help="tiny sizes, 1 repetition")
     p.add_argument("--reps", type=int, help="repetitions per measurement (default 3; smoke 1)")
+    p.add_argument(
+        "--keep-lab", action="store_true", help="leave the bench's lab hosts running afterwards"
+    )
     return p.parse_args(argv)
 
 
@@ -107,6 +110,11 @@ def run(args: argparse.Namespace) -> int:
     results.machine["load average at end (1/5/15 min)"] = machine.load_average()
     out, png = report.write(results, args.out)
     log(f"wrote {out} and {png} in {results.total_seconds / 60:.1f} min")
+    if not args.keep_lab:  # idle Docker hosts would slow everyone else's work
+        try:
+            labhosts.down()
+        except Exception as exc:  # LabError: the report is written; say what is left
+            log(f"lab {labhosts.lab_name()} could not be removed: {exc}")
     return 1 if _failed(results) else 0
 
 

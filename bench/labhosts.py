@@ -56,6 +56,13 @@ def up(n: int) -> list[Host]:
     return [Host(int(h.name.rsplit("-", 1)[1]), h.name, h.address) for h in lifecycle.up(cfg, n)]
 
 
+def down() -> None:
+    """Remove the bench's lab (only objects labelled as this lab's; images stay cached)."""
+    from fleetform.lab import lifecycle
+
+    lifecycle.down(_cfg())
+
+
 def recreate(indexes: list[int], n: int) -> list[Host]:
     """Remove hosts ``indexes`` (container and docker volume) and bring the lab back to ``n``.
 
