@@ -51,7 +51,7 @@ $(VENV)/.installed: pyproject.toml
 # own engine deploy against @local (it picks a supervised background start
 # where no init system can run dockerd).
 engine-local: deps
-	@docker info >/dev/null 2>&1 || $(PYINFRA) -y --quiet @local deploys/engine.py
+	@docker info >/dev/null 2>&1 || $(PYINFRA) -y @local deploys/engine.py
 	@docker info --format 'docker engine {{.ServerVersion}} answers on /var/run/docker.sock'
 
 lab: engine-local
