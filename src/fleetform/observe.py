@@ -32,6 +32,7 @@ import shlex
 from typing import Any
 
 from fleetform.model import LABEL_STACK
+from fleetform.observe_api import api_command
 from fleetform.plan.desired import HostDesired
 from fleetform.plan.inspect import image_config, spec_from_inspect
 from fleetform.plan.observed import (
@@ -95,6 +96,17 @@ printf '}\n'
 
 def observe_command(desired: HostDesired) -> str:
     """One shell command printing the observe document for ``desired``'s host.
+
+    The fast path reads the Docker API with one python3 process
+    (``fleetform.observe_api``); without python3, or on any error there, the
+    same document comes from the docker CLI (:func:`cli_observe_command`).
+    """
+    refs = [image.ref for image in desired.images]
+    return f"{api_command(refs)} || {{\n{cli_observe_command(desired)}}}"
+
+
+def cli_observe_command(desired: HostDesired) -> str:
+    """The observe document from the docker CLI alone.
 
     Container ids, network ids and volume names are split unquoted on
     purpose: Docker restricts them to ``[a-zA-Z0-9_.-]``.  Image references
