@@ -18,8 +18,18 @@ demo: deps engine-local lab
 	$(FLEETFORM) verify -i inventory/lab.py stacks/demo.yml
 	$(FLEETFORM) lab status
 
-test: deps lint engine-local
-	$(VENV)/bin/pytest -q -ra tests
+# The suite leaves nothing running: the lab it used is removed at the end
+# (its cached images stay), and so is the dockerd it started, if it did.
+test: deps lint
+	@if docker info >/dev/null 2>&1; then started=0; else started=1; fi; \
+	$(MAKE) --no-print-directory engine-local || exit 1; \
+	$(VENV)/bin/pytest -q -ra tests; rc=$$?; \
+	$(FLEETFORM) lab down || rc=1; \
+	if [ $$started = 1 ]; then \
+	  echo "stopping the dockerd this run started"; \
+	  start-stop-daemon --stop --quiet --oknodo --retry TERM/30/KILL/5 --pidfile /run/dockerd.pid; \
+	fi; \
+	exit $$rc
 
 test-unit: venv
 	$(VENV)/bin/pytest -q -m "not e2e" tests
