@@ -27,7 +27,7 @@ from pyinfra.context import host
 
 from fleetform.executor.commands import host_commands, secret_env_files
 from fleetform.executor.uploads import Step, Upload, UploadError, image_uploads
-from fleetform.observe import observe_command, parse_observed
+from fleetform.observe import ObserveError, observe_command, parse_observed
 from fleetform.plan import HostPlan, plan_host
 
 #: Secret environment values travel as files in a root-only directory on a
@@ -47,7 +47,7 @@ def plan_commands(host_plan: HostPlan) -> Generator[Any, None, None]:
     try:
         uploads = [image_uploads(action) for action in host_plan.actions]
     except UploadError as exc:
-        yield StringCommand(f"echo {shlex.quote(f'fleetform: {exc}')} >&2; exit 1")
+        yield failing_command(str(exc))
         return
     files = secret_env_files(host_plan, SECRET_ENV_DIR)
     if files:
@@ -60,6 +60,16 @@ def plan_commands(host_plan: HostPlan) -> Generator[Any, None, None]:
         yield from _steps(steps.before)
         yield StringCommand(command)
         yield from _steps(steps.after)
+
+
+def failing_command(reason: str) -> StringCommand:
+    """The one way a host is failed from inside an operation.
+
+    An exception raised while pyinfra iterates an operation's commands
+    escapes ``run_ops`` and stops every host; a command that prints the
+    reason and exits 1 fails only this host, and the summary shows why.
+    """
+    return StringCommand(f"echo {shlex.quote(f'fleetform: {reason}')} >&2; exit 1")
 
 
 def _steps(steps: tuple[Step, ...]) -> Generator[Any, None, None]:
@@ -90,13 +100,9 @@ def containers(
     if host.name in replan and desired is not None:
         want = desired[host.name]
         _, output = host.run_shell_command(StringCommand(observe_command(want)))
-        host_plan = plan_host(want, parse_observed(output.stdout))
-        if host_plan.errors:
-            raise _plan_error(host_plan)
+        try:
+            host_plan = plan_host(want, parse_observed(output.stdout))
+        except ObserveError as exc:
+            yield failing_command(f"cannot observe the host after the engine deploy: {exc}")
+            return
     yield from plan_commands(host_plan)
-
-
-def _plan_error(host_plan: HostPlan) -> Exception:
-    from pyinfra.api.exceptions import OperationError
-
-    return OperationError("; ".join(host_plan.errors))

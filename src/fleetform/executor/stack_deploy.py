@@ -19,12 +19,11 @@ from typing import Any
 
 from pyinfra import logger
 from pyinfra.api.deploy import deploy
-from pyinfra.api.exceptions import OperationError
 from pyinfra.api.facts import FactBase
 from pyinfra.api.operation import operation
 from pyinfra.context import host
 
-from fleetform.executor.operations import plan_commands
+from fleetform.executor.operations import failing_command, plan_commands
 from fleetform.model import Stack
 from fleetform.observe import observe_command, parse_observed
 from fleetform.plan import plan_host
@@ -77,8 +76,9 @@ def stack_containers(stacks: list[Stack]) -> Generator[Any, None, None]:
     if host_plan.has_changes or host_plan.errors or host_plan.warnings:
         for line in host_plan.lines():
             logger.info(f"{host.print_prefix}{line}")
-    if host_plan.errors:
-        raise OperationError("; ".join(host_plan.errors))
+    if host_plan.errors:  # fails this host only, with the reason
+        yield failing_command("; ".join(host_plan.errors))
+        return
     yield from plan_commands(host_plan)
 
 

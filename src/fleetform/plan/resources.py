@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fleetform.model import LABEL_STACK
 from fleetform.plan.actions import Action
 from fleetform.plan.desired import HostDesired
 from fleetform.plan.observed import Observed
@@ -65,7 +64,7 @@ def plan_volumes(
         if vol.state == "absent":
             if have is None:
                 continue
-            if vol.external or dict(have.labels).get(LABEL_STACK) != dv.stack:
+            if vol.external or have.stack != dv.stack:
                 warnings.append(
                     f"volume {dv.name} is declared absent but is not stack {dv.stack}'s "
                     "(no matching fleetform.stack label); it is not removed"
