@@ -2,8 +2,8 @@
 
 Each subcommand is a thin adapter: it parses arguments here and calls a
 ``run(args) -> int`` function in the module that owns the concept.  Exit
-codes: 0 success / no changes, 1 error (bad input, failed host, failed
-check), 2 changes pending (``plan --detailed-exitcode`` only).
+codes: 0 success / no changes, 1 error (bad input, failed host, failed check,
+apply not approved), 2 changes pending (``plan --detailed-exitcode`` only).
 """
 
 from __future__ import annotations
@@ -64,7 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("apply", help="converge hosts to the stacks")
     _add_target_args(p)
-    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "-y",
+        "--yes",
+        action="store_true",
+        help="approve without asking (required without a terminal and with --json)",
+    )
     p.add_argument("--verify", action="store_true", help="run fleetform verify after applying")
 
     p = sub.add_parser("verify", help="check the hosts' real state against the stacks (testinfra)")

@@ -4,8 +4,8 @@ Flow: load stacks -> load inventory -> connect -> observe every host in one
 round trip (in parallel) -> ``plan()`` (pure) -> print -> [apply: confirm ->
 engine deploy + containers operation through pyinfra -> per-host summary].
 
-Exit codes: 0 success or no changes; 1 error (bad input, unreachable or failed
-host); 2 changes pending (``plan --detailed-exitcode`` only).
+Exit codes: 0 success or no changes; 1 error (bad input, apply not approved,
+unreachable or failed host); 2 changes pending (``plan --detailed-exitcode`` only).
 """
 
 from __future__ import annotations
@@ -92,14 +92,46 @@ def run_plan(args: argparse.Namespace) -> int:
 
 
 def _confirm() -> bool:
+    """Ask on the terminal; anything but ``yes`` (also Ctrl-D, Ctrl-C) means no."""
     if not sys.stdin.isatty():
-        return True
-    answer = input("Apply these changes? Only 'yes' is accepted: ")
+        return False  # never approve on behalf of a user who cannot answer
+    try:
+        answer = input("Apply these changes? Only 'yes' is accepted: ")
+    except (EOFError, KeyboardInterrupt):
+        print()  # the cursor is still on the prompt line
+        return False
     return answer.strip() == "yes"
+
+
+def approval_problem(args: argparse.Namespace) -> str | None:
+    """Why apply cannot ask for approval (so must have ``--yes``), or None.
+
+    As Terraform: a run nobody can answer (cron, ``ssh host fleetform apply``,
+    a pipe) or one that promises a JSON document on stdout must say ``--yes``
+    itself instead of being approved by default.
+    """
+    if args.yes:
+        return None
+    if args.json:
+        return (
+            "apply --json does not ask for approval: add --yes "
+            "(review the changes first with `fleetform plan`); nothing was changed"
+        )
+    if not sys.stdin.isatty():
+        return (
+            "apply needs approval but stdin is not a terminal: add --yes to apply "
+            "without asking (review the changes first with `fleetform plan`); "
+            "nothing was changed"
+        )
+    return None
 
 
 def run_apply(args: argparse.Namespace) -> int:
     out = Output(json_mode=args.json)
+    problem = approval_problem(args)
+    if problem is not None:  # before any host is contacted
+        out.error(problem)
+        return 1
     inputs = _start(args, out)
     if inputs is None:
         return 1
@@ -109,7 +141,7 @@ def run_apply(args: argparse.Namespace) -> int:
         plan = obs.plan(session.failures)
         if not args.json:
             out.plan(plan)
-        if plan.has_changes and not args.yes and not args.json and not _confirm():
+        if plan.has_changes and not args.yes and not _confirm():
             out.info("Apply cancelled; nothing was changed.")
             return 1
         _add_operations(session, inputs.engines, obs)
