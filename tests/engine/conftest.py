@@ -36,8 +36,11 @@ class FakeRun:
 def run_engine(
     names_data: list[tuple[str, dict[str, Any]]],
     settings_by_host: dict[str, EngineSettings],
+    skip: tuple[str, ...] = (),
+    check_for_changes: bool = True,
 ) -> State:
-    """Run docker_engine_by_host through pyinfra's API, as ``fleetform apply`` does."""
+    """Run docker_engine_by_host through pyinfra's API, as ``fleetform apply`` does
+    (which has ``check_for_changes=False``)."""
     from pyinfra.api import Config, Inventory, State
     from pyinfra.api.connect import connect_all, disconnect_all
     from pyinfra.api.deploy import add_deploy
@@ -46,10 +49,10 @@ def run_engine(
     from fleetform.engine.deploy import docker_engine_by_host
 
     inventory = Inventory((names_data, {}))
-    state = State(inventory, Config())
+    state = State(inventory, Config(), check_for_changes=check_for_changes)
     connect_all(state)
     try:
-        add_deploy(state, docker_engine_by_host, settings_by_host)
+        add_deploy(state, docker_engine_by_host, settings_by_host, skip=skip)
         run_ops(state)
     finally:
         disconnect_all(state)
@@ -70,8 +73,13 @@ def changed_ops(state: State, host_name: str) -> list[str]:
     return [name for name, meta in op_results(state, host_name) if meta.did_change()]
 
 
-def run_fake(hosts: dict[str, tuple[str, EngineSettings | None, dict]]) -> dict[str, FakeRun]:
-    """Run the deploy on @fake hosts: name -> (recorded fact, settings, host data)."""
+def run_fake(
+    hosts: dict[str, tuple[str, EngineSettings | None, dict]],
+    skip: tuple[str, ...] = (),
+    check_for_changes: bool = True,
+) -> dict[str, FakeRun]:
+    """Run the deploy on @fake hosts: name -> (recorded fact, settings, host data);
+    hosts named in ``skip`` get no engine change."""
     names = [
         (
             f"@fake/{name}",
@@ -85,7 +93,7 @@ def run_fake(hosts: dict[str, tuple[str, EngineSettings | None, dict]]) -> dict[
         for name, (fact, _, data) in hosts.items()
     ]
     settings = {f"@fake/{n}": s for n, (_, s, _) in hosts.items() if s is not None}
-    state = run_engine(names, settings)
+    state = run_engine(names, settings, tuple(f"@fake/{n}" for n in skip), check_for_changes)
     runs = {}
     for name in hosts:
         host = state.inventory.get_host(f"@fake/{name}")

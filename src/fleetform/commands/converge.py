@@ -178,16 +178,28 @@ def _add_operations(session: Session, engines: dict[str, Any], obs: Observation)
     from fleetform.executor.operations import containers
 
     # The same two steps on every host, in the same order: pyinfra's API
-    # identifies operations by position.  A host whose plan has errors gets
-    # its engine but no container changes, and is reported as failed.
-    session.add_deploy(docker_engine_by_host, engines)
+    # identifies operations by position.  A host reported as an error (not
+    # observed, or its plan has errors) gets neither engine nor container
+    # changes: the summary says "not applied there", and so it is.
+    applied = {h: p for h, p in obs.plans.items() if not p.errors}
+    skip = sorted(h.name for h in session.loaded.hosts if h.name not in applied)
+    session.add_deploy(docker_engine_by_host, engines, skip=skip)
+    # Observed again after the engine deploy: hosts planned while dockerd did
+    # not answer, and hosts whose dockerd it restarts (containers may have
+    # stopped).  Their new plan runs only within what the user approved.
+    restarted = {h for h, p in applied.items() if restarts_dockerd(p.engine)}
     session.add_op(
         containers,
         name="fleetform containers",
-        plans={h: p for h, p in obs.plans.items() if not p.errors},
+        plans=applied,
         desired=obs.desired,
-        replan=sorted(obs.engine_pending),
+        replan=sorted(obs.engine_pending | restarted),
     )
+
+
+def restarts_dockerd(engine: tuple[str, ...]) -> bool:
+    """Whether these engine changes (``fleetform.engine.changes``) restart dockerd."""
+    return any("restart dockerd" in change for change in engine)
 
 
 def _summarise(session: Session, obs: Observation, seconds: float) -> dict[str, Any]:

@@ -14,7 +14,7 @@ value; what differs happens inside the operations.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from pyinfra.api.deploy import deploy
 from pyinfra.api.exceptions import PyinfraError
@@ -56,26 +56,37 @@ def docker_engine(settings: EngineSettings | None = None) -> None:
 
 
 @deploy("Docker engine")
-def docker_engine_by_host(settings_by_host: Mapping[str, EngineSettings]) -> None:
+def docker_engine_by_host(
+    settings_by_host: Mapping[str, EngineSettings], skip: Collection[str] = ()
+) -> None:
     """``docker_engine`` with each host's own settings, for one ``add_deploy`` over
-    all hosts (hosts not in the mapping get the defaults)."""
-    _engine_operations(settings_by_host.get(_host().name))
+    all hosts (hosts not in the mapping get the defaults).
+
+    Hosts named in ``skip`` (``fleetform apply`` reports them as errors, not
+    applied there) get the same operations, which run no command on them.
+    """
+    name = _host().name
+    _engine_operations(settings_by_host.get(name), skip=name in skip)
 
 
 def _host() -> Host:
     return ctx_host.get()  # type: ignore[no-untyped-call,no-any-return]
 
 
-def _engine_operations(settings: EngineSettings | None) -> None:
+def _engine_operations(settings: EngineSettings | None, skip: bool = False) -> None:
     host = _host()
     settings = with_host_registries(settings or EngineSettings(), host.data.get(REGISTRIES_DATA))
+    # A skipped host still gets every operation, because pyinfra's API
+    # identifies operations by position; pyinfra's ``_if`` stops each one
+    # before it yields a command (it is checked when operations execute).
+    run = [lambda: not skip]
     # daemon.json goes before the packages: a fresh install then starts
     # dockerd with the right configuration and needs no restart.
-    daemon_json(settings=settings, name="Docker daemon.json")
-    registry_certs(settings=settings, name="Docker registry CA certificates")
-    engine_packages(settings=settings, name="Docker engine packages")
-    engine_service(settings=settings, running=True, name="dockerd and containerd running")
-    docker_group_members(settings=settings, name="docker group members")
+    daemon_json(settings=settings, name="Docker daemon.json", _if=run)
+    registry_certs(settings=settings, name="Docker registry CA certificates", _if=run)
+    engine_packages(settings=settings, name="Docker engine packages", _if=run)
+    engine_service(settings=settings, running=True, name="dockerd and containerd running", _if=run)
+    docker_group_members(settings=settings, name="docker group members", _if=run)
 
 
 def settings_from_host_data(

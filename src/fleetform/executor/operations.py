@@ -6,7 +6,10 @@ for that plan.  When a host could not be observed because its Docker engine
 was not installed or not running yet, the plan shown for it was made against
 an empty host; after the engine deploy has run, that host is observed again
 and re-planned here, so we never ``docker create`` over containers we could
-not see.
+not see.  The same holds for a host whose dockerd the engine deploy
+restarted.  A re-plan is only carried out when every action in it is of a
+kind the user approved for that host; otherwise the host fails and the
+message shows the new plan.
 
 Example (plain pyinfra deploy file)::
 
@@ -101,8 +104,44 @@ def containers(
         want = desired[host.name]
         _, output = host.run_shell_command(StringCommand(observe_command(want)))
         try:
-            host_plan = plan_host(want, parse_observed(output.stdout))
+            new_plan = plan_host(want, parse_observed(output.stdout))
         except ObserveError as exc:
             yield failing_command(f"cannot observe the host after the engine deploy: {exc}")
             return
+        refusal = unapproved_replan(host_plan, new_plan)
+        if refusal is not None:
+            yield failing_command(refusal)
+            return
+        host_plan = new_plan
     yield from plan_commands(host_plan)
+
+
+#: plan lines shown in a refusal; the failure summary keeps a host's last 15 lines
+_REFUSAL_PLAN_LINES = 12
+
+
+def unapproved_replan(shown: HostPlan, new: HostPlan) -> str | None:
+    """Why ``new`` (re-planned after the engine deploy) must not run, or None.
+
+    The user approved ``shown``; the re-plan may only use the kinds of action
+    shown for this host (a host planned as empty approved creates, not the
+    removal of containers nobody could see).
+    """
+    approved = {a.kind for a in shown.actions}
+    unseen = sorted({a.kind for a in new.actions} - approved)
+    if not unseen and not new.errors:
+        return None
+    why = (
+        f"actions that were not shown ({', '.join(unseen)})"
+        if unseen
+        else "errors that were not shown"
+    )
+    # headlines only (the reasons would double the length), then any errors
+    lines = [f"  {a.headline()}" for a in new.actions] + [f"  ! error: {e}" for e in new.errors]
+    if len(lines) > _REFUSAL_PLAN_LINES:
+        more = len(lines) - _REFUSAL_PLAN_LINES
+        lines = [*lines[:_REFUSAL_PLAN_LINES], f"  ... {more} more line(s)"]
+    return (
+        f"after the engine deploy, the new plan of this host has {why}; its containers were "
+        "left as they are: run plan and apply again. The new plan:\n" + "\n".join(lines)
+    )

@@ -1,0 +1,159 @@
+"""``fleetform apply`` end to end on pyinfra's @fake hosts with recorded observations.
+
+Each fake host answers fleetform's observation with recorded engine facts and
+a Docker state document, and the re-observation after the engine deploy with
+another one; the test then reads which commands were run on each host.
+
+- A host planned while its dockerd did not answer, or whose dockerd the engine
+  deploy restarts, is observed again; its new plan runs only if every action
+  in it is of a kind shown for that host.  Otherwise the host fails with the
+  new plan, and no container command runs there.
+- A host reported as an error (here: Docker state unreadable) gets no engine
+  change at all.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fleetform.cli import main
+from fleetform.engine.changes import engine_changes
+from fleetform.engine.settings import EngineSettings
+from fleetform.engine.state import parse_engine_state
+from fleetform.executor import session as session_module
+
+ROOT = Path(__file__).resolve().parents[1]
+ENGINE_FACTS = ROOT / "engine" / "data"
+RECORDED_DOC = (ROOT / "data" / "inspect" / "observe.json").read_text()
+EMPTY_DOC = json.dumps({"fleetform_observe": 1, "server_version": "20.10.24", "containers": []})
+NO_ENGINE_DOC = json.dumps({"fleetform_observe": 1, "error": "docker is not installed"})
+BROKEN_DOC = json.dumps({"fleetform_observe": 1, "error": "permission denied on the socket"})
+
+# The stack owns the recorded containers (stack fftest) and changes daemon.json.
+STACK = """\
+version: 1
+name: fftest
+engine:
+  daemon:
+    log-driver: json-file
+services:
+  app:
+    image: registry.lab:5000/fleetform/busybox:1
+    command: [sleep, "1000"]
+"""
+
+SPLIT = "@@fleetform-docker-state@@"
+REFUSED = (
+    "after the engine deploy, the new plan of this host has actions that were not shown (remove)"
+)
+
+
+def fake_host(engine_fact: str, first_doc: str, later_doc: str) -> dict[str, Any]:
+    engine = (ENGINE_FACTS / f"{engine_fact}.txt").read_text()
+    return {
+        "fake_delay": 0,
+        "fake_delay_jitter": 0,
+        # the first match wins: fleetform's one observation command, the engine
+        # deploy's fact, the containers operation's re-observation
+        "fake_responses": {
+            SPLIT: f"{engine.rstrip()}\n{SPLIT}\n{first_doc}",
+            "echo @os": engine,
+            "[ -S /var/run/docker.sock ]": later_doc,
+            # fleetform's failing command: the fake connector would report success
+            "' >&2; exit 1": {"success": False, "stderr": "refused"},
+        },
+    }
+
+
+@pytest.fixture
+def sessions(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The Session objects apply creates, without gevent's monkey-patching in pytest."""
+    made: list[Any] = []
+
+    class Recorded(session_module.Session):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(session_module, "patch", lambda: None)
+    monkeypatch.setattr(session_module, "Session", Recorded)
+    return made
+
+
+def apply(tmp_path: Path, hosts: dict[str, dict[str, Any]], sessions: list[Any], capsys: Any):
+    inventory = tmp_path / "inventory.py"
+    names_data = [(f"@fake/{name}", data) for name, data in hosts.items()]
+    inventory.write_text(f"fleet = {names_data!r}\n")
+    stack = tmp_path / "fftest.yml"
+    stack.write_text(STACK)
+    code = main(["apply", "-i", str(inventory), str(stack), "--yes", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    (session,) = sessions
+    commands = {
+        h.name.removeprefix("@fake/"): list(h.connector.executed_commands)
+        for h in session.loaded.hosts
+    }
+    return code, {h["host"].removeprefix("@fake/"): h for h in doc["hosts"]}, commands
+
+
+def container_commands(commands: list[str]) -> list[str]:
+    return [c for c in commands if "docker create" in c or "docker rm" in c]
+
+
+def test_a_replan_with_actions_the_user_never_saw_fails_the_host_and_shows_the_new_plan(
+    tmp_path: Path, sessions: list[Any], capsys: Any
+) -> None:
+    hosts = {
+        # dockerd not installed when planned: planned as empty (creates only)
+        "pending": fake_host("debian-systemd-fresh", NO_ENGINE_DOC, RECORDED_DOC),
+        # dockerd restarted by the daemon.json change; containers seen differently after
+        "restarted": fake_host("debian-systemd-running", EMPTY_DOC, RECORDED_DOC),
+        # restarted too, but the new plan is the one shown: it runs
+        "same": fake_host("debian-systemd-running", EMPTY_DOC, EMPTY_DOC),
+    }
+    code, result, commands = apply(tmp_path, hosts, sessions, capsys)
+    assert code == 1
+    for name in ("pending", "restarted"):
+        assert result[name]["ok"] is False
+        (refusal,) = [c for c in commands[name] if REFUSED in c]
+        assert "- remove container fftest-web-1" in refusal  # the new plan, shown
+        assert "+ create container fftest-app-1" in refusal
+        assert container_commands(commands[name]) == []  # nothing unseen was done
+    assert result["same"]["ok"] is True, result["same"]
+    assert any("docker create" in c for c in commands["same"])
+    assert not any(REFUSED in c for c in commands["same"])
+
+
+def test_a_host_reported_as_an_error_gets_no_engine_change(
+    tmp_path: Path, sessions: list[Any], capsys: Any
+) -> None:
+    hosts = {
+        "broken": fake_host("debian-systemd-running", BROKEN_DOC, BROKEN_DOC),
+        "fine": fake_host("debian-systemd-running", EMPTY_DOC, EMPTY_DOC),
+    }
+    code, result, commands = apply(tmp_path, hosts, sessions, capsys)
+    assert code == 1
+    assert result["broken"]["ok"] is False
+    assert "permission denied on the socket" in result["broken"]["error"]
+    # only the observation ran there: no daemon.json rewrite, no dockerd restart
+    assert len(commands["broken"]) == 1 and SPLIT in commands["broken"][0]
+    assert result["broken"]["changed_steps"] == 0
+    assert any("systemctl restart docker.service" in c for c in commands["fine"])
+    assert result["fine"]["ok"] is True
+
+
+def test_the_restart_wording_of_engine_changes_is_what_apply_looks_for() -> None:
+    from fleetform.commands.converge import restarts_dockerd
+
+    running = parse_engine_state(
+        (ENGINE_FACTS / "debian-systemd-running.txt").read_text().split("\n")
+    )
+    fresh = parse_engine_state((ENGINE_FACTS / "debian-systemd-fresh.txt").read_text().split("\n"))
+    daemon = EngineSettings(daemon_json='{"log-driver":"json-file"}')
+    assert restarts_dockerd(engine_changes(daemon, running))
+    assert not restarts_dockerd(engine_changes(daemon, fresh))  # written before the install
+    assert not restarts_dockerd(engine_changes(EngineSettings(), running))
