@@ -40,6 +40,15 @@ def _add_target_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
 
 
+def _add_host_key_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--accept-new-host-keys",
+        action="store_true",
+        help="trust and record the SSH host key of a host seen for the first time "
+        "(default: refuse hosts not in known_hosts; a changed key is always refused)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fleetform",
@@ -56,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plan", help="show what apply would change, and why")
     _add_target_args(p)
+    _add_host_key_arg(p)
     p.add_argument(
         "--detailed-exitcode",
         action="store_true",
@@ -64,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("apply", help="converge hosts to the stacks")
     _add_target_args(p)
+    _add_host_key_arg(p)
     p.add_argument(
         "-y",
         "--yes",

@@ -98,3 +98,23 @@ def load_inventory(spec: str, limits: Sequence[str] = ()) -> LoadedInventory:
         hosts = [h for h in all_hosts if h.name in wanted or set(h.groups) & set(wanted)]
     targets = [TargetHost(h.name, frozenset(h.groups)) for h in hosts]
     return LoadedInventory(inventory=inventory, targets=targets, hosts=hosts, state=state)
+
+
+#: pyinfra's SSH connector setting; its own default, ``accept-new``, trusts
+#: any key a host shows the first time, and wins over ``StrictHostKeyChecking``
+#: in ~/.ssh/config.
+HOST_KEY_CHECKING = "ssh_strict_host_key_checking"
+
+
+def check_host_keys(hosts: Iterable[Any], accept_new: bool = False) -> None:
+    """Strict SSH host key checking for ``hosts``, as ``fleetform verify`` has.
+
+    A host whose key is not in known_hosts is refused (``yes``), or trusted and
+    recorded when the user asked for it (``accept-new``, never ``no``).  A
+    value the inventory sets itself is kept.  Must run before the pyinfra
+    State is initialised: each connector reads host data when it is created.
+    """
+    policy = "accept-new" if accept_new else "yes"
+    for host in hosts:
+        if host.data.get(HOST_KEY_CHECKING) is None:
+            setattr(host.data, HOST_KEY_CHECKING, policy)

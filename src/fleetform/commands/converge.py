@@ -21,7 +21,7 @@ from fleetform.commands.common import (
     load_stacks_or_report,
     load_targets_or_report,
 )
-from fleetform.inventory import LoadedInventory, TargetHost
+from fleetform.inventory import LoadedInventory, TargetHost, check_host_keys
 from fleetform.model import Stack
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ def _start(args: argparse.Namespace, out: Output) -> Inputs | None:
     loaded = load_targets_or_report(args.inventory, args.limit, out)
     if loaded is None:
         return None
+    check_host_keys(loaded.hosts, accept_new=args.accept_new_host_keys)
     from fleetform.engine.deploy import REGISTRIES_DATA, with_host_registries
     from fleetform.engine.settings import EngineSettingsError, engine_for_host
 

@@ -96,6 +96,11 @@ class Session:
             else:
                 failed.add(host)
                 self.failures[host.name] = f"cannot connect: {err or 'unknown error'}"
+                if err and "No host key for" in err:
+                    self.failures[host.name] += (
+                        " (host key checking is strict: add the host's key to known_hosts, "
+                        "or trust it on first use with --accept-new-host-keys)"
+                    )
         with contextlib.suppress(PyinfraError):  # "No hosts remaining!" is a result here
             self.state.fail_hosts(failed, activated_count=len(self.loaded.hosts))
 
