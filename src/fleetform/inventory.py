@@ -16,7 +16,8 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-from collections.abc import Iterable, Sequence
+import traceback
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,8 +76,10 @@ def load_inventory(spec: str, limits: Sequence[str] = ()) -> LoadedInventory:
     try:
         with contextlib.redirect_stdout(io.StringIO()), ctx_state.use(state):
             inventory = make_inventory(spec, cwd=str(Path.cwd()))
-    except Exception as exc:  # pyinfra raises many kinds for a bad inventory file
-        raise InventoryError(f"{spec}: cannot load inventory: {exc}") from exc
+    # pyinfra raises many kinds for a bad inventory file, and the file itself
+    # may raise anything, sys.exit() included
+    except (Exception, SystemExit) as exc:
+        raise InventoryError(f"{spec}: cannot load inventory: {_describe(exc, spec)}") from None
     finally:
         pyinfra_logger.removeHandler(handler)
 
@@ -96,8 +99,76 @@ def load_inventory(spec: str, limits: Sequence[str] = ()) -> LoadedInventory:
                 f"(known: {', '.join(sorted(known))})"
             )
         hosts = [h for h in all_hosts if h.name in wanted or set(h.groups) & set(wanted)]
+    problems = [p for h in hosts for p in host_data_problems(h.name, h.data)]
+    if problems:
+        raise InventoryError(f"{spec}: " + f"\n{spec}: ".join(problems))
     targets = [TargetHost(h.name, frozenset(h.groups)) for h in hosts]
     return LoadedInventory(inventory=inventory, targets=targets, hosts=hosts, state=state)
+
+
+def _describe(exc: BaseException, spec: str) -> str:
+    """One line for an exception raised while loading inventory file ``spec``."""
+    # pyinfra wraps what the file raised; the wrapper's own str() fails
+    inner = getattr(exc, "exception", None)
+    if isinstance(inner, BaseException):
+        exc = inner
+    if isinstance(exc, SystemExit):
+        return f"the inventory file called sys.exit({exc.code!r})"
+    try:
+        text = str(exc)
+    except Exception:  # a broken __str__ must not hide the error itself
+        text = ""
+    where = [
+        f"line {frame.lineno}: "
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if Path(frame.filename).resolve() == Path(spec).resolve()
+    ]
+    return f"{where[-1] if where else ''}{type(exc).__name__}" + (f": {text}" if text else "")
+
+
+#: host data fleetform reads: registry -> CA PEM, and stack files (plain pyinfra)
+REGISTRIES_DATA = "fleetform_registries"
+STACKS_DATA = "fleetform_stacks"
+_PEM = "-----BEGIN CERTIFICATE-----"
+
+
+def host_data_problems(name: str, data: Any) -> list[str]:
+    """Type errors in the host data fleetform reads, one message each.
+
+    ``fleetform_registries`` maps registry names (``host[:port]``) to CA
+    certificates as PEM text; ``fleetform_stacks`` is a list of stack files or
+    one comma-separated string.
+    """
+    problems = []
+    registries = data.get(REGISTRIES_DATA)
+    if registries is not None:
+        if not isinstance(registries, Mapping):
+            problems.append(
+                f"host {name}: {REGISTRIES_DATA} must map registry names to CA "
+                f"certificates (PEM text), not {type(registries).__name__}"
+            )
+        else:
+            for registry, pem in registries.items():
+                if not isinstance(registry, str) or not registry:
+                    problems.append(
+                        f"host {name}: {REGISTRIES_DATA}: registry names are "
+                        f"host[:port] strings, not {registry!r}"
+                    )
+                elif not isinstance(pem, str) or _PEM not in pem:
+                    problems.append(
+                        f"host {name}: {REGISTRIES_DATA}[{registry!r}] is not a PEM "
+                        f"certificate (no `{_PEM}` line)"
+                    )
+    stacks = data.get(STACKS_DATA)
+    if stacks is not None and not (
+        isinstance(stacks, str)
+        or (isinstance(stacks, list | tuple) and all(isinstance(s, str) for s in stacks))
+    ):
+        problems.append(
+            f"host {name}: {STACKS_DATA} must be a list of stack files or a "
+            f"comma-separated string, not {stacks!r}"
+        )
+    return problems
 
 
 #: pyinfra's SSH connector setting; its own default, ``accept-new``, trusts

@@ -19,6 +19,7 @@ from typing import Any
 
 from pyinfra import logger
 from pyinfra.api.deploy import deploy
+from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.facts import FactBase
 from pyinfra.api.operation import operation
 from pyinfra.context import host
@@ -45,7 +46,13 @@ def stack_files_for_host() -> list[str]:
     value = host.data.get("fleetform_stacks") or []
     if isinstance(value, str):
         value = [v for v in value.split(",") if v]
-    return [str(v) for v in value]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        # pyinfra's CLI shows a PyinfraError as one line
+        raise PyinfraError(
+            f"host {host.name}: fleetform_stacks must be a list of stack files or a "
+            f"comma-separated string, not {value!r}"
+        )
+    return list(value)
 
 
 def load_assigned_stacks(files: list[str]) -> list[Stack]:
