@@ -15,6 +15,7 @@ another one; the test then reads which commands were run on each host.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +64,11 @@ def fake_host(engine_fact: str, first_doc: str, later_doc: str) -> dict[str, Any
             SPLIT: f"{engine.rstrip()}\n{SPLIT}\n{first_doc}",
             "echo @os": engine,
             "[ -S /var/run/docker.sock ]": later_doc,
-            # fleetform's failing command: the fake connector would report success
-            "' >&2; exit 1": {"success": False, "stderr": "refused"},
+            # fleetform's failing_command: the fake connector would report success
+            re.compile(r"\Aecho 'fleetform: .*' >&2; exit 1\Z", re.S): {
+                "success": False,
+                "stderr": "refused",
+            },
         },
     }
 
@@ -87,7 +91,7 @@ def sessions(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 def apply(tmp_path: Path, hosts: dict[str, dict[str, Any]], sessions: list[Any], capsys: Any):
     inventory = tmp_path / "inventory.py"
     names_data = [(f"@fake/{name}", data) for name, data in hosts.items()]
-    inventory.write_text(f"fleet = {names_data!r}\n")
+    inventory.write_text(f"import re\nfleet = {names_data!r}\n")
     stack = tmp_path / "fftest.yml"
     stack.write_text(STACK)
     code = main(["apply", "-i", str(inventory), str(stack), "--yes", "--json"])

@@ -78,7 +78,7 @@ def observe_and_plan(
         try:
             hp = plan_host(obs.desired[name], parse_observed(docker_doc))
         except ObserveError as exc:
-            if not _engine_missing(str(exc)):
+            if not engine_missing(str(exc)):
                 obs.errors[name] = str(exc)
                 continue
             obs.engine_pending.add(name)
@@ -89,5 +89,6 @@ def observe_and_plan(
     return obs
 
 
-def _engine_missing(message: str) -> bool:
+def engine_missing(message: str) -> bool:
+    """Whether an observation error means dockerd is not installed or not running yet."""
     return "not installed" in message or "does not answer" in message

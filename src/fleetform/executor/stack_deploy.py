@@ -16,29 +16,43 @@ import sys
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from pyinfra import logger
 from pyinfra.api.deploy import deploy
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.facts import FactBase
 from pyinfra.api.operation import operation
+from pyinfra.api.state import State
 from pyinfra.context import host
 
-from fleetform.executor.operations import failing_command, plan_commands
+from fleetform.executor.observation import engine_missing
+from fleetform.executor.operations import failing_command, plan_commands, unapproved_replan
 from fleetform.model import Stack
-from fleetform.observe import observe_command, parse_observed
-from fleetform.plan import plan_host
+from fleetform.observe import ObserveError, observe_command, parse_observed
+from fleetform.plan import HostPlan, plan_host
 from fleetform.plan.desired import desired_for_host
+from fleetform.plan.observed import Observed
 
 
-class DockerObservation(FactBase[Any]):
-    """Everything fleetform needs from one host's Docker engine, in one command."""
+class DockerObservation(FactBase[str]):
+    """Everything fleetform needs from one host's Docker engine, in one command.
+
+    The raw document: parsing it may fail (no engine yet), and a fact that
+    raises stops pyinfra with a traceback, so the operation parses it.
+    """
 
     def command(self, command: str) -> str:
         return command
 
-    def process(self, output: list[str]) -> Any:
-        return parse_observed("\n".join(output))
+    def process(self, output: list[str]) -> str:
+        return "\n".join(output)
+
+
+# Plans made against an empty host while pyinfra checked for changes (dockerd
+# missing then): what the user was shown, so that the plan made when the
+# operation executes, after the engine deploy, stays within it.
+_shown: WeakKeyDictionary[State, dict[str, HostPlan]] = WeakKeyDictionary()
 
 
 def stack_files_for_host() -> list[str]:
@@ -78,11 +92,27 @@ def stack_containers(stacks: list[Stack]) -> Generator[Any, None, None]:
     """
     groups = frozenset(host.groups) | {host.name}
     desired = desired_for_host(stacks, host.name, groups)
-    observed = host.get_fact(DockerObservation, command=observe_command(desired))
+    raw = host.get_fact(DockerObservation, command=observe_command(desired))
+    state = host.state
+    try:
+        observed = parse_observed(raw)
+    except ObserveError as exc:
+        if state.is_executing or not engine_missing(str(exc)):
+            yield failing_command(f"cannot observe the host: {exc}")
+            return
+        # Checking for changes before the engine deploy has run (pyinfra
+        # without -y): plan as fleetform plan does, against an empty host.
+        logger.info(f"{host.print_prefix}{exc}: containers are planned against an empty host")
+        observed = Observed()
+        _shown.setdefault(state, {})[host.name] = plan_host(desired, observed)
     host_plan = plan_host(desired, observed)
     if host_plan.has_changes or host_plan.errors or host_plan.warnings:
         for line in host_plan.lines():
             logger.info(f"{host.print_prefix}{line}")
+    shown = _shown.get(state, {}).pop(host.name, None) if state.is_executing else None
+    if shown is not None and (refusal := unapproved_replan(shown, host_plan)) is not None:
+        yield failing_command(refusal)
+        return
     if host_plan.errors:  # fails this host only, with the reason
         yield failing_command("; ".join(host_plan.errors))
         return
