@@ -9,9 +9,12 @@ Example::
     >>> from pathlib import Path
     >>> from fleetform.engine.state import parse_engine_state
     >>> def recorded(name):  # output of FACT_SCRIPT recorded on real hosts
-    ...     return parse_engine_state(Path(f"tests/engine/data/{name}.txt").read_text().splitlines())
-    >>> engine_changes(EngineSettings(), recorded("lab-fresh"))
-    ('install packages docker.io, containerd, runc', 'enable and start dockerd and containerd (systemd)')
+    ...     text = Path(f"tests/engine/data/{name}.txt").read_text()
+    ...     return parse_engine_state(text.splitlines())
+    >>> for change in engine_changes(EngineSettings(), recorded("lab-fresh")):
+    ...     print(change)
+    install packages docker.io, containerd, runc
+    enable and start dockerd and containerd (systemd)
 """
 
 from __future__ import annotations

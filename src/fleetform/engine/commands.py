@@ -11,7 +11,8 @@ Example::
     >>> from pathlib import Path
     >>> from fleetform.engine.state import parse_engine_state
     >>> def recorded(name):  # output of FACT_SCRIPT recorded on real hosts
-    ...     return parse_engine_state(Path(f"tests/engine/data/{name}.txt").read_text().splitlines())
+    ...     text = Path(f"tests/engine/data/{name}.txt").read_text()
+    ...     return parse_engine_state(text.splitlines())
     >>> from fleetform.engine.settings import EngineSettings
     >>> service_steps(EngineSettings(), recorded("debian-systemd-fresh"))[0]
     'systemctl enable --now containerd.service docker.service'
