@@ -38,6 +38,7 @@ lint: venv
 	$(VENV)/bin/ruff check src tests deploys inventory bench
 	$(VENV)/bin/ruff format --check src tests deploys inventory bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 deps: apt venv
 

@@ -22,8 +22,8 @@ HANDLERS = {
     "schema": "fleetform.commands.validate:run_schema",
     "plan": "fleetform.commands.converge:run_plan",
     "apply": "fleetform.commands.converge:run_apply",
-    "verify": "fleetform.verify.command:run_verify",
-    "lab": "fleetform.lab.command:run_lab",
+    "verify": "fleetform.commands.verify:run_verify",
+    "lab": "fleetform.commands.lab:run_lab",
 }
 
 

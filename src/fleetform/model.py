@@ -15,7 +15,7 @@ Example::
 
     >>> from fleetform.stackfile import load_stacks
     >>> stacks = load_stacks(["stacks/demo.yml"])
-    >>> stacks[0].services[0].container_name("demo", 1)
+    >>> stacks[0].service("web").container_name("demo", 1)
     'demo-web-1'
 """
 

@@ -154,7 +154,7 @@ def run_apply(args: argparse.Namespace) -> int:
 
     verified = None
     if summary["ok"] and args.verify:
-        from fleetform.verify.command import run_verify, verify_reports
+        from fleetform.commands.verify import run_verify, verify_reports
         from fleetform.verify.report import as_json
 
         if not args.json:

@@ -6,8 +6,15 @@ so ``fleetform plan`` shows engine work before ``apply`` does it.
 
 Example::
 
-    >>> engine_changes(EngineSettings(), bare_debian_state)
-    ('install packages docker.io, containerd, runc', 'start dockerd and containerd (systemd)')
+    >>> from pathlib import Path
+    >>> from fleetform.engine.state import parse_engine_state
+    >>> def recorded(name):  # output of FACT_SCRIPT recorded on real hosts
+    ...     text = Path(f"tests/engine/data/{name}.txt").read_text()
+    ...     return parse_engine_state(text.splitlines())
+    >>> for change in engine_changes(EngineSettings(), recorded("lab-fresh")):
+    ...     print(change)
+    install packages docker.io, containerd, runc
+    enable and start dockerd and containerd (systemd)
 """
 
 from __future__ import annotations

@@ -8,7 +8,13 @@ change costs one round trip.
 
 Example::
 
-    >>> service_steps(EngineSettings(), state_without_dockerd)[0]
+    >>> from pathlib import Path
+    >>> from fleetform.engine.state import parse_engine_state
+    >>> def recorded(name):  # output of FACT_SCRIPT recorded on real hosts
+    ...     text = Path(f"tests/engine/data/{name}.txt").read_text()
+    ...     return parse_engine_state(text.splitlines())
+    >>> from fleetform.engine.settings import EngineSettings
+    >>> service_steps(EngineSettings(), recorded("debian-systemd-fresh"))[0]
     'systemctl enable --now containerd.service docker.service'
 """
 

@@ -7,6 +7,8 @@ engine.
 Example::
 
     >>> from fleetform.engine.settings import engine_for_host
+    >>> from fleetform.stackfile import load_stacks
+    >>> stacks = load_stacks(["stacks/demo.yml"])
     >>> settings = engine_for_host(stacks, "lab-1", ["web"])
     >>> settings.source, settings.daemon_json
     ('distro', None)

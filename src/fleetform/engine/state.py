@@ -6,6 +6,8 @@ command means one SSH round trip per gathering.
 
 Example::
 
+    >>> from pathlib import Path
+    >>> recorded_lines = Path("tests/engine/data/lab-running.txt").read_text().splitlines()
     >>> state = parse_engine_state(recorded_lines)
     >>> state.init, state.dockerd_pid is not None
     ('systemd', True)

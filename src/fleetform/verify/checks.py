@@ -7,8 +7,9 @@ was actually found.  Running checks against recorded state needs no host.
 
 Example::
 
-    >>> c = Check("engine", "docker socket", "socket", lambda s: Outcome.of(s.docker_socket,
-    ...           "socket", "missing"))
+    >>> c = Check("engine", "docker socket", "socket",
+    ...           lambda s: Outcome.of(s.docker_socket, "socket", "missing"),
+    ...           needs_engine=False)
     >>> c.evaluate(HostState(docker_socket=False)).line("lab-2")
     'lab-2  engine  docker socket  expected socket, got missing'
 """

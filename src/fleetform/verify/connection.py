@@ -9,9 +9,9 @@ a warning, so it is not used.)  pyinfra's ``@local`` maps to ``local://``.
 
 Example::
 
-    >>> conn = Connection.from_pyinfra_host(host)     # a pyinfra Host of the inventory
-    >>> text = ssh_config_text([conn])                 # written to a temporary file
-    >>> testinfra_host = conn.testinfra_host("/tmp/x/ssh_config")
+    conn = Connection.from_pyinfra_host(host)     # a pyinfra Host of the inventory
+    text = ssh_config_text([conn])                 # written to a temporary file
+    testinfra_host = conn.testinfra_host("/tmp/x/ssh_config")
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ environment values are compared but never shown: both sides print ``(secret)``.
 
 Example::
 
+    >>> from fleetform.plan.desired import desired_for_host
+    >>> from fleetform.stackfile import load_stacks
+    >>> stacks = load_stacks(["stacks/demo.yml"])
     >>> want = desired_for_host(stacks, "lab-1", frozenset({"web"}))
     >>> checks = container_checks(want.containers[0])
     >>> [c.check for c in checks][:3]

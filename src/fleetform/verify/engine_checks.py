@@ -5,6 +5,9 @@ Expectations come from the same places apply uses (``engine_for_host`` and
 
 Example::
 
+    >>> from fleetform.engine.settings import engine_for_host
+    >>> from fleetform.stackfile import load_stacks
+    >>> stacks = load_stacks(["stacks/demo.yml"])
     >>> checks = engine_checks(engine_for_host(stacks, "lab-1", ["web"]))
     >>> [c.check for c in checks][:3]
     ['packages', 'dockerd running', 'dockerd enabled']

@@ -7,6 +7,8 @@ exactly what apply converges to.
 
 Example::
 
+    >>> from fleetform.stackfile import load_stacks
+    >>> stacks = load_stacks(["stacks/demo.yml"])
     >>> hc = checks_for_host(stacks, "lab-1", frozenset({"web"}))
     >>> hc.host, [c.id for c in hc.checks][:2]
     ('lab-1', ['engine::packages', 'engine::dockerd running'])

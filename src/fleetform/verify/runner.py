@@ -4,10 +4,10 @@ Each host's state is read with a single testinfra ``host.run`` of the
 gathering script (see ``state``); the checks are then evaluated locally.
 Hosts run in threads, since each one mostly waits on its SSH client.
 
-Example::
+Example (``connect`` returns a testinfra host for a host name)::
 
-    >>> reports = run_checks([HostChecks("lab-1", checks, needs)], connect)
-    >>> reports[0].ok, reports[0].failed[0].line("lab-1")
+    reports = run_checks([HostChecks("lab-1", checks, needs)], connect)
+    reports[0].ok, [r.line("lab-1") for r in reports[0].failed]
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ so they are tested on recorded output.
 
 Example::
 
-    >>> needs = Needs(packages=("docker.io",), networks=("demo_default",))
-    >>> script = gather_script(needs)      # run with testinfra: host.run("sh -c %s", script)
-    >>> state = parse_state(output_of_script)
+    needs = Needs(packages=("docker.io",), networks=("demo_default",))
+    script = gather_script(needs)      # run with testinfra: host.run("sh -c %s", script)
+    state = parse_state(output_of_script, needs)
 """
 
 from __future__ import annotations
