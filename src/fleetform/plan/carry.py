@@ -41,12 +41,14 @@ class Carry:
 
 
 def _mount_text(kind: str, source: str) -> str:
-    return f"{kind} {source}" if source else kind
+    if kind == "tmpfs":
+        return "a tmpfs"
+    if kind == "bind":
+        return f"the host folder {source}"
+    return f"volume {source}" if source else "a new anonymous volume"
 
 
-def carry_volumes(
-    spec: ContainerSpec, old: ObservedContainer, image: ImageConfig | None
-) -> Carry:
+def carry_volumes(spec: ContainerSpec, old: ObservedContainer, image: ImageConfig | None) -> Carry:
     """What a recreate of ``old`` as ``spec`` (on ``image``) does with its anonymous volumes."""
     declared = {m.target: m for m in spec.mounts}
     image_volumes = image.volumes if image is not None else None

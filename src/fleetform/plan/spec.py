@@ -188,7 +188,7 @@ def without_image_volumes(spec: ContainerSpec, image: ImageConfig) -> ContainerS
     kept = tuple(
         m
         for m in spec.mounts
-        if not (m.type == "volume" and not m.source and not m.read_only and m.target in image.volumes)
+        if m.type != "volume" or m.source or m.read_only or m.target not in image.volumes
     )
     return spec if kept == spec.mounts else replace(spec, mounts=kept)
 
