@@ -34,7 +34,7 @@ from typing import Any
 from fleetform.model import LABEL_STACK
 from fleetform.observe_api import api_command
 from fleetform.plan.desired import HostDesired
-from fleetform.plan.inspect import image_config, spec_from_inspect
+from fleetform.plan.inspect import anonymous_volumes, image_config, spec_from_inspect
 from fleetform.plan.observed import (
     Observed,
     ObservedContainer,
@@ -137,6 +137,7 @@ def _container(raw: dict[str, Any]) -> ObservedContainer:
         health_log=(log[-1].get("Output") or "").strip() if log else None,
         labels=tuple(sorted(((raw.get("Config") or {}).get("Labels") or {}).items())),
         spec=spec_from_inspect(raw),
+        anonymous_volumes=anonymous_volumes(raw),
     )
 
 

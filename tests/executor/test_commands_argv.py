@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +16,7 @@ from fleetform.executor.commands import (
     action_command,
     health_wait_seconds,
     host_commands,
-    secret_env_files,
+    secret_env_file,
     wait_exit_zero_command,
 )
 from fleetform.model import (
@@ -162,33 +161,15 @@ def test_secret_values_never_reach_an_argv() -> None:
     argv = A.container_create_argv(c, "/run/env")
     assert "--env-file" in argv and "MODE=x" in argv
     assert not any("s3 cret" in a for a in argv)
-    cmd = action_command(Action("h", "create", c.name, "missing", container=c))
-    assert cmd.startswith("f=$(umask 077 && mktemp) && trap 'rm -f \"$f\"' EXIT && ")
-    assert '--env-file "$f"' in cmd
     uploaded = action_command(Action("h", "create", c.name, "m", container=c), env_dir="/run/ff")
     assert "s3 cret" not in uploaded
     assert "--env-file /run/ff/demo-api-1.env" in uploaded
-    assert "rm -f /run/ff/demo-api-1.env" in uploaded
-    hp = HostPlan("h", (Action("h", "create", c.name, "m", container=c),))
-    assert secret_env_files(hp, "/run/ff") == {"/run/ff/demo-api-1.env": "DB_PASSWORD=s3 cret'\n"}
-
-
-def test_the_secret_env_file_is_private_and_gone_after_the_command(tmp_path: Path) -> None:
-    s = stack(svc("api", environment=(("TOKEN", "a b'$c"),), secret_keys=frozenset({"TOKEN"})))
-    (c,) = want([s]).containers
-    cmd = action_command(Action("h", "create", c.name, "missing", container=c))
-    fake = tmp_path / "docker"
-    # a stand-in docker that records the env file's mode and content
-    fake.write_text('#!/bin/sh\nfor a; do [ -f "$a" ] && stat -c %a "$a" && cat "$a"; done\n')
-    fake.chmod(0o755)
-    out = subprocess.run(
-        ["/bin/sh", "-c", cmd.split(" >/dev/null")[0]],
-        capture_output=True,
-        text=True,
-        env={"PATH": f"{tmp_path}:/usr/bin:/bin", "TMPDIR": str(tmp_path)},
+    assert uploaded.startswith("trap 'rm -f -- /run/ff/demo-api-1.env' EXIT; ")
+    action = Action("h", "create", c.name, "m", container=c)
+    assert secret_env_file(action, "/run/ff") == (
+        "/run/ff/demo-api-1.env",
+        "DB_PASSWORD=s3 cret'\n",
     )
-    assert out.stdout.splitlines() == ["600", "TOKEN=a b'$c"]
-    assert list(tmp_path.iterdir()) == [fake]
 
 
 def test_network_volume_and_image_commands() -> None:
@@ -273,10 +254,13 @@ def test_removal_checks_the_ownership_label_on_the_host_and_addresses_the_id() -
         )
     )
     assert cmd == (
-        "if l=$(docker inspect --format '{{index .Config.Labels \"fleetform.stack\"}}' abc123 "
-        '2>/dev/null); then if [ "$l" != demo ]; then echo \'fleetform: refusing to touch '
+        "if l=$(docker container inspect --format '{{index .Config.Labels \"fleetform.stack\"}}' "
+        'abc123 2>&1); then if [ "$l" != demo ]; then echo \'fleetform: refusing to touch '
         "abc123: not labelled fleetform.stack=demo' >&2; exit 1; fi; "
-        "docker stop --time 7 abc123 >/dev/null && docker rm --volumes abc123 >/dev/null; fi"
+        "docker stop --time 7 abc123 >/dev/null && docker rm abc123 >/dev/null; "
+        'else case "$l" in *"No such container"*|*"No such object"*) : ;; '
+        "*) echo 'fleetform: cannot check who owns abc123, nothing done:' \"$l\" >&2; exit 1 ;; "
+        "esac; fi"
     )
 
 
@@ -298,16 +282,6 @@ def test_update_changes_restart_and_resources_in_place() -> None:
         "268435456",
         "abc",
     ]
-
-
-def test_recreate_removes_the_old_container_before_creating_the_new_one() -> None:
-    (c,) = want([stack(svc("web"))]).containers
-    cmd = action_command(
-        Action(
-            "h", "recreate", c.name, "drift", container=c, container_id="old", owner_stack="demo"
-        )
-    )
-    assert cmd.index("docker rm --volumes old") < cmd.index("docker create --name demo-web-1")
 
 
 def test_health_wait_timeout_follows_the_healthcheck_within_bounds() -> None:

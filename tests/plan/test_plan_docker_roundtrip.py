@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from fleetform.executor.commands import host_commands
+from fleetform.executor.commands import host_commands, secret_env_file
 from fleetform.model import (
     Dependency,
     Healthcheck,
@@ -114,9 +115,18 @@ def _plan(stack: Stack) -> HostPlan:
 
 
 def _apply(stack: Stack) -> HostPlan:
-    for cmd in host_commands(_plan(stack)):
+    # What plan_commands does over SSH: each secret env file is written just
+    # before the command that uses (and removes) it.
+    env_dir = Path(tempfile.mkdtemp(prefix="fftest3-env-"))
+    plan = _plan(stack)
+    for action, cmd in zip(plan.actions, host_commands(plan, env_dir=str(env_dir)), strict=True):
+        env_file = secret_env_file(action, str(env_dir))
+        if env_file is not None:
+            Path(env_file[0]).write_text(env_file[1])
         done = _sh(cmd)
         assert done.returncode == 0, done.stderr
+    assert list(env_dir.iterdir()) == []
+    env_dir.rmdir()
     return _plan(stack)
 
 

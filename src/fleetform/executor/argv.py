@@ -24,7 +24,7 @@ from fleetform.plan.desired import (
     DesiredNetwork,
     DesiredVolume,
 )
-from fleetform.plan.spec import ContainerSpec, NetSpec
+from fleetform.plan.spec import ContainerSpec, MountSpec, NetSpec
 
 
 def _labels(pairs: tuple[tuple[str, str], ...]) -> list[str]:
@@ -98,6 +98,22 @@ def _mount(m_type: str, target: str, source: str, read_only: bool, size: int | N
     return ",".join(parts)
 
 
+def _mounts(spec: ContainerSpec, carried: tuple[tuple[str, str], ...]) -> list[str]:
+    # A carried anonymous volume takes the place of the declared anonymous
+    # mount at its target (keeping its options), or of the one Docker would
+    # make for the image's VOLUME there.
+    by_target = {m.target: m for m in spec.mounts}
+    for target, volume in carried:
+        declared = by_target.get(target)
+        read_only = declared.read_only if declared is not None else False
+        by_target[target] = MountSpec("volume", target, volume, read_only)
+    return [
+        arg
+        for m in sorted(by_target.values(), key=lambda m: m.target)
+        for arg in ("--mount", _mount(m.type, m.target, m.source, m.read_only, m.tmpfs_size))
+    ]
+
+
 def _first_network(spec: ContainerSpec) -> list[str]:
     if not spec.networks or spec.networks[0].name == DEFAULT_BRIDGE:
         return []
@@ -146,12 +162,11 @@ def _health(spec: ContainerSpec) -> list[str]:
     return argv
 
 
-def _options(spec: ContainerSpec) -> list[str]:
+def _options(spec: ContainerSpec, carried: tuple[tuple[str, str], ...]) -> list[str]:
     argv: list[str] = []
     for port in spec.ports:
         argv += ["--publish", port]
-    for m in spec.mounts:
-        argv += ["--mount", _mount(m.type, m.target, m.source, m.read_only, m.tmpfs_size)]
+    argv += _mounts(spec, carried)
     argv += _first_network(spec)
     argv += _health(spec)
     argv += [a for cap in spec.cap_add for a in ("--cap-add", cap)]
@@ -181,10 +196,21 @@ def _options(spec: ContainerSpec) -> list[str]:
     return argv + _resources(spec)
 
 
-def container_create_argv(c: DesiredContainer, env_file: str | None = None) -> list[str]:
-    """``docker create`` for ``c``.  Secret env values go to ``env_file`` only, never argv."""
+def container_create_argv(
+    c: DesiredContainer,
+    env_file: str | None = None,
+    *,
+    name: str | None = None,
+    carried: tuple[tuple[str, str], ...] = (),
+) -> list[str]:
+    """``docker create`` for ``c``.  Secret env values go to ``env_file`` only, never argv.
+
+    ``name`` overrides the container name (a recreate creates the new
+    container under a temporary name); ``carried`` is ``(target, volume)``
+    of the old container's anonymous volumes to mount again (a recreate).
+    """
     spec = c.spec
-    argv = ["docker", "create", "--name", c.name]
+    argv = ["docker", "create", "--name", name or c.name]
     argv += _labels(
         (
             (LABEL_STACK, c.stack),
@@ -201,7 +227,7 @@ def container_create_argv(c: DesiredContainer, env_file: str | None = None) -> l
         argv += ["--env-file", env_file]
     if spec.entrypoint is not None:
         argv += ["--entrypoint", spec.entrypoint[0] if spec.entrypoint else ""]
-    argv += _options(spec)
+    argv += _options(spec, carried)
     # The spec's entrypoint is one word at most (see plan.desired).
     return [*argv, spec.image, *(spec.command or ())]
 
@@ -230,7 +256,18 @@ def stop_argv(container: str, timeout: int | None) -> list[str]:
     return [*argv, container]
 
 
-def rm_argv(container: str) -> list[str]:
-    # -v removes the container's ANONYMOUS volumes only; named volumes are
-    # never removed by `docker rm`, which is what keeps data across a recreate.
-    return ["docker", "rm", "--volumes", container]
+def rm_argv(container: str, *, force: bool = False) -> list[str]:
+    """``docker rm``, never with ``--volumes``.
+
+    ``--volumes`` would delete the container's anonymous volumes, image
+    ``VOLUME``s included (a postgres database): a recreate mounts them in the
+    new container, and a removed container's stay on the host.  A volume is
+    only ever removed when a stack says ``state: absent`` for it.
+    ``force`` kills a running container first (only used on the container a
+    failed recreate has just created).
+    """
+    return ["docker", "rm", *(["--force"] if force else []), container]
+
+
+def rename_argv(container: str, new_name: str) -> list[str]:
+    return ["docker", "rename", container, new_name]

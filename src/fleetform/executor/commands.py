@@ -2,18 +2,21 @@
 
 ``host_commands(host_plan)`` returns one POSIX shell command per action; each
 is built from argv lists (:mod:`fleetform.executor.argv`) joined once with
-:func:`shlex.join`, plus a little shell glue:
+:func:`shlex.join`, plus a little shell glue (:mod:`fleetform.executor.shell`):
 
 - before anything is stopped or removed, the container's (or volume's)
   ``fleetform.stack`` label is checked again on the host, and the container is
   addressed by the id seen when planning: a container replaced or relabelled
-  since then is left alone (the command fails instead);
-- secret environment values never reach an argv: they are written by the
-  shell's builtin ``printf`` to a ``umask 077`` temporary file passed with
-  ``--env-file`` and removed by the same command (or, with ``env_dir``, to a
-  file the caller uploaded beforehand, see :func:`secret_env_files`).  They
-  are in the command text, which pyinfra logs only at debug level; the text
-  is never printed by fleetform;
+  since then is left alone (the command fails instead), and so is one whose
+  label cannot be read;
+- a recreate creates the new container under a temporary name first, with
+  the old container's anonymous volumes (the plan lists them), then swaps it
+  in; if anything fails, the old container is put back (see
+  :func:`recreate_command`).  No volume is ever removed with a container;
+- secret environment values never reach an argv: the caller uploads them to
+  a root-only file (:func:`secret_env_file`) just before the command that
+  passes it with ``--env-file``, and that command removes the file when it
+  exits, whether it succeeds or fails;
 - after a container with a healthcheck is started, the command waits until
   Docker reports it healthy; on timeout it fails and prints the last health
   probe output.
@@ -30,12 +33,31 @@ import shlex
 from collections.abc import Callable
 
 from fleetform.executor import argv as A
+from fleetform.executor.shell import (
+    if_owned,
+    join_steps,
+    remove_on_exit,
+    wait_exit_zero_command,
+    wait_healthy_command,
+)
 from fleetform.model import LABEL_STACK
 from fleetform.plan.actions import Action, HostPlan
 from fleetform.plan.desired import DEFAULT_BRIDGE, DesiredContainer, DesiredImage
 
 #: Where the caller uploads build contexts and image archives by default.
 REMOTE_ROOT = "/var/lib/fleetform"
+
+#: Secret environment values travel as files in a root-only directory on a
+#: tmpfs, never as command-line words (which pyinfra may log and which
+#: other users can read in /proc while the command runs).
+SECRET_ENV_DIR = "/run/fleetform/env"
+
+#: A recreate's new container is created under ``<name>.fleetform-new``; the
+#: old one waits under ``<name>.fleetform-old`` until the new one runs.
+#: Service container names end with the replica number, so no service's
+#: container can be called that.
+NEW_SUFFIX = ".fleetform-new"
+OLD_SUFFIX = ".fleetform-old"
 
 #: Docker's healthcheck defaults, used for the wait timeout.
 _DEFAULT_INTERVAL = 30
@@ -76,106 +98,136 @@ def _q(word: str) -> str:
     return shlex.quote(word)
 
 
-def _owned_or_gone(ref: str, stack: str | None, then: str) -> str:
-    """Run ``then`` only if ``ref`` still carries ``fleetform.stack=stack``; gone is fine."""
-    fmt = "{{index .Config.Labels " + f'"{LABEL_STACK}"' + "}}"
-    return (
-        f"if l=$(docker inspect --format {_q(fmt)} {_q(ref)} 2>/dev/null); then "
-        f'if [ "$l" != {_q(stack or "")} ]; then '
-        f"echo {_q(f'fleetform: refusing to touch {ref}: not labelled {LABEL_STACK}={stack}')}"
-        " >&2; "
-        f"exit 1; fi; {then}; fi"
-    )
-
-
-def wait_healthy_command(name: str, seconds: int) -> str:
-    """Poll until ``name`` is healthy; fail with its last health output after ``seconds``."""
-    fmt = "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}"
-    last = '{{$o := ""}}{{range .State.Health.Log}}{{$o = .Output}}{{end}}{{$o}}'
-    n = _q(name)
-    fail = (
-        f'echo "fleetform: container {name} is not healthy after ${{i}}s (state: $s); '
-        'last health check output:" >&2; '
-        f"docker inspect --format {_q(last)} {n} >&2; exit 1"
-    )
-    return (
-        f"i=0; while :; do s=$(docker inspect --format {_q(fmt)} {n}) || exit 1; "
-        'case "$s" in "running healthy"|"running none") break ;; '
-        f'"running unhealthy"|exited*|dead*) {fail} ;; esac; '
-        f'if [ "$i" -ge {seconds} ]; then {fail}; fi; sleep 1; i=$((i+1)); done'
-    )
-
-
-def wait_exit_zero_command(name: str, seconds: int = WAIT_MAX) -> str:
-    """Wait for the one-shot container ``name`` to exit, and fail unless it exited 0."""
-    n = _q(name)
-    return (
-        f'rc=$(timeout {seconds} docker wait {n}) && [ "$rc" = 0 ] || '
-        f'{{ echo "fleetform: {name} did not complete successfully '
-        '(exit code: ${rc:-timeout})" >&2; exit 1; }'
-    )
-
-
 def _secret_env(c: DesiredContainer) -> list[tuple[str, str]]:
     return [(k, v) for k, v in c.spec.env if k in c.secret_keys]
 
 
-def secret_env_files(host_plan: HostPlan, env_dir: str) -> dict[str, str]:
-    """``{remote path: content}`` of the env files to upload (mode 0600) when using ``env_dir``."""
-    files = {}
-    for action in host_plan.actions:
-        c = action.container
-        if action.kind in ("create", "recreate") and c is not None and _secret_env(c):
-            files[f"{env_dir}/{c.name}.env"] = "".join(f"{k}={v}\n" for k, v in _secret_env(c))
-    return files
+def secret_env_file(action: Action, env_dir: str = SECRET_ENV_DIR) -> tuple[str, str] | None:
+    """``(remote path, content)`` of the env file to upload (mode 0600) before ``action``.
+
+    None when the action starts no container with secret values.  The
+    action's command removes the file when it exits.
+    """
+    c = action.container
+    if action.kind not in ("create", "recreate") or c is None or not _secret_env(c):
+        return None
+    return _env_path(c, env_dir), "".join(f"{k}={v}\n" for k, v in _secret_env(c))
 
 
-_ENV_FILE_TOKEN = "@FLEETFORM_ENV_FILE@"
+def _env_path(c: DesiredContainer, env_dir: str) -> str:
+    return f"{env_dir}/{c.name}.env"
 
 
-def _steps(steps: list[str]) -> str:
-    return " && ".join(f"{{ {s}; }}" if ";" in s else s for s in steps)
-
-
-def _start_steps(c: DesiredContainer, ref: str) -> list[str]:
-    steps = [wait_exit_zero_command(dep) for dep in c.after_exit]
+def _start_steps(c: DesiredContainer, ref: str, *, after_exit: bool = True) -> list[str]:
+    steps = [wait_exit_zero_command(dep, WAIT_MAX) for dep in c.after_exit] if after_exit else []
     steps.append(f"{shlex.join(A.start_argv(ref))} >/dev/null")
     if c.spec.healthcheck is not None and c.spec.healthcheck.test != ("NONE",):
         steps.append(wait_healthy_command(c.name, health_wait_seconds(c)))
     return steps
 
 
-def _create_and_start(c: DesiredContainer, env_dir: str | None) -> str:
-    steps: list[str] = []
-    secrets = _secret_env(c)
-    if not secrets:
-        steps.append(f"{shlex.join(A.container_create_argv(c))} >/dev/null")
-    elif env_dir is not None:
-        env_file = f"{env_dir}/{c.name}.env"
-        steps.append(f"{shlex.join(A.container_create_argv(c, env_file))} >/dev/null")
-        steps.append(f"rm -f {_q(env_file)}")
-    else:
-        # A private temporary file, removed when this command's shell exits.
-        lines = " ".join(_q(f"{k}={v}") for k, v in secrets)
-        steps.append(
-            "f=$(umask 077 && mktemp) && trap 'rm -f \"$f\"' EXIT && "
-            f"printf '%s\\n' {lines} > \"$f\""
-        )
-        create = shlex.join(A.container_create_argv(c, _ENV_FILE_TOKEN))
-        steps.append(create.replace(_ENV_FILE_TOKEN, '"$f"') + " >/dev/null")
-    for net in c.spec.networks[1:]:
-        if net.name != DEFAULT_BRIDGE:
-            steps.append(shlex.join(A.network_connect_argv(net, c.name)))
+def _env_file(c: DesiredContainer, env_dir: str) -> str | None:
+    return _env_path(c, env_dir) if _secret_env(c) else None
+
+
+def _connect_steps(c: DesiredContainer, ref: str) -> list[str]:
+    return [
+        shlex.join(A.network_connect_argv(net, ref))
+        for net in c.spec.networks[1:]
+        if net.name != DEFAULT_BRIDGE
+    ]
+
+
+def _create_and_start(c: DesiredContainer, env_dir: str) -> str:
+    create = A.container_create_argv(c, _env_file(c, env_dir))
+    steps = [f"{shlex.join(create)} >/dev/null", *_connect_steps(c, c.name)]
     if c.state == "running":
         steps += _start_steps(c, c.name)
-    return _steps(steps)
+    return join_steps(steps)
+
+
+#: Stands for ``"$new"``, the new container's id, in the argv of a recreate's
+#: steps that address it (Docker names cannot contain ``@``).
+_NEW = "@new@"
+
+
+def _on_new(command: str) -> str:
+    return command.replace(_NEW, '"$new"')
+
+
+def _swap(action: Action, c: DesiredContainer, env_dir: str) -> str:
+    old = action.container_id or c.name
+    create = A.container_create_argv(
+        c, _env_file(c, env_dir), name=c.name + NEW_SUFFIX, carried=action.carried_volumes
+    )
+    drop_new = f"{_on_new(shlex.join(A.rm_argv(_NEW, force=True)))} >/dev/null"
+    # Before the old container is touched: the new one's other networks, and
+    # the one-shot jobs it depends on.  Subshells: a failing step exits them,
+    # not the script, so the new container can be dropped / the old put back.
+    prepare = _connect_steps(c, _NEW)
+    prepare += [wait_exit_zero_command(dep, WAIT_MAX) for dep in c.after_exit]
+    swap = [
+        f"{shlex.join(A.stop_argv(old, action.stop_timeout))} >/dev/null",
+        shlex.join(A.rename_argv(old, c.name + OLD_SUFFIX)),
+        "m=1",
+        _on_new(shlex.join(A.rename_argv(_NEW, c.name))),
+    ]
+    if c.state == "running":
+        swap.append(f"( {_on_new(join_steps(_start_steps(c, _NEW, after_exit=False)))} )")
+    running = "{{.State.Running}}"
+    put_back = _q(f"fleetform: {c.name}: the new container failed; the old one is put back")
+    return "".join(
+        [
+            f"new=$({shlex.join(create)}) || exit 1; m=; ",
+            f"if ! ( {_on_new(join_steps(prepare))} ); then {drop_new}; exit 1; fi; "
+            if prepare
+            else "",
+            f"r=$(docker container inspect --format {_q(running)} {_q(old)}) ",
+            f"|| {{ {drop_new}; exit 1; }}; ",
+            f"if {' && '.join(swap)}; then {shlex.join(A.rm_argv(old))} >/dev/null; ",
+            f"else echo {put_back} >&2; {drop_new}; ",
+            f'if [ -n "$m" ]; then {shlex.join(A.rename_argv(old, c.name))}; fi; ',
+            f'if [ "$r" = true ]; then {shlex.join(A.start_argv(old))} >/dev/null; fi; ',
+            "exit 1; fi",
+        ]
+    )
+
+
+def recreate_command(action: Action, env_dir: str = SECRET_ENV_DIR) -> str:
+    """Replace a container so that a failure leaves the old one in place.
+
+    1. create the new container under ``<name>.fleetform-new``, with the old
+       container's anonymous volumes mounted again (``action.carried_volumes``),
+       and connect its other networks: a value Docker rejects fails here,
+       before the old container is touched;
+    2. stop the old container (it may hold ports the new one needs), rename
+       it ``<name>.fleetform-old``, rename the new one ``<name>``, start it
+       and wait for its health;
+    3. on success remove the old container, without ``--volumes``: its
+       anonymous volumes are the new container's now; on any failure remove
+       the new container, give the old one its name back and start it again
+       if it was running.
+
+    A container gone since the plan is simply created.
+    """
+    c = action.container
+    assert c is not None
+    old = action.container_id or c.name
+    return if_owned(
+        old,
+        action.owner_stack,
+        _swap(action, c, env_dir),
+        f"{{ {_create_and_start(c, env_dir)}; }}",
+    )
 
 
 def _remove(action: Action) -> str:
+    # Without --volumes (see argv.rm_argv): a removed container's anonymous
+    # volumes stay on the host.
     ref = action.container_id or action.resource
     stop = shlex.join(A.stop_argv(ref, action.stop_timeout))
     rm = shlex.join(A.rm_argv(ref))
-    return _owned_or_gone(ref, action.owner_stack, f"{stop} >/dev/null && {rm} >/dev/null")
+    return if_owned(ref, action.owner_stack, f"{stop} >/dev/null && {rm} >/dev/null")
 
 
 def _resource_command(
@@ -204,7 +256,7 @@ def _resource_command(
     return None
 
 
-def _container_command(action: Action, env_dir: str | None) -> str:
+def _container_command(action: Action, env_dir: str) -> str:
     kind = action.kind
     if kind == "remove":
         return _remove(action)
@@ -213,20 +265,21 @@ def _container_command(action: Action, env_dir: str | None) -> str:
         raise ValueError(f"action {kind} {action.resource} carries no container")
     ref = action.container_id or c.name
     owner = action.owner_stack
+    env_file = _env_file(c, env_dir) if kind in ("create", "recreate") else None
     if kind == "create":
-        return _create_and_start(c, env_dir)
-    if kind == "recreate":
-        # Stop and remove the old container, then create the new one under the
-        # same name.  Safe for data: named volumes are mounted by name and
-        # survive `docker rm` (which only drops anonymous volumes).
-        return f"{_remove(action)} && {_create_and_start(c, env_dir)}"
-    if kind == "update":
-        return _owned_or_gone(ref, owner, shlex.join(A.update_argv(c.spec, ref)))
-    if kind == "stop":
-        return _owned_or_gone(ref, owner, shlex.join(A.stop_argv(ref, c.spec.stop_timeout)))
-    if kind == "start":
-        return _owned_or_gone(ref, owner, _steps(_start_steps(c, ref)))
-    raise ValueError(f"unknown action kind {kind}")
+        command = _create_and_start(c, env_dir)
+    elif kind == "recreate":
+        command = recreate_command(action, env_dir)
+    elif kind == "update":
+        return if_owned(ref, owner, shlex.join(A.update_argv(c.spec, ref)))
+    elif kind == "stop":
+        return if_owned(ref, owner, shlex.join(A.stop_argv(ref, c.spec.stop_timeout)))
+    elif kind == "start":
+        return if_owned(ref, owner, join_steps(_start_steps(c, ref)))
+    else:
+        raise ValueError(f"unknown action kind {kind}")
+    # The uploaded secret env file goes when this command exits, however.
+    return f"{remove_on_exit(env_file)}; {command}" if env_file else command
 
 
 def action_command(
@@ -234,9 +287,9 @@ def action_command(
     *,
     build_dir: Callable[[DesiredImage], str] = default_build_dir,
     archive_path: Callable[[DesiredImage], str] = default_archive_path,
-    env_dir: str | None = None,
+    env_dir: str = SECRET_ENV_DIR,
 ) -> str:
-    """The shell command for one action."""
+    """The shell command for one action (``env_dir``: where :func:`secret_env_file` went)."""
     command = _resource_command(action, build_dir, archive_path)
     return command if command is not None else _container_command(action, env_dir)
 
@@ -246,13 +299,14 @@ def host_commands(
     *,
     build_dir: Callable[[DesiredImage], str] = default_build_dir,
     archive_path: Callable[[DesiredImage], str] = default_archive_path,
-    env_dir: str | None = None,
+    env_dir: str = SECRET_ENV_DIR,
 ) -> list[str]:
     """One shell command per action of ``host_plan``, in plan order.
 
     ``build_dir`` / ``archive_path`` say where the caller uploaded build
-    contexts and image archives on the host; ``env_dir`` (optional) where it
-    uploaded :func:`secret_env_files`.  A plan with errors yields no command.
+    contexts and image archives on the host; ``env_dir`` where it uploads
+    each action's :func:`secret_env_file` before running the action's
+    command.  A plan with errors yields no command.
     """
     if host_plan.errors:
         return []

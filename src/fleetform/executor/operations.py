@@ -28,39 +28,40 @@ from pyinfra.api.command import FileUploadCommand, StringCommand
 from pyinfra.api.operation import operation
 from pyinfra.context import host
 
-from fleetform.executor.commands import host_commands, secret_env_files
+from fleetform.executor.commands import SECRET_ENV_DIR, host_commands, secret_env_file
 from fleetform.executor.uploads import Step, Upload, UploadError, image_uploads
 from fleetform.observe import ObserveError, observe_command, parse_observed
 from fleetform.plan import HostPlan, plan_host
 
-#: Secret environment values travel as files in a root-only directory on a
-#: tmpfs, never as command-line words (which pyinfra may log and which
-#: other users can read in /proc while the command runs).
-SECRET_ENV_DIR = "/run/fleetform/env"
-
 
 def plan_commands(host_plan: HostPlan) -> Generator[Any, None, None]:
-    """Uploads of secret env files, then each action's command, with its image uploads.
+    """Each action's command, with its uploads.
 
     A ``build`` is preceded by the upload of its context folder, a ``load`` by
     the upload of its archive (removed after the load).  When a context or
     archive cannot be uploaded, the only command is one that fails with the
     reason, so nothing is half-applied and the host's failure names it.
+
+    A container with secret values gets its env file (mode 0600, in
+    :data:`SECRET_ENV_DIR`) uploaded just before its own command, which
+    removes it when it exits, succeeded or failed; a failure stops the host
+    before any later action's file is uploaded, so no file is left behind.
     """
     try:
         uploads = [image_uploads(action) for action in host_plan.actions]
     except UploadError as exc:
         yield failing_command(str(exc))
         return
-    files = secret_env_files(host_plan, SECRET_ENV_DIR)
-    if files:
+    commands = host_commands(host_plan, env_dir=SECRET_ENV_DIR)
+    env_files = [secret_env_file(action, SECRET_ENV_DIR) for action in host_plan.actions]
+    if commands and any(env_files):
         yield StringCommand(f"install -d -m 700 {shlex.quote(SECRET_ENV_DIR)}")
-        for path, content in sorted(files.items()):
-            yield FileUploadCommand(io.BytesIO(content.encode()), path)
-    commands = host_commands(host_plan, env_dir=SECRET_ENV_DIR if files else None)
     # host_commands returns nothing for a plan with errors; zip then yields nothing.
-    for command, steps in zip(commands, uploads, strict=False):
+    for command, steps, env_file in zip(commands, uploads, env_files, strict=False):
         yield from _steps(steps.before)
+        if env_file is not None:
+            path, content = env_file
+            yield FileUploadCommand(io.BytesIO(content.encode()), path)
         yield StringCommand(command)
         yield from _steps(steps.after)
 

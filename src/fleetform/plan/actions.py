@@ -91,6 +91,9 @@ class Action:
     #: the observed container's stack label, re-checked on the host before removal.
     owner_stack: str | None = None
     stop_timeout: int | None = None  # seconds, for stop / remove / recreate
+    #: recreate: (target, volume name) of the old container's anonymous
+    #: volumes that the new container mounts (fleetform.plan.carry).
+    carried_volumes: tuple[tuple[str, str], ...] = ()
     network: DesiredNetwork | None = None
     volume: DesiredVolume | None = None
     image: DesiredImage | None = None

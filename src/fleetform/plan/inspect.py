@@ -8,6 +8,7 @@ all become the model's unset value.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +27,34 @@ from fleetform.plan.spec import (
 OWNERSHIP_LABELS = frozenset({LABEL_STACK, LABEL_SERVICE, LABEL_REPLICA, LABEL_CONFIG_HASH})
 
 Json = Mapping[str, Any]
+
+#: Docker names an anonymous volume with a random 64-digit hex id (named
+#: volumes that fleetform creates are ``<stack>_<name>``).
+_ANONYMOUS = re.compile(r"[0-9a-f]{64}")
+
+
+def is_anonymous_volume(name: str) -> bool:
+    """True for the name Docker generates for an anonymous volume.
+
+    >>> is_anonymous_volume("0" * 64), is_anonymous_volume("demo_data")
+    (True, False)
+    """
+    return bool(_ANONYMOUS.fullmatch(name))
+
+
+def anonymous_volumes(container: Json) -> tuple[tuple[str, str], ...]:
+    """``(target, volume name)`` of every anonymous volume ``container`` mounts.
+
+    Read from the top-level ``Mounts`` (what is mounted), which, unlike
+    ``HostConfig.Mounts`` (what was asked for), also lists the volumes Docker
+    made for the image's ``VOLUME`` targets.
+    """
+    found = (
+        (m.get("Destination") or "", m.get("Name") or "")
+        for m in container.get("Mounts") or ()
+        if m.get("Type") == "volume"
+    )
+    return tuple(sorted((t, n) for t, n in found if t and is_anonymous_volume(n)))
 
 
 def _env_pairs(env: list[str] | None) -> Pairs:
@@ -72,6 +101,7 @@ def image_config(image_inspect: Json) -> ImageConfig:
         working_dir=cfg.get("WorkingDir") or None,
         healthcheck=_health(cfg.get("Healthcheck")),
         stop_signal=cfg.get("StopSignal") or None,
+        volumes=tuple(sorted(cfg.get("Volumes") or {})),
     )
 
 
@@ -90,12 +120,22 @@ def _ports(bindings: Mapping[str, list[Json] | None] | None) -> tuple[str, ...]:
     return tuple(sorted(keys))
 
 
+def _source(mount: Json) -> str:
+    source: str = mount.get("Source") or ""
+    # Which anonymous volume a container mounts is not configuration: a
+    # recreate mounts the old container's anonymous volume by its name, and
+    # that is still the stack's anonymous `- /target`.
+    if mount.get("Type", "volume") == "volume" and is_anonymous_volume(source):
+        return ""
+    return source
+
+
 def _mounts(raw: list[Json] | None) -> tuple[MountSpec, ...]:
     mounts = [
         MountSpec(
             type=m.get("Type", "volume"),
             target=m["Target"],
-            source=m.get("Source") or "",
+            source=_source(m),
             read_only=bool(m.get("ReadOnly")),
             tmpfs_size=(m.get("TmpfsOptions") or {}).get("SizeBytes") or None,
         )

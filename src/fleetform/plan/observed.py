@@ -22,6 +22,9 @@ class ObservedContainer:
     health_log: str | None  # output of the last health probe
     labels: Pairs  # every label, ownership labels included
     spec: ContainerSpec  # as Docker shows it: image defaults included
+    #: (target, volume name) of the anonymous volumes it mounts: a recreate
+    #: mounts them in the new container (see fleetform.plan.carry).
+    anonymous_volumes: tuple[tuple[str, str], ...] = ()
 
     def label(self, key: str) -> str | None:
         return dict(self.labels).get(key)

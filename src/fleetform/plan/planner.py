@@ -10,8 +10,12 @@ Decisions, and why they are safe:
 - Drift is judged field by field against the declared spec filled with the
   image's defaults (see :mod:`fleetform.plan.spec`), plus the image id and the
   config-hash label.  Restart policy and resource limits are updated in
-  place; anything else recreates.  A recreate keeps named volumes (they are
-  mounted by name, and ``docker rm`` without ``-v`` never removes them).
+  place; anything else recreates.  A recreate keeps data: named volumes are
+  mounted by name, the old container's anonymous volumes (declared, or from
+  the image's ``VOLUME``) are mounted by name in the new container
+  (:mod:`fleetform.plan.carry`), and nothing ever removes a volume with the
+  container.  An anonymous volume the new container will not mount is a
+  warning.
 - Networks are never removed or recreated in v1: a managed network whose
   driver or options differ is a *warning* (recreating it would cut every
   container on it, including other stacks').  External networks and volumes
@@ -28,13 +32,15 @@ volume removals last (after the containers that used them are gone).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from fleetform.plan.actions import Action, ActionKind, HostPlan
+from fleetform.plan.carry import carry_volumes
 from fleetform.plan.desired import DesiredContainer, HostDesired
 from fleetform.plan.diff import UNSET, FieldChange, diff_specs
 from fleetform.plan.observed import Observed, ObservedContainer
 from fleetform.plan.resources import plan_images, plan_networks, plan_volumes
-from fleetform.plan.spec import ImageConfig, with_image_defaults
+from fleetform.plan.spec import ImageConfig, with_image_defaults, without_image_volumes
 
 _RUNNING = ("running", "restarting")
 
@@ -84,6 +90,7 @@ class _ContainerPlanner:
         self.desired = desired
         self.observed = observed
         self.errors: list[str] = []
+        self.warnings: list[str] = []
         self.first: list[Action] = []  # removals and stops
         self.then: list[Action] = []  # creates, recreates, updates, starts
 
@@ -135,8 +142,10 @@ class _ContainerPlanner:
 
     def _plan_existing(self, want: DesiredContainer, obs: ObservedContainer) -> None:
         image = self.observed.image_by_id(obs.image_id) or self.observed.image(want.spec.image)
-        target = with_image_defaults(want.spec, image.config if image else ImageConfig())
-        changes = list(diff_specs(target, obs.spec, want.secret_keys))
+        config = image.config if image else ImageConfig()
+        target = without_image_volumes(with_image_defaults(want.spec, config), config)
+        have = without_image_volumes(obs.spec, config)
+        changes = list(diff_specs(target, have, want.secret_keys))
         changes += _image_changes(want, obs, self.observed)
         recreate = [c for c in changes if not c.in_place or c.new == UNSET]
         if not recreate and obs.config_hash != want.config_hash:
@@ -153,7 +162,11 @@ class _ContainerPlanner:
             changes.append(FieldChange("health", "unhealthy", "healthy"))
             recreate = changes
         if recreate:
-            self.then.append(self._action("recreate", want, "drift", obs, tuple(changes)))
+            new_image = self.observed.image(want.spec.image) or image
+            carry = carry_volumes(want.spec, obs, new_image.config if new_image else None)
+            self.warnings += carry.left
+            action = self._action("recreate", want, "drift", obs, tuple(changes))
+            self.then.append(replace(action, carried_volumes=carry.carried))
             return
         if changes:
             self.then.append(self._action("update", want, "in-place change", obs, tuple(changes)))
@@ -219,5 +232,5 @@ def plan_host(desired: HostDesired, observed: Observed) -> HostPlan:
         host=desired.host,
         actions=tuple(actions),
         errors=tuple(cp.errors + net_errors + vol_errors + image_errors),
-        warnings=tuple(net_warnings + vol_warnings),
+        warnings=tuple(cp.warnings + net_warnings + vol_warnings),
     )

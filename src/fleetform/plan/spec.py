@@ -95,6 +95,7 @@ class ImageConfig:
     working_dir: str | None = None
     healthcheck: HealthSpec | None = None
     stop_signal: str | None = None
+    volumes: tuple[str, ...] = ()  # targets of the image's VOLUME instructions, sorted
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,22 @@ def with_image_defaults(spec: ContainerSpec, image: ImageConfig) -> ContainerSpe
         healthcheck=_merge_health(spec.healthcheck, image.healthcheck),
         stop_signal=spec.stop_signal if spec.stop_signal is not None else image.stop_signal,
     )
+
+
+def without_image_volumes(spec: ContainerSpec, image: ImageConfig) -> ContainerSpec:
+    """``spec`` without the anonymous volume mounts at targets the image declares ``VOLUME``.
+
+    Docker gives a container an anonymous volume at each of its image's
+    ``VOLUME`` targets anyway, so an explicit anonymous read-write mount
+    there (declared, or one that fleetform carried over on a recreate) means
+    the same as none.  Both sides of a comparison go through this.
+    """
+    kept = tuple(
+        m
+        for m in spec.mounts
+        if m.type != "volume" or m.source or m.read_only or m.target not in image.volumes
+    )
+    return spec if kept == spec.mounts else replace(spec, mounts=kept)
 
 
 def spec_to_json(spec: ContainerSpec) -> dict[str, Any]:
