@@ -77,6 +77,35 @@ def _objects(node: Any, where: str = "#") -> Iterator[tuple[str, dict[str, Any]]
             yield from _objects(value, f"{where}/{i}")
 
 
+# Keywords whose value is a map of names to subschemas, and those whose value is data.
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "dependentSchemas")
+_DATA = ("enum", "const", "examples", "default", "required", "dependentRequired")
+_ANNOTATIONS = {"$schema", "$id", "$comment", "title", "description", "deprecated"}
+
+
+def _schema_keys(node: Any, where: str = "#") -> Iterator[tuple[str, str]]:
+    """(where, key) for every key used as a keyword of a (sub)schema."""
+    if isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _schema_keys(value, f"{where}/{i}")
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        yield where, key
+        if key in _SCHEMA_MAPS:
+            for name, sub in value.items():
+                yield from _schema_keys(sub, f"{where}/{key}/{name}")
+        elif key not in _DATA:
+            yield from _schema_keys(value, f"{where}/{key}")
+
+
+def test_every_key_of_the_schema_is_a_json_schema_keyword() -> None:
+    known = set(Draft202012Validator.VALIDATORS) | _ANNOTATIONS | {"$defs", *_DATA}
+    stray = [f"{where}: {key!r}" for where, key in _schema_keys(load_schema()) if key not in known]
+    assert stray == []
+
+
 def test_docs_are_generated_from_the_schema_and_up_to_date() -> None:
     assert DOCS.read_text(encoding="utf-8") == render(load_schema()), (
         "run: python -m fleetform.stackfile.docgen --write"

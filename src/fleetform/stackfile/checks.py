@@ -1,29 +1,46 @@
-"""Checks across services and stacks, after each file matched the schema.
+"""Checks across services and stacks, on the parts of each file that matched the schema.
 
 Placement is known only by name here (no inventory is read), so two
 placements are taken to share a host unless their host lists are disjoint;
 an empty list means every host and shares a host with everything.
+
+A part the schema rejected (see :mod:`fleetform.stackfile.parts`) is not in
+the stack checked here; references to it are not reported, since whether they
+hold is known only once the part is fixed.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from fleetform.model import Port, Service, Stack
+from fleetform.stackfile.parts import Rejected
 from fleetform.stackfile.ports import parse_long, parse_short
 from fleetform.stackfile.problems import DocPath, Report, format_path
 from fleetform.stackfile.service import DEFAULT_NETWORK
 
 _WILDCARDS = ("", "0.0.0.0", "::")
+_NOTHING_REJECTED = Rejected()
 
 
-def _deps(stack: Stack, report: Report) -> None:
+class Loaded(NamedTuple):
+    """One file's stack, the document it was built from, its report, its rejected parts."""
+
+    stack: Stack
+    data: dict[str, Any]
+    report: Report
+    rejected: Rejected = _NOTHING_REJECTED
+
+
+def _deps(stack: Stack, report: Report, rejected: Rejected) -> None:
     names = {svc.name: svc for svc in stack.services}
     for svc in stack.services:
         for dep in svc.depends_on:
             path = ("services", svc.name, "depends_on", dep.service)
+            if dep.service not in names and rejected.has("services", dep.service):
+                continue
             if dep.service not in names:
                 hint = f" (services: {', '.join(sorted(names))})"
                 report.error(path, f"depends on `{dep.service}`, which is not a service{hint}")
@@ -55,12 +72,14 @@ def _cycles(stack: Stack, report: Report) -> None:
         visit(name, [])
 
 
-def _references(stack: Stack, data: dict[str, Any], report: Report) -> None:
+def _references(stack: Stack, data: dict[str, Any], report: Report, rejected: Rejected) -> None:
     networks = {n.name: n for n in stack.networks}
     volumes = {v.name: v for v in stack.volumes}
     for svc in stack.services:
         raw = data["services"][svc.name]
         for att in svc.networks:
+            if att.name not in networks and rejected.has("networks", att.name):
+                continue
             if att.name not in networks and att.name != DEFAULT_NETWORK:
                 report.error(
                     ("services", svc.name, "networks", _index(raw.get("networks"), att.name)),
@@ -80,6 +99,8 @@ def _references(stack: Stack, data: dict[str, Any], report: Report) -> None:
                 continue
             index = _mount_index(raw.get("volumes") or [], mount.target, i)
             path = ("services", svc.name, "volumes", index)
+            if mount.source not in volumes and rejected.has("volumes", mount.source):
+                continue
             if mount.source not in volumes:
                 report.error(
                     path, f"volume `{mount.source}` is not declared under the top-level `volumes`"
@@ -123,6 +144,8 @@ class _Binding:
     port: Port
     path: DocPath
     report: Report
+    # The stack's `hosts` was rejected and the service names none of its own.
+    placed_unknown: bool = False
 
     @property
     def placement(self) -> frozenset[str] | None:
@@ -135,6 +158,9 @@ class _Binding:
             return False
         if a.host_ip != b.host_ip and a.host_ip not in _WILDCARDS and b.host_ip not in _WILDCARDS:
             return False
+        if self.placed_unknown or other.placed_unknown:
+            # Both on the same (unknown) hosts of one stack, or not known to meet.
+            return self.placed_unknown and other.placed_unknown and self.stack is other.stack
         mine, theirs = self.placement, other.placement
         return mine is None or theirs is None or bool(mine & theirs)
 
@@ -155,7 +181,8 @@ def _port_index(items: list[Any], port: Port) -> int | None:
     return None
 
 
-def _bindings(stack: Stack, data: dict[str, Any], report: Report) -> list[_Binding]:
+def _bindings(loaded: Loaded) -> list[_Binding]:
+    stack, data, report, rejected = loaded
     out = []
     for svc in stack.services:
         if svc.state == "absent":
@@ -171,13 +198,14 @@ def _bindings(stack: Stack, data: dict[str, Any], report: Report) -> list[_Bindi
                     f"{svc.replicas} replicas on one host cannot all publish host port "
                     f"{port.published}/{port.protocol}; leave the host port out or use 1 replica",
                 )
-            out.append(_Binding(stack, svc, port, path, report))
+            unknown = rejected.has("hosts") and not svc.hosts
+            out.append(_Binding(stack, svc, port, path, report, unknown))
     return out
 
 
-def check_port_clashes(loaded: list[tuple[Stack, dict[str, Any], Report]]) -> None:
+def check_port_clashes(loaded: list[Loaded]) -> None:
     """Two containers on one host cannot publish the same host IP, port and protocol."""
-    bindings = [b for stack, data, report in loaded for b in _bindings(stack, data, report)]
+    bindings = [b for one in loaded for b in _bindings(one)]
     for i, later in enumerate(bindings):
         for earlier in bindings[:i]:
             if later.clashes(earlier):
@@ -202,14 +230,14 @@ def _source(svc: Service) -> tuple[str, str]:
     return "image", "pulled from its registry"
 
 
-def check_image_sources(loaded: list[tuple[Stack, dict[str, Any], Report]]) -> None:
+def check_image_sources(loaded: list[Loaded]) -> None:
     """One image reference has at most one local source (a build or an archive).
 
     A host holds one image per reference, so a service building `app:1` and
     another loading `app:1` would race for it.
     """
     first: dict[str, tuple[Stack, Service, Report]] = {}
-    for stack, _, report in loaded:
+    for stack, _, report, _ in loaded:
         for svc in stack.services:
             if svc.state == "absent":
                 continue
@@ -233,16 +261,20 @@ def check_image_sources(loaded: list[tuple[Stack, dict[str, Any], Report]]) -> N
             )
 
 
-def check_stack(stack: Stack, data: dict[str, Any], report: Report) -> None:
+def check_stack(
+    stack: Stack, data: dict[str, Any], report: Report, rejected: Rejected = _NOTHING_REJECTED
+) -> None:
     """Cross-reference checks inside one stack."""
-    _deps(stack, report)
-    _references(stack, data, report)
+    _deps(stack, report, rejected)
+    _references(stack, data, report, rejected)
 
 
-def check_stacks(loaded: list[tuple[Stack, dict[str, Any], Report]]) -> None:
+def check_stacks(loaded: list[Loaded]) -> None:
     """Checks across all stack files given together."""
     seen: dict[str, Report] = {}
-    for stack, _, report in loaded:
+    for stack, _, report, rejected in loaded:
+        if rejected.has("name"):
+            continue  # it has a stand-in name until its own is fixed
         if stack.name in seen:
             report.error(
                 ("name",), f"stack name `{stack.name}` is also used by {seen[stack.name].file}"

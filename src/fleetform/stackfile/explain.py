@@ -15,6 +15,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
+from fleetform.stackfile.compose import unsupported
 from fleetform.stackfile.problems import DocPath
 
 Explained = tuple[DocPath, str, bool]  # path, message, whether to point at the key
@@ -55,8 +56,14 @@ def kind(value: Any) -> str:
     return f"{show(value)} (a string)"
 
 
+# How alike a word and a choice must be to suggest it: typos such as `servces`,
+# `imgae` or `nmae` score 0.75 and more, while different words that share
+# letters (`secrets` and `services`: 0.67) score less.
+SUGGEST_CUTOFF = 0.75
+
+
 def suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=SUGGEST_CUTOFF)
     return f" (did you mean `{close[0]}`?)" if close else ""
 
 
@@ -72,7 +79,7 @@ def explain(
     inst: Any = error.instance
     if "propertyNames" in error.absolute_schema_path and isinstance(inst, str):
         title = schema.get("title", "name")
-        yield (*path, inst), f"{show(inst)} is not a valid {title}{_hint(schema)}", True
+        yield (*path, inst), _not_valid(inst, title, schema), True
     elif error.validator in ("anyOf", "oneOf"):
         yield from _alternatives(error, root)
     elif error.validator == "additionalProperties":
@@ -106,11 +113,16 @@ def _simple(error: ValidationError, path: DocPath, schema: dict[str, Any]) -> st
         hint = suggest(inst, choices) if isinstance(inst, str) else ""
         return f"{show(inst)} is not one of: {', '.join(choices)}{hint}"
     if validator == "const" and path == ("version",):
+        if isinstance(inst, str) and inst.strip() == str(expected):
+            return (
+                f"{show(inst)} is a string; the format version must be the number {expected} "
+                "(write it without quotes)"
+            )
         return f"unsupported format version {show(inst)}; this fleetform reads version 1"
     if validator == "const":
         return f"must be {show(expected)}"
     if validator == "pattern":
-        return f"{show(inst)} is not a valid {schema.get('title', 'value')}{_hint(schema)}"
+        return _not_valid(inst, schema.get("title", "value"), schema)
     if validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         return _range_message(inst, schema)
     if validator == "uniqueItems":
@@ -119,6 +131,23 @@ def _simple(error: ValidationError, path: DocPath, schema: dict[str, Any]) -> st
     if validator == "minItems":
         return "must not be empty"
     return error.message
+
+
+def _not_valid(inst: Any, title: str, schema: dict[str, Any]) -> str:
+    """``inst`` breaks the pattern of ``schema``; say so, and when lower case is all it
+    takes, say that case is the problem."""
+    message = f"{show(inst)} is not a valid {title}"
+    pattern = schema.get("pattern")
+    if (
+        title.endswith("name")
+        and isinstance(inst, str)
+        and isinstance(pattern, str)
+        and inst != inst.lower()
+        and not inst.lower().startswith("x-")  # that would make it an ignored extension
+        and re.search(pattern, inst.lower())
+    ):
+        return f"{message}: names must be lower case (`{inst.lower()}`)"
+    return message + _hint(schema)
 
 
 def _hint(schema: dict[str, Any]) -> str:
@@ -155,6 +184,10 @@ def _unknown_keys(error: ValidationError) -> Iterator[Explained]:
     path: DocPath = tuple(error.absolute_path)
     for key in instance:
         if key in known or any(re.search(p, key) for p in patterns):
+            continue
+        compose = unsupported(path, key)
+        if compose is not None:
+            yield (*path, key), compose, True
             continue
         hint = suggest(key, known)
         if not hint:

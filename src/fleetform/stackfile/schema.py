@@ -18,7 +18,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from fleetform.stackfile.explain import explain
-from fleetform.stackfile.problems import Report
+from fleetform.stackfile.problems import DocPath, Report
 
 SCHEMA_RESOURCE = ("data", "stack.schema.json")
 
@@ -39,9 +39,17 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(load_schema())
 
 
-def check_against_schema(data: Any, report: Report) -> None:
-    """Add a plain-words problem to ``report`` for everything the schema rejects."""
+def check_against_schema(data: Any, report: Report) -> list[DocPath]:
+    """Add a plain-words problem to ``report`` for everything the schema rejects;
+    return the document paths of those problems."""
     root = load_schema()
+    paths = []
     for error in _validator().iter_errors(data):
         for path, message, at_key in explain(error, root):
             report.error(path, message, at_key=at_key)
+            paths.append(path)
+    return paths
+
+
+def schema_accepts(data: Any) -> bool:
+    return bool(_validator().is_valid(data))
