@@ -136,7 +136,7 @@ class _ContainerPlanner:
     def _plan_existing(self, want: DesiredContainer, obs: ObservedContainer) -> None:
         image = self.observed.image_by_id(obs.image_id) or self.observed.image(want.spec.image)
         target = with_image_defaults(want.spec, image.config if image else ImageConfig())
-        changes = list(diff_specs(target, obs.spec, want.secret_keys))
+        changes = list(diff_specs(target, obs.spec, want.secret_keys, obs.secret_keys))
         changes += _image_changes(want, obs, self.observed)
         recreate = [c for c in changes if not c.in_place or c.new == UNSET]
         if not recreate and obs.config_hash != want.config_hash:
