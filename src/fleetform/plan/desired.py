@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fleetform.model import Build, Healthcheck, Network, PullPolicy, Service, Stack, Volume
-from fleetform.secrets import is_secret
 from fleetform.plan.spec import (
     ContainerSpec,
     HealthSpec,
@@ -29,6 +28,7 @@ from fleetform.plan.spec import (
     UlimitSpec,
     config_hash,
 )
+from fleetform.secrets import is_secret
 
 #: Docker's default network, used when a service lists no network.
 DEFAULT_BRIDGE = "bridge"
