@@ -70,6 +70,13 @@ def applied(fleetform: Any, host: str, tmp_path_factory: pytest.TempPathFactory)
     return folder
 
 
+def test_a_second_plan_is_empty(fleetform: Any, applied: Path, host: str) -> None:
+    # The label and the hash without secret values agree with what apply created.
+    path = str(applied / "stack.yml")
+    plan = fleetform("plan", "-i", "inventory/lab.py", path, "--limit", host, "--detailed-exitcode")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+
+
 def _labels(host: str) -> dict[str, str]:
     out = sh(host, f"docker inspect -f '{{{{json .Config.Labels}}}}' {STACK}-app-1")
     labels: dict[str, str] = json.loads(out)
