@@ -42,6 +42,8 @@ LABEL_STACK = "fleetform.stack"
 LABEL_SERVICE = "fleetform.service"
 LABEL_REPLICA = "fleetform.replica"
 LABEL_CONFIG_HASH = "fleetform.config-hash"
+#: Names (never values) of a container's secret environment keys; see fleetform.secrets.
+LABEL_SECRET_KEYS = "fleetform.secret-keys"
 LABEL_NETWORK = "fleetform.network"
 LABEL_VOLUME = "fleetform.volume"
 
@@ -208,9 +210,9 @@ class Service:
     entrypoint: tuple[str, ...] | None = None
     #: environment after env_file and pass-through variables are merged.
     environment: Pairs = ()
-    #: keys of ``environment`` whose values are secret: they never appear in
-    #: plans, logs or labels (values from env_file, values passed through from
-    #: the control machine's environment, and keys that look like secrets).
+    #: keys whose values are secret: they never appear in plans, logs or labels
+    #: (values from env_file, keys passed through from the control machine's
+    #: environment, even when unset there, and keys that look like secrets).
     secret_keys: frozenset[str] = frozenset()
     ports: tuple[Port, ...] = ()
     volumes: tuple[Mount, ...] = ()

@@ -25,6 +25,8 @@ def remove_stack(host: str, stack: str, extra: str = "") -> None:
         host,
         f"docker rm -f $(docker ps -aq --filter {label}) 2>/dev/null; "
         f"docker network rm $(docker network ls -q --filter {label}) 2>/dev/null; "
-        f"{extra}; true",
+        # `extra or ":"`: an empty command between two `;` is a shell syntax
+        # error, which made the whole cleanup a silent no-op.
+        f"{extra or ':'}; true",
         check=False,
     )

@@ -54,6 +54,8 @@ def test_docker_create_carries_every_option_of_the_spec_and_the_ownership_labels
         "--label",
         f"fleetform.config-hash={c.config_hash}",
         "--label",
+        "fleetform.secret-keys=",
+        "--label",
         "app.tier=frontend",
         "--env",
         "LOG_LEVEL=info",

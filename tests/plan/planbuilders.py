@@ -30,6 +30,8 @@ from fleetform.plan.desired import DesiredContainer, HostDesired, desired_for_ho
 from fleetform.plan.spec import ImageConfig, with_image_defaults
 
 INSPECT = Path(__file__).parent.parent / "data" / "inspect"
+#: spelled out (not imported) so these builders also describe hosts for older code
+SECRET_KEYS_LABEL = "fleetform.secret-keys"
 S = 1_000_000_000
 
 IMAGE = "registry.lab:5000/fleetform/demo:1"
@@ -73,6 +75,7 @@ def running(
         LABEL_SERVICE: c.service.name,
         LABEL_REPLICA: str(c.replica),
         LABEL_CONFIG_HASH: c.config_hash,
+        SECRET_KEYS_LABEL: ",".join(k for k, _ in c.spec.env if k in c.secret_keys),
         **dict(spec.labels),
     }
     return ObservedContainer(

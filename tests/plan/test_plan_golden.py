@@ -6,6 +6,7 @@ Regenerate the golden files after an intended change with
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import replace
@@ -37,6 +38,8 @@ from fleetform.model import (
 from fleetform.plan import Plan, plan_host
 from fleetform.plan.desired import HostDesired
 from fleetform.plan.observed import Observed, ObservedImage, ObservedNetwork, ObservedVolume
+from fleetform.stackfile.environment import build_environment
+from fleetform.stackfile.problems import Report
 
 GOLDEN = Path(__file__).parent / "golden"
 MiB = 1 << 20
@@ -326,6 +329,65 @@ def case_restart_and_resources_with_no_other_change() -> tuple[HostDesired, Obse
     return d, same_host(old)
 
 
+#: a secret whose name does not look secret: only the stack (env_file, pass-through)
+#: or the container's fleetform.secret-keys label can tell.
+DB_URL = "postgres://app:s3cret@db/app"
+DB_URL_LITERAL = "postgres://app:literal-in-the-stack@db/app"
+
+
+def with_db_url(value: str = DB_URL, secret: bool = True):
+    """demo(), whose web service also has DATABASE_URL."""
+    s = demo()
+    web = s.services[0]
+    env = dict(web.environment)
+    env["DATABASE_URL"] = value
+    keys = web.secret_keys | {"DATABASE_URL"} if secret else web.secret_keys
+    web = replace(web, environment=tuple(sorted(env.items())), secret_keys=keys)
+    return replace(s, services=(web, *s.services[1:]))
+
+
+def case_secret_key_removed_from_stack_is_masked() -> tuple[HostDesired, Observed]:
+    # The old value is known only from the host; its label says it was secret.
+    return want([demo()]), same_host(want([with_db_url()]))
+
+
+def case_secret_turned_into_a_literal_is_masked() -> tuple[HostDesired, Observed]:
+    return want([with_db_url(DB_URL_LITERAL, secret=False)]), same_host(want([with_db_url()]))
+
+
+def case_pass_through_unset_on_the_plan_machine_is_masked() -> tuple[HostDesired, Observed]:
+    # `DATABASE_URL:` (passed through) planned where it is not set, e.g. a
+    # pull-request job without secrets; the loader reads the stack as it would.
+    declared = {"DB_PASSWORD": "s3cret", "LOG_LEVEL": "info", "DATABASE_URL": None}
+    env = build_environment(
+        {"environment": declared}, Path("."), ("services", "web"), Report("demo.yml"), environ={}
+    )
+    s = demo()
+    web = replace(s.services[0], environment=env.pairs, secret_keys=env.secret_keys)
+    new = replace(s, services=(web, *s.services[1:]))
+    return want([new]), same_host(want([with_db_url()]))
+
+
+def case_container_without_secret_keys_label_masks_its_environment() -> tuple[
+    HostDesired, Observed
+]:
+    # Created before fleetform recorded secret key names: any value may be secret.
+    d, obs = case_secret_key_removed_from_stack_is_masked()
+    containers = tuple(
+        replace(c, labels=tuple((k, v) for k, v in c.labels if k != "fleetform.secret-keys"))
+        for c in obs.containers
+    )
+    return d, replace(obs, containers=containers)
+
+
+SECRET_CASES = (
+    "secret_key_removed_from_stack_is_masked",
+    "secret_turned_into_a_literal_is_masked",
+    "pass_through_unset_on_the_plan_machine_is_masked",
+    "container_without_secret_keys_label_masks_its_environment",
+)
+
+
 CASES = {
     name.removeprefix("case_"): fn
     for name, fn in sorted(globals().items())
@@ -348,7 +410,24 @@ def test_no_plan_shows_a_secret_value(name: str) -> None:
     desired, observed = CASES[name]()
     plan = Plan.from_hosts([plan_host(desired, observed)])
     assert "s3cret" not in str(plan)
-    assert "s3cret" not in str(plan.to_json())
+    assert "s3cret" not in json.dumps(plan.to_json())
+
+
+@pytest.mark.parametrize("name", SECRET_CASES)
+def test_a_value_that_is_or_was_secret_is_masked_in_the_json_too(name: str) -> None:
+    desired, observed = CASES[name]()
+    doc = json.dumps(Plan.from_hosts([plan_host(desired, observed)]).to_json())
+    for value in (DB_URL, "s3cret", DB_URL_LITERAL):
+        assert value not in doc
+    changes = [
+        change
+        for host in json.loads(doc)["hosts"]
+        for action in host["actions"]
+        for change in action["changes"]
+        if change["path"] == "environment.DATABASE_URL"
+    ]
+    assert len(changes) == 2  # both replicas of web
+    assert all("(secret)" in (c["old"], c["new"]) for c in changes)
 
 
 def test_a_converged_host_plans_nothing() -> None:

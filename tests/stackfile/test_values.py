@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from fleetform.model import Mount, Port
-from fleetform.stackfile.environment import looks_secret, read_env_file
+from fleetform.secrets import looks_secret
+from fleetform.stackfile.environment import read_env_file
 from fleetform.stackfile.images import check_image
 from fleetform.stackfile.mounts import parse_short as parse_mount
 from fleetform.stackfile.ports import parse_short as parse_port

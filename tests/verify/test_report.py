@@ -86,3 +86,24 @@ def test_table_shows_counts_per_host_and_the_failures() -> None:
     text = buf.getvalue()
     assert "lab-2" in text and "failed" in text and "unreachable" in text
     assert "lab-2  demo-web-1  state  expected running, got exited" in text
+
+
+#: what a host can put in a value: erase the line, move up, and a bidi override
+ESCAPES = "debug\x1b[2K\x1b[1A\u202e"
+TAMPERED = CheckResult("demo-web-1", "env LOG_LEVEL", False, "info", ESCAPES)
+
+
+def test_control_characters_from_a_host_are_shown_escaped_in_lines_and_junit() -> None:
+    line = failure_lines([HostReport("lab-1", (TAMPERED,))])[0]
+    assert line.endswith("got debug\\x1b[2K\\x1b[1A\\u202e")
+    xml = junit_xml([HostReport("lab-1", (TAMPERED,))])
+    assert b"\x1b" not in xml and "\u202e".encode() not in xml
+    ET.fromstring(xml)  # still well-formed XML
+    buf = io.StringIO()
+    print_table([HostReport("lab-1", (TAMPERED,))], Console(file=buf, width=200))
+    assert "\x1b" not in buf.getvalue() and "\\x1b[2K" in buf.getvalue()
+
+
+def test_the_json_document_keeps_the_exact_text() -> None:
+    checks = as_json([HostReport("lab-1", (TAMPERED,))])["hosts"][0]["checks"]
+    assert checks[0]["actual"] == ESCAPES

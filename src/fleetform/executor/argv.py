@@ -13,6 +13,7 @@ from fleetform.model import (
     LABEL_CONFIG_HASH,
     LABEL_NETWORK,
     LABEL_REPLICA,
+    LABEL_SECRET_KEYS,
     LABEL_SERVICE,
     LABEL_STACK,
     LABEL_VOLUME,
@@ -25,6 +26,7 @@ from fleetform.plan.desired import (
     DesiredVolume,
 )
 from fleetform.plan.spec import ContainerSpec, MountSpec, NetSpec
+from fleetform.secrets import secret_keys_label
 
 
 def _labels(pairs: tuple[tuple[str, str], ...]) -> list[str]:
@@ -217,6 +219,9 @@ def container_create_argv(
             (LABEL_SERVICE, c.service.name),
             (LABEL_REPLICA, str(c.replica)),
             (LABEL_CONFIG_HASH, c.config_hash),
+            # Names only: later plans mask these keys' values even once the
+            # stack no longer marks them secret (fleetform.secrets).
+            (LABEL_SECRET_KEYS, secret_keys_label(c.secret_env_keys)),
             *spec.labels,
         )
     )

@@ -2,6 +2,8 @@
 
 ``str(plan)`` is what people read (and the golden text in tests);
 ``plan.to_json()`` is the stable machine form described in docs/plan-json.md.
+The text shows control characters escaped (:func:`fleetform.escape.escape_control`),
+so a value cannot rewrite the terminal; the JSON keeps the exact text.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from fleetform.escape import escape_control
 from fleetform.plan.desired import DesiredContainer, DesiredImage, DesiredNetwork, DesiredVolume
 from fleetform.plan.diff import FieldChange
 
@@ -141,7 +144,7 @@ class HostPlan:
             out += [f"      {d}" for d in details]
         out += [f"  ! error: {e}" for e in self.errors]
         out += [f"  warning: {w}" for w in self.warnings]
-        return out
+        return [escape_control(line) for line in out]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -190,7 +193,7 @@ class Plan:
         out: list[str] = []
         for host in self.hosts:
             out += host.lines()
-        out += [f"{host}: ! error: {message}" for host, message in self.host_errors]
+        out += [escape_control(f"{host}: ! error: {message}") for host, message in self.host_errors]
         if out:
             out.append("")
         if self.has_changes:

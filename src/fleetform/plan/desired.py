@@ -28,6 +28,7 @@ from fleetform.plan.spec import (
     UlimitSpec,
     config_hash,
 )
+from fleetform.secrets import is_secret
 
 #: Docker's default network, used when a service lists no network.
 DEFAULT_BRIDGE = "bridge"
@@ -53,7 +54,14 @@ class DesiredContainer:
 
     @property
     def secret_keys(self) -> frozenset[str]:
-        return self.service.secret_keys
+        """Keys whose values are secret: marked by the stack, or named like a secret."""
+        named = {k for k, _ in self.spec.env if is_secret(k)}
+        return self.service.secret_keys | named
+
+    @property
+    def secret_env_keys(self) -> tuple[str, ...]:
+        """The secret keys this container's environment holds, sorted (names only)."""
+        return tuple(k for k, _ in self.spec.env if k in self.secret_keys)
 
 
 @dataclass(frozen=True)
@@ -221,7 +229,7 @@ def _containers(stack: Stack, host: str, groups: frozenset[str]) -> list[Desired
     out = []
     for svc in placed:
         spec = spec_for_service(stack, svc)
-        digest = config_hash(spec)
+        digest = config_hash(spec, svc.secret_keys)
         after_exit = tuple(
             stack.service(dep.service).container_name(stack.name, r)
             for dep in svc.depends_on

@@ -4,24 +4,22 @@
 have (declared spec filled with its image's defaults) with the one it has,
 field by field, and returns :class:`FieldChange` items such as
 ``environment.LOG_LEVEL: info -> debug`` or ``ports: + 8081:80/tcp``.
-Secret values never appear: a changed secret reads ``(secret changed)``.
+Secret values never appear: a changed secret reads ``(secret changed)``.  A
+value is masked when either side is or was secret: the stack marks the key
+secret, its name looks secret, or the container was created with the key
+secret (its ``fleetform.secret-keys`` label; see :mod:`fleetform.secrets`).
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from fleetform.plan.spec import ContainerSpec, HealthSpec, LogSpec, NetSpec
+from fleetform.secrets import SECRET, is_secret, looks_secret
 
-SECRET = "(secret)"
 UNSET = "(unset)"
-
-#: Names that look secret: their values are masked even when the stack did not
-#: mark them (e.g. a removed key whose value we only know from the host).
-_SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE", re.IGNORECASE)
 
 #: spec field -> path shown to people, for fields Docker changes in place.
 IN_PLACE_PATHS = {
@@ -82,21 +80,37 @@ def _pairs(
     path: str,
     want: tuple[tuple[str, str], ...],
     have: tuple[tuple[str, str], ...],
-    secrets: frozenset[str],
+    secret: Callable[[str], bool],
 ) -> Iterator[FieldChange]:
     w, h = dict(want), dict(have)
     for key in sorted(w.keys() | h.keys()):
         if w.get(key) == h.get(key):
             continue
-        secret = key in secrets or bool(_SECRET_NAME.search(key))
+        # Both sides are masked when either is secret: a secret turned into a
+        # literal still shows no value, old or new.
+        masked = secret(key)
         if key not in h:
-            yield FieldChange(f"{path}.{key}", UNSET, SECRET if secret else w[key])
+            yield FieldChange(f"{path}.{key}", UNSET, SECRET if masked else w[key])
         elif key not in w:
-            yield FieldChange(f"{path}.{key}", SECRET if secret else h[key], UNSET)
-        elif secret:
+            yield FieldChange(f"{path}.{key}", SECRET if masked else h[key], UNSET)
+        elif masked:
             yield FieldChange(f"{path}.{key}", SECRET, SECRET)
         else:
             yield FieldChange(f"{path}.{key}", h[key], w[key])
+
+
+def env_secret(
+    secret_keys: frozenset[str], had_secret: frozenset[str] | None
+) -> Callable[[str], bool]:
+    """Whether an environment key's values are masked in a diff.
+
+    ``secret_keys`` are the stack's secret keys; ``had_secret`` the keys the
+    container recorded as secret when it was created, or None for a container
+    that predates that record: its values could be secret, so all are masked.
+    """
+    if had_secret is None:
+        return lambda key: True
+    return lambda key: is_secret(key, secret_keys) or key in had_secret
 
 
 def _sets(path: str, want: tuple[str, ...], have: tuple[str, ...]) -> Iterator[FieldChange]:
@@ -155,17 +169,23 @@ def _logging_text(log: LogSpec | None) -> str:
 
 
 def diff_specs(
-    want: ContainerSpec, have: ContainerSpec, secret_keys: frozenset[str] = frozenset()
+    want: ContainerSpec,
+    have: ContainerSpec,
+    secret_keys: frozenset[str] = frozenset(),
+    had_secret: frozenset[str] | None = frozenset(),
 ) -> tuple[FieldChange, ...]:
-    """Every difference between ``want`` and ``have``, in a stable order."""
+    """Every difference between ``want`` and ``have``, in a stable order.
+
+    ``secret_keys`` and ``had_secret``: see :func:`env_secret`.
+    """
     out: list[FieldChange] = []
     simple = ("image", "command", "entrypoint", "user", "working_dir", "hostname")
     for name in simple:
         old, new = getattr(have, name), getattr(want, name)
         if old != new:
             out.append(FieldChange(name, _show(old), _show(new)))
-    out += _pairs("environment", want.env, have.env, secret_keys)
-    out += _pairs("labels", want.labels, have.labels, frozenset())
+    out += _pairs("environment", want.env, have.env, env_secret(secret_keys, had_secret))
+    out += _pairs("labels", want.labels, have.labels, looks_secret)
     out += _sets("ports", want.ports, have.ports)
     out += _sets(
         "volumes", tuple(m.key() for m in want.mounts), tuple(m.key() for m in have.mounts)
@@ -187,7 +207,7 @@ def diff_specs(
         tuple(f"{u.name}={u.soft}:{u.hard}" for u in want.ulimits),
         tuple(f"{u.name}={u.soft}:{u.hard}" for u in have.ulimits),
     )
-    out += _pairs("sysctls", want.sysctls, have.sysctls, frozenset())
+    out += _pairs("sysctls", want.sysctls, have.sysctls, looks_secret)
     out += _sets("extra_hosts", want.extra_hosts, have.extra_hosts)
     out += _sets("dns", want.dns, have.dns)
     for name, path in IN_PLACE_PATHS.items():

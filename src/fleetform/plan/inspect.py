@@ -12,7 +12,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from fleetform.model import LABEL_CONFIG_HASH, LABEL_REPLICA, LABEL_SERVICE, LABEL_STACK, Pairs
+from fleetform.model import (
+    LABEL_CONFIG_HASH,
+    LABEL_REPLICA,
+    LABEL_SECRET_KEYS,
+    LABEL_SERVICE,
+    LABEL_STACK,
+    Pairs,
+)
 from fleetform.plan.spec import (
     ContainerSpec,
     HealthSpec,
@@ -24,7 +31,9 @@ from fleetform.plan.spec import (
 )
 
 #: Labels fleetform sets on every container it owns; they are not part of the spec.
-OWNERSHIP_LABELS = frozenset({LABEL_STACK, LABEL_SERVICE, LABEL_REPLICA, LABEL_CONFIG_HASH})
+OWNERSHIP_LABELS = frozenset(
+    {LABEL_STACK, LABEL_SERVICE, LABEL_REPLICA, LABEL_CONFIG_HASH, LABEL_SECRET_KEYS}
+)
 
 Json = Mapping[str, Any]
 

@@ -7,8 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fleetform.model import LABEL_CONFIG_HASH, LABEL_REPLICA, LABEL_SERVICE, LABEL_STACK, Pairs
+from fleetform.model import (
+    LABEL_CONFIG_HASH,
+    LABEL_REPLICA,
+    LABEL_SECRET_KEYS,
+    LABEL_SERVICE,
+    LABEL_STACK,
+    Pairs,
+)
 from fleetform.plan.spec import ContainerSpec, ImageConfig
+from fleetform.secrets import parse_secret_keys_label
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,11 @@ class ObservedContainer:
     @property
     def config_hash(self) -> str | None:
         return self.label(LABEL_CONFIG_HASH)
+
+    @property
+    def secret_keys(self) -> frozenset[str] | None:
+        """Names of the secret keys it was created with; None if it predates the label."""
+        return parse_secret_keys_label(self.label(LABEL_SECRET_KEYS))
 
 
 @dataclass(frozen=True)

@@ -145,7 +145,7 @@ class _ContainerPlanner:
         config = image.config if image else ImageConfig()
         target = without_image_volumes(with_image_defaults(want.spec, config), config)
         have = without_image_volumes(obs.spec, config)
-        changes = list(diff_specs(target, have, want.secret_keys))
+        changes = list(diff_specs(target, have, want.secret_keys, obs.secret_keys))
         changes += _image_changes(want, obs, self.observed)
         recreate = [c for c in changes if not c.in_place or c.new == UNSET]
         if not recreate and obs.config_hash != want.config_hash:

@@ -18,7 +18,8 @@ image) == observed`` exactly when the container is what the stack asks for.
 This is why removing a key from a stack is drift: the container keeps the key,
 the image does not have it.
 
-:func:`config_hash` is stored in the ``fleetform.config-hash`` label.
+:func:`config_hash` is stored in the ``fleetform.config-hash`` label; it leaves
+secret values out.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fleetform.model import Pairs
+from fleetform.secrets import is_secret
 
 #: Spec fields Docker changes in place (``docker update``).  They are left out
 #: of the config hash, because a container's labels cannot change after it is
@@ -198,18 +200,28 @@ def spec_to_json(spec: ContainerSpec) -> dict[str, Any]:
     return dataclasses.asdict(spec)
 
 
-def config_hash(spec: ContainerSpec) -> str:
-    """``v1:`` + sha256 of the canonical JSON of the declared spec.
+def config_hash(spec: ContainerSpec, secret_keys: frozenset[str] = frozenset()) -> str:
+    """``v1:`` + sha256 of the canonical JSON of the declared spec, secret values left out.
 
     Canonical JSON: ``json.dumps(sort_keys=True, separators=(",", ":"),
     ensure_ascii=False)`` of :func:`spec_to_json` without the in-place fields
-    (:data:`IN_PLACE_FIELDS`), UTF-8 encoded.  Secret environment values are
-    part of the hashed text, so the label changes when a secret changes, but
-    only the digest is ever stored or shown.
+    (:data:`IN_PLACE_FIELDS`), UTF-8 encoded, where the value of every secret
+    environment key (``secret_keys`` or a name that looks secret, see
+    :func:`fleetform.secrets.is_secret`) is replaced by ``null``.
+
+    The label is readable by anyone who can ``docker inspect``, and an
+    unsalted digest over a weak password can be guessed back, so secret values
+    never enter it.  A changed secret is still found: the planner compares the
+    container's environment value by value.  A spec without secrets hashes
+    exactly as before secrets were left out.
 
     >>> config_hash(ContainerSpec(image="busybox")).startswith("v1:")
     True
+    >>> a = ContainerSpec(image="busybox", env=(("DB_PASSWORD", "hunter2"),))
+    >>> config_hash(a) == config_hash(replace(a, env=(("DB_PASSWORD", "letmein"),)))
+    True
     """
     data = {k: v for k, v in spec_to_json(spec).items() if k not in IN_PLACE_FIELDS}
+    data["env"] = [[k, None if is_secret(k, secret_keys) else v] for k, v in spec.env]
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return f"{HASH_VERSION}:{hashlib.sha256(text.encode()).hexdigest()}"

@@ -9,29 +9,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fleetform.escape import escape_control
 from fleetform.model import Pairs
+from fleetform.secrets import env_file_problem, looks_secret
 from fleetform.stackfile.keyvalue import list_or_map
 from fleetform.stackfile.problems import DocPath, Report
 
 MAX_ENV_FILE_BYTES = 1024 * 1024
 
-_SECRET_PARTS = {
-    "PASSWORD", "PASSWD", "PASS", "SECRET", "SECRETS", "TOKEN", "TOKENS", "KEY", "APIKEY",
-    "CREDENTIAL", "CREDENTIALS", "PRIVATE", "AUTH", "DSN",
-}  # fmt: skip
-_SECRET_SUBSTRINGS = ("PASSWORD", "SECRET", "TOKEN", "CREDENTIAL", "PRIVATE_KEY", "APIKEY")
-
-
-def looks_secret(name: str) -> bool:
-    """``DB_PASSWORD``, ``API_KEY``, ``GITHUB_TOKEN`` look secret; ``LOG_LEVEL`` does not."""
-    upper = name.upper()
-    parts = set(re.split(r"[^A-Z0-9]+", upper))
-    return bool(parts & _SECRET_PARTS) or any(s in upper for s in _SECRET_SUBSTRINGS)
+#: Characters an environment name may not hold: ``=`` ends the name, ``,``
+#: separates names in the ``fleetform.secret-keys`` label, and whitespace or
+#: control characters break ``--env-file`` lines.
+_BAD_NAME = re.compile(r"[=,\s\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
 class Environment:
     pairs: Pairs
+    #: secret keys, including pass-through keys unset on this machine: a plan
+    #: made without them must still mask the value a container has.
     secret_keys: frozenset[str]
 
 
@@ -69,6 +65,10 @@ def read_env_file(path: Path, shown: str | None = None) -> dict[str, str]:
         if not sep or not key or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", key):
             raise ValueError(f"env_file `{shown}` line {number}: expected KEY=VALUE")
         values[key] = _unquote(value.strip())
+        # Values from an env file are secret, so they travel in an env file again.
+        problem = env_file_problem(values[key])
+        if problem:
+            raise ValueError(f"env_file `{shown}` line {number}: the value of `{key}` {problem}")
     return values
 
 
@@ -107,14 +107,40 @@ def build_environment(
         values.update(from_file)
         secret.update(from_file)  # env_file values are secret by definition
     declared = list_or_map(service.get("environment"), (*path, "environment"), report)
+    passed: set[str] = set()
     for key, value in declared.items():
+        if _BAD_NAME.search(key):
+            report.error(
+                (*path, "environment", key),
+                f"environment name `{escape_control(key)}` may not contain `=`, `,`, "
+                "whitespace or control characters",
+            )
         if value is None:
             # Passed through from the control machine; unset there means unset here.
+            passed.add(key)
             if key in environ:
                 values[key] = environ[key]
-                secret.add(key)
         else:
             values[key] = value
             secret.discard(key)
+    secret |= passed
     secret.update(k for k in values if looks_secret(k))
-    return Environment(tuple(sorted(values.items())), frozenset(secret & set(values)))
+    _check_values(values, secret, passed, (*path, "environment"), report)
+    return Environment(tuple(sorted(values.items())), frozenset(secret))
+
+
+def _check_values(
+    values: dict[str, str], secret: set[str], passed: set[str], path: DocPath, report: Report
+) -> None:
+    # Secret values reach the container through `docker create --env-file`
+    # (never argv); a newline there would start a new KEY=VALUE line.
+    for key, value in sorted(values.items()):
+        if "\0" in value:
+            problem: str | None = "contains a NUL character, which no environment value can hold"
+        elif key in secret:
+            problem = env_file_problem(value)
+        else:
+            continue  # a literal travels in argv (`--env`), newlines and all
+        if problem:
+            origin = " (from this machine's environment)" if key in passed else ""
+            report.error((*path, key), f"the value of `{key}`{origin} {problem}")

@@ -19,10 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from fleetform import secrets
+from fleetform.escape import escape_control
 from fleetform.verify.state import HostState
 
 #: Shown instead of a secret value, expected or actual.
-SECRET = "(secret)"
+SECRET = secrets.SECRET
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,13 @@ class CheckResult:
     actual: str
 
     def line(self, host: str) -> str:
-        """The failure line people read: host, resource, check, expected and actual."""
-        return f"{host}  {self.resource}  {self.check}  expected {self.expected}, got {self.actual}"
+        """The failure line people read: host, resource, check, expected and actual.
+
+        Control characters from the host (an env value, a health log) are
+        shown escaped, so they cannot rewrite the terminal or break JUnit XML.
+        """
+        text = f"{host}  {self.resource}  {self.check}  expected {self.expected}, got {self.actual}"
+        return escape_control(text)
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from fleetform.escape import escape_control
 from fleetform.verify.checks import CheckResult
 from fleetform.verify.runner import HostReport, unreachable_result
 
@@ -72,7 +73,11 @@ def print_table(reports: Sequence[HostReport], console: Console) -> None:
             result = "[green]ok[/]" if rep.ok else "[red]failed[/]"
         failed = len(rep.failed) + (1 if rep.error is not None else 0)
         table.add_row(
-            escape(rep.host), result, str(len(rep.passed)), str(failed), f"{rep.seconds:.1f}"
+            escape(escape_control(rep.host)),
+            result,
+            str(len(rep.passed)),
+            str(failed),
+            f"{rep.seconds:.1f}",
         )
     console.print(table)
     lines = failure_lines(reports)
@@ -105,7 +110,7 @@ def junit_xml(reports: Sequence[HostReport]) -> bytes:
                 suite, "testcase", classname=rep.host, name=f"{r.resource} {r.check}"
             )
             if not r.ok:
-                message = f"expected {r.expected}, got {r.actual}"
+                message = escape_control(f"expected {r.expected}, got {r.actual}")
                 failure = ET.SubElement(case, "failure", message=message)
                 failure.text = r.line(rep.host)
     root.set("tests", str(total))
