@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
+from fleetform.engine.daemon import daemon_problems
 from fleetform.model import Engine, RegistryCA, SourceKind, Stack
 
 # host[:port]; it becomes a directory name under /etc/docker/certs.d, so no
@@ -163,6 +164,10 @@ def canonical_daemon_json(config: Mapping[str, object]) -> str:
     return json.dumps(config, sort_keys=True, separators=(",", ":"))
 
 
+def _key_path(path: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
 def daemon_json_problems(text: str) -> list[str]:
     """Why this daemon.json must not be applied (empty list: fine).
 
@@ -171,6 +176,7 @@ def daemon_json_problems(text: str) -> list[str]:
     - Any ``hosts`` entry is refused: Debian's and Docker's units start dockerd
       with ``-H fd://``, and dockerd refuses to start when both are set, which
       would leave the host without an engine after the restart.
+    - Values dockerd would refuse at start (``fleetform.engine.daemon``).
     """
     try:
         config = json.loads(text)
@@ -178,6 +184,11 @@ def daemon_json_problems(text: str) -> list[str]:
         return [f"not valid JSON: {exc}"]
     if not isinstance(config, dict):
         return ["daemon.json must be a mapping"]
+    values = [f"{_key_path(path)}: {message}" for path, message in daemon_problems(config)]
+    return _hosts_problems(config) + values
+
+
+def _hosts_problems(config: dict[str, object]) -> list[str]:
     hosts = config.get("hosts")
     if hosts is None:
         return []
