@@ -125,9 +125,8 @@ def _storage_driver(value: Any) -> Problems:
 def _bip(value: Any) -> Problems:
     # dockerd reads bip as the bridge's own address with a prefix length.
     try:
-        if isinstance(value, str) and "/" in value:
-            if ipaddress.ip_interface(value).version == 4:
-                return []
+        if isinstance(value, str) and "/" in value and ipaddress.ip_interface(value).version == 4:
+            return []
     except ValueError:
         pass
     return [((), f"`{value}` is not an address with a prefix length (e.g. 172.26.0.1/16)")]
