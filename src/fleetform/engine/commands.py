@@ -23,6 +23,12 @@ from fleetform.engine.packages import PackagePlan, RepoFile, dockerd_path, packa
 from fleetform.engine.settings import EngineSettings
 from fleetform.engine.state import CERTS_DIR, DAEMON_JSON, EngineState
 
+DAEMON_JSON_NEW = f"{DAEMON_JSON}.fleetform-new"
+DAEMON_JSON_BACKUP = f"{DAEMON_JSON}.fleetform-backup"
+# After failed starts systemd refuses more within StartLimitIntervalSec; the
+# restore must not be refused for that.
+_RESET = "systemctl reset-failed docker.service docker.socket 2>/dev/null"
+
 DOCKERD_PIDFILE = "/var/run/docker.pid"  # written by dockerd itself
 BACKGROUND_PIDFILE = "/run/dockerd.pid"
 BACKGROUND_LOG = "/var/log/fleetform-dockerd.log"
@@ -129,23 +135,85 @@ def daemon_json_steps(settings: EngineSettings, state: EngineState) -> list[str]
     Restarting in the same step as the write is what makes "restart exactly once
     when it changed" hold: a later operation cannot see the old file any more.
     Nothing happens when no stack manages daemon.json (``daemon_json`` is None).
+    The new file is written aside and checked first; a restart is guarded
+    (``guarded_restart``).
     """
     wanted = settings.daemon_json
     if wanted is None:
         return []
     have = state.daemon_json_sha256
+    steps: list[str] = []
     if json.loads(wanted) == {}:
         if have is None:
             return []
-        steps = [sh("rm", "-f", DAEMON_JSON)]
+        install = sh("rm", "-f", DAEMON_JSON)
     else:
         content = wanted + "\n"
         if have == sha256_text(content):
             return []
-        steps = [write_file(DAEMON_JSON, content)]
-    if state.dockerd_pid is not None:
-        steps += restart_steps(settings, state)
-    return steps
+        steps = [write_file(DAEMON_JSON_NEW, content), validate_daemon_json(settings, state)]
+        install = sh("mv", "-f", DAEMON_JSON_NEW, DAEMON_JSON)
+    if state.dockerd_pid is None:
+        return [*steps, install]
+    return [*steps, *guarded_restart(settings, state, install)]
+
+
+def validate_daemon_json(settings: EngineSettings, state: EngineState) -> str:
+    """``dockerd --validate`` on the new file, where this dockerd has it (23.0 and
+    later; Debian 12's 20.10 has not, and is then left to the restart guard)."""
+    dockerd = shlex.quote(dockerd_path(settings.source, state.os))
+    new = shlex.quote(DAEMON_JSON_NEW)
+    refused = shlex.quote(f"dockerd --validate refused the new {DAEMON_JSON}:")
+    return (
+        f"{{ if [ -x {dockerd} ] && {dockerd} --help 2>&1 | grep -q -e --validate; then "
+        f"out=$({dockerd} --validate --config-file {new} 2>&1) || "
+        f'{{ rm -f {new}; echo {refused} "$out" >&2; exit 1; }}; fi; }}'
+    )
+
+
+def guarded_restart(settings: EngineSettings, state: EngineState, install: str) -> list[str]:
+    """Install the new daemon.json and restart dockerd, without losing the host.
+
+    - The containers running before are listed first; a restart without
+      ``live-restore`` stops them, and ``restart: no`` ones stay stopped, so
+      they are started again afterwards.  Only those: a container that was
+      stopped before stays stopped.
+    - The old file is copied to ``daemon.json.fleetform-backup``.  When dockerd
+      does not come back, the old file is put back and dockerd restarted with
+      it; the step then fails, saying why.
+    """
+    json_file, backup = shlex.quote(DAEMON_JSON), shlex.quote(DAEMON_JSON_BACKUP)
+    restart = " && ".join(restart_steps(settings, state)[:-1])
+    reason = f"journalctl -u docker.service -n 10 -o cat --no-pager >&2 2>/dev/null; {_RESET}; "
+    if state.init != "systemd":
+        reason = ""
+    record = (
+        "{ running=$(docker ps -q --no-trunc) || { echo 'cannot list the running containers, "
+        "so dockerd was not restarted' >&2; exit 1; }; }"
+    )
+    back_up = (
+        f"{{ if [ -f {json_file} ]; then cp -p {json_file} {backup} && had=1; "
+        f"else rm -f {backup} && had=0; fi; }}"
+    )
+    came_back = shlex.quote(
+        f"dockerd did not come back with the new {DAEMON_JSON}: putting the previous one back"
+    )
+    restore = (
+        f"{{ if {{ {restart}; }} && ( {wait_for_socket()} ); then ok=1; else ok=0; "
+        f"echo {came_back} >&2; {reason}"
+        f'if [ "$had" = 1 ]; then cp -p {backup} {json_file}; else rm -f {json_file}; fi; '
+        f"{{ {restart}; }} && ( {wait_for_socket()} ) || {{ echo 'dockerd does not start "
+        "with the previous daemon.json either' >&2; exit 1; }; fi; }"
+    )
+    restart_containers = (
+        "{ failed=; for c in $running; do "
+        f'st=$(docker inspect -f {shlex.quote("{{.State.Running}}")} "$c" 2>/dev/null) '
+        '|| continue; [ "$st" = true ] || docker start "$c" >/dev/null || { echo "container '
+        '$c was running before the restart and does not start again" >&2; failed=1; }; done; '
+        '[ "$ok" = 1 ] || { echo \'the previous daemon.json is back and dockerd runs with '
+        'it; the new one was not applied\' >&2; exit 1; }; [ -z "$failed" ]; }'
+    )
+    return [record, back_up, install, restore, restart_containers]
 
 
 def registry_cert_steps(settings: EngineSettings, state: EngineState) -> list[str]:
