@@ -64,3 +64,34 @@ def test_registry_cas_from_host_data_are_installed_even_without_stacks():
     run = run_fake({"h": ("debian-systemd-running", None, data)})["h"]
     assert run.changed == ["Docker engine | Docker registry CA certificates"]
     assert "/etc/docker/certs.d/registry.lab:5000/ca.crt" in run.commands[0]
+
+
+def test_daemon_json_restarts_run_on_one_host_after_another(monkeypatch) -> None:
+    from pyinfra.connectors.fake import FakeConnector
+
+    events: list[str] = []
+    original = FakeConnector.run_shell_command
+
+    def recording(self, command, *args, **kwargs):  # type: ignore[no-untyped-def]
+        text = command if isinstance(command, str) else command.get_masked_value()
+        restarts = "systemctl restart" in text
+        if restarts:
+            events.append(f"start {self.host.name}")
+        result = original(self, command, *args, **kwargs)
+        if restarts:
+            events.append(f"end {self.host.name}")
+        return result
+
+    monkeypatch.setattr(FakeConnector, "run_shell_command", recording)
+    changed = EngineSettings(daemon_json='{"log-driver":"json-file"}')
+    slow = {"fake_delay": 0.05}  # each command takes time, so parallel runs overlap
+    run_fake(
+        {
+            "a": ("debian-systemd-running", changed, slow),
+            "b": ("debian-systemd-running", changed, slow),
+            "c": ("debian-systemd-running", changed, slow),
+        }
+    )
+    hosts = [e.split()[1] for e in events]
+    assert sorted(hosts) == ["@fake/a"] * 2 + ["@fake/b"] * 2 + ["@fake/c"] * 2
+    assert [e.split()[0] for e in events] == ["start", "end"] * 3, events

@@ -14,6 +14,7 @@ Example (inside a deploy)::
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from pyinfra.api.exceptions import OperationError
@@ -74,9 +75,19 @@ def engine_packages(settings: EngineSettings) -> Generator[str, None, None]:
 
 
 @operation()
-def daemon_json(settings: EngineSettings) -> Generator[str, None, None]:
-    """/etc/docker/daemon.json as the stacks say; dockerd restarted once if it changed."""
+def _daemon_json(settings: EngineSettings) -> Generator[str, None, None]:
     yield from _run(commands.daemon_json_steps, settings)
+
+
+def daemon_json(settings: EngineSettings, **arguments: Any) -> Any:
+    """/etc/docker/daemon.json as the stacks say; dockerd restarted once if it changed.
+
+    Always host by host (pyinfra's ``_serial``): a restart stops the engine
+    for a while, and a daemon.json that one host's dockerd refuses would be
+    refused by all of them, so hosts never restart at the same time.  Other
+    pyinfra arguments (``name``, ``_if``...) pass through.
+    """
+    return _daemon_json(settings=settings, _serial=True, **arguments)
 
 
 @operation()
