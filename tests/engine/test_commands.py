@@ -14,6 +14,7 @@ from fleetform.engine.commands import (
     sha256_text,
     validate_daemon_json,
     wait_for_socket,
+    write_file,
 )
 from fleetform.engine.settings import EngineSettings
 from fleetform.model import RegistryCA
@@ -166,16 +167,57 @@ def test_the_socket_wait_is_one_shell_command_that_fails_after_a_timeout():
 def test_registry_certificates_are_written_only_when_their_digest_differs():
     settings = EngineSettings(registries=(RegistryCA("registry.lab:5000", PEM),))
     state = observed("debian-systemd-running")
-    (step,) = registry_cert_steps(settings, state)
+    step = registry_cert_steps(settings, state)[0]
     assert "/etc/docker/certs.d/registry.lab:5000/ca.crt" in step
     same = replace(state, certs={"registry.lab:5000": sha256_text(PEM)})
     assert registry_cert_steps(settings, same) == []
 
 
-def test_only_users_missing_from_the_docker_group_are_added():
+def test_only_users_missing_from_the_docker_group_are_added_and_recorded_as_added():
     settings = EngineSettings(users=("alice", "bob"))
-    assert docker_group_steps(settings, observed("debian-systemd-running")) == [
-        "usermod -aG docker bob"
+    steps = docker_group_steps(settings, observed("debian-systemd-running"))
+    assert steps[0] == "usermod -aG docker bob"
+    # alice was a member before: not fleetform's, so not recorded
+    assert steps[1:] == [write_file("/var/lib/fleetform/engine/docker-group-users", "bob\n")]
+
+
+def test_users_fleetform_added_are_removed_when_no_longer_declared_and_only_those():
+    state = observed("debian-systemd-added")  # members alice, bob, carol; added bob, carol
+    assert docker_group_steps(EngineSettings(users=("bob",)), state) == [
+        "gpasswd -d carol docker",
+        write_file("/var/lib/fleetform/engine/docker-group-users", "bob\n"),
+    ]
+    steps = docker_group_steps(EngineSettings(), state)
+    assert steps[:2] == ["gpasswd -d bob docker", "gpasswd -d carol docker"]
+    assert not any("alice" in step for step in steps)  # added by someone else: stays
+
+
+def test_declared_users_already_recorded_need_nothing():
+    state = observed("debian-systemd-added")
+    assert docker_group_steps(EngineSettings(users=("alice", "bob", "carol")), state) == []
+
+
+def test_cas_fleetform_installed_are_removed_when_no_longer_declared_and_only_those():
+    state = observed("debian-systemd-added")
+    # old.lab:5000 is fleetform's; own.lab is the host's own; gone.lab is already gone;
+    # the record's line that is not a registry name is ignored
+    assert state.added_registries == ("gone.lab", "old.lab:5000")
+    assert registry_cert_steps(EngineSettings(), state) == [
+        "rm -f /etc/docker/certs.d/old.lab:5000/ca.crt && "
+        "{ rmdir /etc/docker/certs.d/old.lab:5000 2>/dev/null || true; }",
+        write_file("/var/lib/fleetform/engine/registry-cas", ""),
+    ]
+    declared = EngineSettings(registries=(RegistryCA("old.lab:5000", PEM),))
+    steps = registry_cert_steps(declared, state)
+    assert "/etc/docker/certs.d/old.lab:5000/ca.crt" in steps[0] and "rm -f" not in steps[0]
+    assert steps[1:] == [write_file("/var/lib/fleetform/engine/registry-cas", "old.lab:5000\n")]
+
+
+def test_a_ca_fleetform_writes_is_recorded():
+    settings = EngineSettings(registries=(RegistryCA("registry.lab:5000", PEM),))
+    steps = registry_cert_steps(settings, observed("debian-systemd-running"))
+    assert steps[1:] == [
+        write_file("/var/lib/fleetform/engine/registry-cas", "registry.lab:5000\n")
     ]
 
 

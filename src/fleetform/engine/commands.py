@@ -21,7 +21,8 @@ import shlex
 
 from fleetform.engine.packages import PackagePlan, RepoFile, dockerd_path, package_plan
 from fleetform.engine.settings import EngineSettings
-from fleetform.engine.state import CERTS_DIR, DAEMON_JSON, EngineState
+from fleetform.engine.state import ADDED_CAS, ADDED_USERS, CERTS_DIR, DAEMON_JSON, EngineState
+from fleetform.model import RegistryCA
 
 DAEMON_JSON_NEW = f"{DAEMON_JSON}.fleetform-new"
 DAEMON_JSON_BACKUP = f"{DAEMON_JSON}.fleetform-backup"
@@ -216,14 +217,51 @@ def guarded_restart(settings: EngineSettings, state: EngineState, install: str) 
     return [record, back_up, install, restore, restart_containers]
 
 
+def registries_to_write(settings: EngineSettings, state: EngineState) -> list[RegistryCA]:
+    """Declared CAs whose ca.crt is missing or differs."""
+    return [
+        reg
+        for reg in settings.registries
+        if state.certs.get(reg.registry) != sha256_text(_pem(reg.ca_cert))
+    ]
+
+
+def registries_to_remove(settings: EngineSettings, state: EngineState) -> list[str]:
+    """CAs fleetform installed that no stack (or host data) declares any more.
+
+    Only those: a ca.crt fleetform never wrote is the host's own and stays.
+    """
+    declared = {reg.registry for reg in settings.registries}
+    return [r for r in state.added_registries if r not in declared and r in state.certs]
+
+
 def registry_cert_steps(settings: EngineSettings, state: EngineState) -> list[str]:
     """CA certificates under certs.d; dockerd reads them per pull, so no restart."""
-    steps = []
-    for reg in settings.registries:
-        content = reg.ca_cert if reg.ca_cert.endswith("\n") else reg.ca_cert + "\n"
-        if state.certs.get(reg.registry) != sha256_text(content):
-            steps.append(write_file(f"{CERTS_DIR}/{reg.registry}/ca.crt", content))
-    return steps
+    written = registries_to_write(settings, state)
+    steps = [write_file(f"{CERTS_DIR}/{reg.registry}/ca.crt", _pem(reg.ca_cert)) for reg in written]
+    for registry in registries_to_remove(settings, state):
+        folder = f"{CERTS_DIR}/{registry}"
+        # rmdir: only when the folder is empty (client certificates stay)
+        steps.append(
+            f"{sh('rm', '-f', f'{folder}/ca.crt')} && {{ {sh('rmdir', folder)} "
+            "2>/dev/null || true; }"
+        )
+    declared = {reg.registry for reg in settings.registries}
+    kept = {r for r in state.added_registries if r in declared}
+    return steps + _record(
+        ADDED_CAS, kept | {reg.registry for reg in written}, state.added_registries
+    )
+
+
+def _pem(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _record(path: str, names: set[str], recorded: tuple[str, ...]) -> list[str]:
+    """Rewrite a record of what fleetform added, when it changes."""
+    if names == set(recorded):
+        return []
+    return [write_file(path, "".join(f"{name}\n" for name in sorted(names)))]
 
 
 # -- service ---------------------------------------------------------------------
@@ -291,6 +329,23 @@ def service_steps(settings: EngineSettings, state: EngineState) -> list[str]:
     return [background_start(settings, state), wait_for_socket()]
 
 
-def docker_group_steps(settings: EngineSettings, state: EngineState) -> list[str]:
+def users_to_add(settings: EngineSettings, state: EngineState) -> list[str]:
     members = set(state.docker_group or ())
-    return [sh("usermod", "-aG", "docker", user) for user in settings.users if user not in members]
+    return [user for user in settings.users if user not in members]
+
+
+def users_to_remove(settings: EngineSettings, state: EngineState) -> list[str]:
+    """Users fleetform added to the docker group that no stack declares any more.
+
+    Only those: a member fleetform did not add was put there by someone else.
+    """
+    members = set(state.docker_group or ())
+    return [u for u in state.added_users if u not in settings.users and u in members]
+
+
+def docker_group_steps(settings: EngineSettings, state: EngineState) -> list[str]:
+    added = users_to_add(settings, state)
+    steps = [sh("usermod", "-aG", "docker", user) for user in added]
+    steps += [sh("gpasswd", "-d", user, "docker") for user in users_to_remove(settings, state)]
+    kept = {u for u in state.added_users if u in settings.users}
+    return steps + _record(ADDED_USERS, kept | set(added), state.added_users)

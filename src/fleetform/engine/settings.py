@@ -26,8 +26,8 @@ from fleetform.model import Engine, RegistryCA, SourceKind, Stack
 
 # host[:port]; it becomes a directory name under /etc/docker/certs.d, so no
 # slashes or dots-only names may slip through.
-_REGISTRY_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$")
-_USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+REGISTRY_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$")
+USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _VERSION_RE = re.compile(r"^[0-9A-Za-z.:~+-]+$")
 
 
@@ -144,7 +144,7 @@ def _merge_users(placed: list[tuple[Path, Engine]]) -> tuple[str, ...]:
     users: set[str] = set()
     for path, engine in placed:
         for user in engine.users:
-            if not _USER_RE.match(user):
+            if not USER_RE.match(user):
                 raise EngineSettingsError(f"{path}: engine.users: {user!r} is not a user name")
             users.add(user)
     return tuple(sorted(users))
@@ -155,7 +155,7 @@ def _show(value: object) -> str:
 
 
 def _check_registry(name: str, where: str) -> None:
-    if not _REGISTRY_RE.match(name):
+    if not REGISTRY_RE.match(name):
         raise EngineSettingsError(f"{where}: {name!r} is not a registry host[:port]")
 
 
