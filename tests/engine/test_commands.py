@@ -91,7 +91,7 @@ def test_changed_daemon_json_is_written_aside_checked_backed_up_then_dockerd_res
     install = "mv -f /etc/docker/daemon.json.fleetform-new /etc/docker/daemon.json"
     assert steps[2:] == guarded_restart(settings, state, install)
     assert "cp -p /etc/docker/daemon.json /etc/docker/daemon.json.fleetform-backup" in steps[3]
-    assert "{ systemctl restart docker.service; } && ( " + wait_for_socket() in steps[5]
+    assert "systemctl restart docker.service; } && ( " + wait_for_socket() in steps[5]
 
 
 def test_emptied_daemon_settings_remove_the_file_and_restart():

@@ -119,7 +119,7 @@ def test_containers_running_before_the_restart_are_started_again_and_only_those(
     assert run.started == ["aaa", "bbb"] and sorted(run.running) == ["aaa", "bbb"]
     assert run.daemon_json == '{"live-restore":false}\n'
     assert run.backup == '{"debug":true}\n'
-    assert run.log == ["restart"]
+    assert run.log == ["reset-failed", "reset-failed", "restart"]
 
 
 def test_a_stopped_container_is_not_started(host: Host) -> None:
@@ -134,7 +134,7 @@ def test_when_dockerd_does_not_come_back_the_backup_is_restored_and_the_step_fai
     run = host.run('{"bad":true}', running=["aaa"])
     assert run.rc == 1
     assert run.daemon_json == '{"debug":true}\n'  # the previous file, back in place
-    assert run.log == ["restart", "reset-failed", "restart"]
+    assert run.log == ["reset-failed"] * 2 + ["restart"] + ["reset-failed"] * 2 + ["restart"]
     assert (host.state / "up").exists()  # dockerd runs again
     assert run.started == ["aaa"]  # and what ran before runs again
     assert "did not come back with the new" in run.stderr
@@ -160,4 +160,4 @@ def test_dockerd_validate_refusing_the_file_changes_nothing_and_restarts_nothing
 
 def test_a_dockerd_without_validate_is_not_asked_to_validate(host: Host) -> None:
     run = host.run('{"refuse":true}', running=[], validate=False)
-    assert run.rc == 0 and run.log == ["restart"]
+    assert run.rc == 0 and run.log[-1] == "restart"

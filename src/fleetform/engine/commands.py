@@ -26,9 +26,13 @@ from fleetform.model import RegistryCA
 
 DAEMON_JSON_NEW = f"{DAEMON_JSON}.fleetform-new"
 DAEMON_JSON_BACKUP = f"{DAEMON_JSON}.fleetform-backup"
-# After failed starts systemd refuses more within StartLimitIntervalSec; the
-# restore must not be refused for that.
-_RESET = "systemctl reset-failed docker.service docker.socket 2>/dev/null"
+# systemd refuses a unit's start after StartLimitBurst starts (manual ones
+# count) within StartLimitIntervalSec; a deliberate restart, and above all the
+# restore after a failed one, must not be refused for that.
+_RESET = (
+    "{ systemctl reset-failed docker.service 2>/dev/null; "
+    "systemctl reset-failed docker.socket 2>/dev/null; true; }"
+)
 
 DOCKERD_PIDFILE = "/var/run/docker.pid"  # written by dockerd itself
 BACKGROUND_PIDFILE = "/run/dockerd.pid"
@@ -185,9 +189,10 @@ def guarded_restart(settings: EngineSettings, state: EngineState, install: str) 
     """
     json_file, backup = shlex.quote(DAEMON_JSON), shlex.quote(DAEMON_JSON_BACKUP)
     restart = " && ".join(restart_steps(settings, state)[:-1])
-    reason = f"journalctl -u docker.service -n 10 -o cat --no-pager >&2 2>/dev/null; {_RESET}; "
-    if state.init != "systemd":
-        reason = ""
+    reason = ""
+    if state.init == "systemd":
+        restart = f"{_RESET} && {restart}"
+        reason = "journalctl -u docker.service -n 10 -o cat --no-pager >&2 2>/dev/null; "
     record = (
         "{ running=$(docker ps -q --no-trunc) || { echo 'cannot list the running containers, "
         "so dockerd was not restarted' >&2; exit 1; }; }"
