@@ -95,3 +95,19 @@ def test_daemon_json_restarts_run_on_one_host_after_another(monkeypatch) -> None
     hosts = [e.split()[1] for e in events]
     assert sorted(hosts) == ["@fake/a"] * 2 + ["@fake/b"] * 2 + ["@fake/c"] * 2
     assert [e.split()[0] for e in events] == ["start", "end"] * 3, events
+
+
+def test_once_a_daemon_json_change_fails_on_a_host_the_hosts_after_it_are_left_alone() -> None:
+    from fleetform.executor.operations import failing_command
+
+    changed = EngineSettings(daemon_json='{"log-driver":"json-file"}')
+    refused = {"fake_responses": {"systemctl restart": {"success": False}}}
+    runs = run_fake({h: ("debian-systemd-running", changed, refused) for h in "abc"}, True)
+    tried = [h for h, run in runs.items() if any("systemctl restart" in c for c in run.commands)]
+    assert len(tried) == 1  # the first host in pyinfra's order; which one is not fixed
+    assert runs[tried[0]].failed
+    reason = f"daemon.json left as it is: the change failed on @fake/{tried[0]}"
+    for name, run in runs.items():
+        if name not in tried:
+            # (the fake connector lets every command succeed; on a host it exits 1)
+            assert run.commands == [failing_command(reason).get_masked_value()]
