@@ -39,3 +39,12 @@ def test_an_unchanged_registry_ca_is_not_a_change() -> None:
     )
     state.certs["registry.lab:5000"] = sha256_text(pem)
     assert engine_changes(settings, state) == ()
+
+
+def test_removals_of_what_fleetform_added_are_shown_in_the_plan() -> None:
+    changes = engine_changes(EngineSettings(users=("bob",)), observed("debian-systemd-added"))
+    assert changes == (
+        "remove the CA certificate of registry old.lab:5000 "
+        "(installed by fleetform, no longer declared)",
+        "remove carol from the docker group (added by fleetform, no longer declared)",
+    )

@@ -6,11 +6,15 @@ from dataclasses import replace
 from fleetform.engine.commands import (
     daemon_json_steps,
     docker_group_steps,
+    guarded_restart,
     package_steps,
     registry_cert_steps,
+    restart_steps,
     service_steps,
     sha256_text,
+    validate_daemon_json,
     wait_for_socket,
+    write_file,
 )
 from fleetform.engine.settings import EngineSettings
 from fleetform.model import RegistryCA
@@ -73,21 +77,27 @@ def test_unchanged_daemon_json_writes_nothing_and_does_not_restart():
     assert daemon_json_steps(LOCAL, observed("debian-systemd-running")) == []
 
 
-def test_changed_daemon_json_is_written_then_dockerd_restarted_once_and_awaited():
+def test_changed_daemon_json_is_written_aside_checked_backed_up_then_dockerd_restarted():
     settings = replace(LOCAL, daemon_json='{"log-driver":"json-file"}')
-    steps = daemon_json_steps(settings, observed("debian-systemd-running"))
-    assert "/etc/docker/daemon.json" in steps[0]
+    state = observed("debian-systemd-running")
+    steps = daemon_json_steps(settings, state)
+    assert "> /etc/docker/daemon.json.fleetform-new.fleetform-tmp" in steps[0]
     assert shlex.quote('{"log-driver":"json-file"}\n') in steps[0]
-    assert steps[1:] == ["systemctl restart docker.service", wait_for_socket()]
+    assert steps[1] == validate_daemon_json(settings, state)
+    assert (
+        "/usr/sbin/dockerd --validate --config-file /etc/docker/daemon.json.fleetform-new"
+        in (steps[1])
+    )
+    install = "mv -f /etc/docker/daemon.json.fleetform-new /etc/docker/daemon.json"
+    assert steps[2:] == guarded_restart(settings, state, install)
+    assert "cp -p /etc/docker/daemon.json /etc/docker/daemon.json.fleetform-backup" in steps[3]
+    assert "systemctl restart docker.service; } && ( " + wait_for_socket() in steps[5]
 
 
 def test_emptied_daemon_settings_remove_the_file_and_restart():
-    steps = daemon_json_steps(replace(LOCAL, daemon_json="{}"), observed("debian-systemd-running"))
-    assert steps == [
-        "rm -f /etc/docker/daemon.json",
-        "systemctl restart docker.service",
-        wait_for_socket(),
-    ]
+    settings, state = replace(LOCAL, daemon_json="{}"), observed("debian-systemd-running")
+    steps = daemon_json_steps(settings, state)
+    assert steps == guarded_restart(settings, state, "rm -f /etc/docker/daemon.json")
     assert (
         daemon_json_steps(replace(LOCAL, daemon_json="{}"), observed("debian-systemd-fresh")) == []
     )
@@ -95,21 +105,25 @@ def test_emptied_daemon_settings_remove_the_file_and_restart():
 
 def test_daemon_json_written_while_dockerd_is_stopped_needs_no_restart():
     steps = daemon_json_steps(LOCAL, observed("debian-systemd-fresh"))
-    assert len(steps) == 1 and "restart" not in steps[0]
+    assert steps[-1] == "mv -f /etc/docker/daemon.json.fleetform-new /etc/docker/daemon.json"
+    assert len(steps) == 3 and not any("restart" in step for step in steps)
 
 
 def test_restart_without_init_stops_this_hosts_dockerd_by_its_pidfile_and_starts_it_again():
-    steps = daemon_json_steps(LOCAL, observed("control-none-running"))
-    assert steps[1] == (
+    state = observed("control-none-running")
+    assert restart_steps(LOCAL, state)[0] == (
         "start-stop-daemon --stop --quiet --oknodo --retry TERM/30/KILL/5 "
         "--pidfile /var/run/docker.pid --exec /usr/sbin/dockerd"
     )
-    assert steps[2].startswith("start-stop-daemon --start --background")
+    assert restart_steps(LOCAL, state)[1].startswith("start-stop-daemon --start --background")
+    guarded = daemon_json_steps(LOCAL, state)[5]
+    assert " && ".join(restart_steps(LOCAL, state)[:2]) in guarded
+    assert "journalctl" not in guarded and "systemctl" not in guarded
 
 
 def test_sysvinit_restart_goes_through_the_init_script():
     state = replace(observed("debian-sysvinit-fresh"), dockerd_pid=10)
-    assert daemon_json_steps(LOCAL, state)[1] == "service docker restart"
+    assert "{ service docker restart; } && ( " in daemon_json_steps(LOCAL, state)[5]
 
 
 def test_systemd_enables_and_starts_both_units_when_not_running():
@@ -153,20 +167,61 @@ def test_the_socket_wait_is_one_shell_command_that_fails_after_a_timeout():
 def test_registry_certificates_are_written_only_when_their_digest_differs():
     settings = EngineSettings(registries=(RegistryCA("registry.lab:5000", PEM),))
     state = observed("debian-systemd-running")
-    (step,) = registry_cert_steps(settings, state)
+    step = registry_cert_steps(settings, state)[0]
     assert "/etc/docker/certs.d/registry.lab:5000/ca.crt" in step
     same = replace(state, certs={"registry.lab:5000": sha256_text(PEM)})
     assert registry_cert_steps(settings, same) == []
 
 
-def test_only_users_missing_from_the_docker_group_are_added():
+def test_only_users_missing_from_the_docker_group_are_added_and_recorded_as_added():
     settings = EngineSettings(users=("alice", "bob"))
-    assert docker_group_steps(settings, observed("debian-systemd-running")) == [
-        "usermod -aG docker bob"
+    steps = docker_group_steps(settings, observed("debian-systemd-running"))
+    assert steps[0] == "usermod -aG docker bob"
+    # alice was a member before: not fleetform's, so not recorded
+    assert steps[1:] == [write_file("/var/lib/fleetform/engine/docker-group-users", "bob\n")]
+
+
+def test_users_fleetform_added_are_removed_when_no_longer_declared_and_only_those():
+    state = observed("debian-systemd-added")  # members alice, bob, carol; added bob, carol
+    assert docker_group_steps(EngineSettings(users=("bob",)), state) == [
+        "gpasswd -d carol docker",
+        write_file("/var/lib/fleetform/engine/docker-group-users", "bob\n"),
+    ]
+    steps = docker_group_steps(EngineSettings(), state)
+    assert steps[:2] == ["gpasswd -d bob docker", "gpasswd -d carol docker"]
+    assert not any("alice" in step for step in steps)  # added by someone else: stays
+
+
+def test_declared_users_already_recorded_need_nothing():
+    state = observed("debian-systemd-added")
+    assert docker_group_steps(EngineSettings(users=("alice", "bob", "carol")), state) == []
+
+
+def test_cas_fleetform_installed_are_removed_when_no_longer_declared_and_only_those():
+    state = observed("debian-systemd-added")
+    # old.lab:5000 is fleetform's; own.lab is the host's own; gone.lab is already gone;
+    # the record's line that is not a registry name is ignored
+    assert state.added_registries == ("gone.lab", "old.lab:5000")
+    assert registry_cert_steps(EngineSettings(), state) == [
+        "rm -f /etc/docker/certs.d/old.lab:5000/ca.crt && "
+        "{ rmdir /etc/docker/certs.d/old.lab:5000 2>/dev/null || true; }",
+        write_file("/var/lib/fleetform/engine/registry-cas", ""),
+    ]
+    declared = EngineSettings(registries=(RegistryCA("old.lab:5000", PEM),))
+    steps = registry_cert_steps(declared, state)
+    assert "/etc/docker/certs.d/old.lab:5000/ca.crt" in steps[0] and "rm -f" not in steps[0]
+    assert steps[1:] == [write_file("/var/lib/fleetform/engine/registry-cas", "old.lab:5000\n")]
+
+
+def test_a_ca_fleetform_writes_is_recorded():
+    settings = EngineSettings(registries=(RegistryCA("registry.lab:5000", PEM),))
+    steps = registry_cert_steps(settings, observed("debian-systemd-running"))
+    assert steps[1:] == [
+        write_file("/var/lib/fleetform/engine/registry-cas", "registry.lab:5000\n")
     ]
 
 
 def test_values_with_shell_metacharacters_are_quoted_once():
     settings = EngineSettings(daemon_json='{"labels":["a=$(reboot)"]}')
-    (step,) = daemon_json_steps(settings, observed("debian-systemd-fresh"))
+    step = daemon_json_steps(settings, observed("debian-systemd-fresh"))[0]
     assert shlex.quote('{"labels":["a=$(reboot)"]}\n') in step

@@ -2,14 +2,17 @@
 
 - Every lab host (systemd as PID 1) gets the default engine; testinfra then
   reads packages, units, the socket, runc and a container's process tree.
-- Mutating tests (daemon.json changes, restarts) use one lab host only, and
-  keep ``live-restore`` on so other suites' containers there survive restarts.
+- Mutating tests (daemon.json changes, restarts) use one lab host only.  One
+  turns ``live-restore`` off: the restart step then starts again the
+  containers that ran before (other suites' too), and the test leaves the
+  neutral daemon.json (live-restore on) behind.
 - The start path for hosts without an init system runs in a throwaway
   container from the lab's base image whose PID 1 is ``sleep``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -23,7 +26,7 @@ import pytest
 from fleetform.engine.settings import EngineSettings, canonical_daemon_json, engine_for_host
 from fleetform.model import Engine, Stack
 
-from .conftest import changed_ops, run_engine
+from .conftest import changed_ops, op_results, run_engine
 
 pytestmark = pytest.mark.e2e
 
@@ -197,6 +200,92 @@ def test_a_daemon_json_change_restarts_dockerd_exactly_once_and_a_rerun_not_at_a
     finally:
         _apply_daemon(lab, target, NEUTRAL)
     assert host.run("docker info --format '{{.LoggingDriver}}'").stdout.strip() == "json-file"
+
+
+# -- live-restore off: containers back, a refused daemon.json restored ------------
+
+#: live-restore off: a restart stops every container on the host
+NO_LIVE = canonical_daemon_json(
+    {"live-restore": False, "log-driver": "json-file", "log-opts": {"max-size": "10m"}}
+)
+#: passes fleetform's checks (btrfs is a storage driver) but dockerd refuses to
+#: start on it here: /var/lib/docker is not on btrfs
+REFUSED = canonical_daemon_json({"live-restore": False, "storage-driver": "btrfs"})
+#: exits on SIGTERM, so a dockerd shutdown does not wait for its stop timeout
+LOOP = "trap 'exit 0' TERM; while :; do sleep 1; done"
+
+
+def _try_daemon(lab: dict[str, dict[str, Any]], target: str, daemon_json: str) -> Any:
+    """The engine deploy with ``daemon_json``; the pyinfra state, failed or not."""
+    from pyinfra.api import Config, Inventory, State
+    from pyinfra.api.connect import connect_all, disconnect_all
+    from pyinfra.api.deploy import add_deploy
+    from pyinfra.api.exceptions import PyinfraError
+    from pyinfra.api.operations import run_ops
+
+    from fleetform.engine.deploy import docker_engine_by_host
+
+    stack = Stack(name="e2e", source=Path("e2e.yml"), engine=Engine(daemon_json=daemon_json))
+    state = State(Inventory(([(target, lab[target])], {})), Config())
+    connect_all(state)
+    try:
+        add_deploy(state, docker_engine_by_host, {target: engine_for_host([stack], target, [])})
+        with contextlib.suppress(PyinfraError):  # "No hosts remaining!": the host failed
+            run_ops(state)
+    finally:
+        disconnect_all(state)
+    return state
+
+
+def _container_states(host: Any, *names: str) -> dict[str, tuple[str, str]]:
+    """name -> (id, status) of our own containers."""
+    out = {}
+    for name in names:
+        line = host.run(f"docker inspect -f '{{{{.Id}}}} {{{{.State.Status}}}}' {name}").stdout
+        cid, _, status = line.strip().partition(" ")
+        out[name] = (cid, status)
+    return out
+
+
+def test_without_live_restore_containers_come_back_and_a_refused_daemon_json_is_rolled_back(
+    lab: dict[str, dict[str, Any]], testinfra_hosts: dict[str, Any], target: str
+) -> None:
+    host = testinfra_hosts[target]
+    _apply_daemon(lab, target, NEUTRAL)  # the engine, on this host only
+    up, down = "ffengine-up", "ffengine-down"
+    host.run(f"docker rm -f {up} {down}")  # leftovers of an interrupted run: ours by name
+    image = f"{REG}/busybox:1"
+    for name in (up, down):
+        run = host.run(f"docker run -d --name {name} --label {OWNER_LABEL} {image} sh -c {LOOP!r}")
+        assert run.rc == 0, run.stderr
+    assert host.run(f"docker stop {down}").rc == 0
+    before = _container_states(host, up, down)
+    assert [s for _, s in before.values()] == ["running", "exited"]
+    try:
+        assert changed_ops(_try_daemon(lab, target, NO_LIVE), target) == ["Docker daemon.json"]
+        assert host.run("docker info --format '{{.LiveRestoreEnabled}}'").stdout.strip() == "false"
+        # the same container runs again, the stopped one stays stopped
+        assert _container_states(host, up, down) == before
+
+        pid = _main_pid(host)
+        refused = _try_daemon(lab, target, REFUSED)
+        assert target in {h.name for h in refused.failed_hosts}
+        (meta,) = [m for n, m in op_results(refused, target) if n == "Docker daemon.json"]
+        assert "did not come back with the new /etc/docker/daemon.json" in meta.stderr
+        assert "the new one was not applied" in meta.stderr
+        assert "error initializing graphdriver" in meta.stderr  # dockerd's own reason
+        # the previous file is back, dockerd runs with it, and so does the container
+        assert json.loads(host.file("/etc/docker/daemon.json").content_string) == json.loads(
+            NO_LIVE
+        )
+        assert host.file("/etc/docker/daemon.json.fleetform-backup").exists
+        assert _main_pid(host) not in ("0", pid)
+        assert host.run("docker info --format '{{.Driver}}'").stdout.strip() == "overlay2"
+        assert _container_states(host, up, down) == before
+    finally:
+        _apply_daemon(lab, target, NEUTRAL)
+        host.run(f"docker rm -f {up} {down}")
+    assert host.run("docker info --format '{{.LiveRestoreEnabled}}'").stdout.strip() == "true"
 
 
 # -- no init system ------------------------------------------------------------

@@ -72,3 +72,10 @@ def test_real_lab_host_recordings_show_systemd_and_the_lab_ca():
 def test_a_container_whose_pid_1_is_sleep_has_no_init_system():
     state = observed("container-none-running")
     assert state.init == "none" and state.dockerd_pid is not None
+
+
+def test_the_record_of_what_fleetform_added_is_read_in_the_same_gathering():
+    state = observed("debian-systemd-added")
+    assert state.added_users == ("bob", "carol")
+    assert state.added_registries == ("gone.lab", "old.lab:5000")
+    assert observed("debian-systemd-running").added_users == ()

@@ -23,10 +23,12 @@ import json
 
 from fleetform.engine.commands import (
     daemon_json_steps,
-    docker_group_steps,
     package_steps,
-    registry_cert_steps,
+    registries_to_remove,
+    registries_to_write,
     service_steps,
+    users_to_add,
+    users_to_remove,
 )
 from fleetform.engine.packages import package_plan
 from fleetform.engine.settings import EngineSettings
@@ -47,13 +49,22 @@ def engine_changes(settings: EngineSettings, state: EngineState) -> tuple[str, .
         removing = settings.daemon_json is not None and json.loads(settings.daemon_json) == {}
         verb = "remove" if removing else "write"
         out.append(f"{verb} {DAEMON_JSON}{restart}")
-    for reg in settings.registries:
-        single = EngineSettings(registries=(reg,))
-        if registry_cert_steps(single, state):
-            out.append(f"install the CA certificate of registry {reg.registry}")
+    for reg in registries_to_write(settings, state):
+        out.append(f"install the CA certificate of registry {reg.registry}")
+    for registry in registries_to_remove(settings, state):
+        out.append(
+            f"remove the CA certificate of registry {registry} "
+            "(installed by fleetform, no longer declared)"
+        )
     if service_steps(settings, state):
         out.append(f"enable and start dockerd and containerd ({state.init})")
-    users = [s.split()[-1] for s in docker_group_steps(settings, state)]
+    users = users_to_add(settings, state)
     if users:
         out.append(f"add {', '.join(users)} to the docker group")
+    gone = users_to_remove(settings, state)
+    if gone:
+        out.append(
+            f"remove {', '.join(gone)} from the docker group "
+            "(added by fleetform, no longer declared)"
+        )
     return tuple(out)

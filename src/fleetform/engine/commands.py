@@ -27,7 +27,18 @@ import shlex
 
 from fleetform.engine.packages import PackagePlan, RepoFile, dockerd_path, package_plan
 from fleetform.engine.settings import EngineSettings
-from fleetform.engine.state import CERTS_DIR, DAEMON_JSON, EngineState
+from fleetform.engine.state import ADDED_CAS, ADDED_USERS, CERTS_DIR, DAEMON_JSON, EngineState
+from fleetform.model import RegistryCA
+
+DAEMON_JSON_NEW = f"{DAEMON_JSON}.fleetform-new"
+DAEMON_JSON_BACKUP = f"{DAEMON_JSON}.fleetform-backup"
+# systemd refuses a unit's start after StartLimitBurst starts (manual ones
+# count) within StartLimitIntervalSec; a deliberate restart, and above all the
+# restore after a failed one, must not be refused for that.
+_RESET = (
+    "{ systemctl reset-failed docker.service 2>/dev/null; "
+    "systemctl reset-failed docker.socket 2>/dev/null; true; }"
+)
 
 DOCKERD_PIDFILE = "/var/run/docker.pid"  # written by dockerd itself
 BACKGROUND_PIDFILE = "/run/dockerd.pid"
@@ -135,33 +146,133 @@ def daemon_json_steps(settings: EngineSettings, state: EngineState) -> list[str]
     Restarting in the same step as the write is what makes "restart exactly once
     when it changed" hold: a later operation cannot see the old file any more.
     Nothing happens when no stack manages daemon.json (``daemon_json`` is None).
+    The new file is written aside and checked first; a restart is guarded
+    (``guarded_restart``).
     """
     wanted = settings.daemon_json
     if wanted is None:
         return []
     have = state.daemon_json_sha256
+    steps: list[str] = []
     if json.loads(wanted) == {}:
         if have is None:
             return []
-        steps = [sh("rm", "-f", DAEMON_JSON)]
+        install = sh("rm", "-f", DAEMON_JSON)
     else:
         content = wanted + "\n"
         if have == sha256_text(content):
             return []
-        steps = [write_file(DAEMON_JSON, content)]
-    if state.dockerd_pid is not None:
-        steps += restart_steps(settings, state)
-    return steps
+        steps = [write_file(DAEMON_JSON_NEW, content), validate_daemon_json(settings, state)]
+        install = sh("mv", "-f", DAEMON_JSON_NEW, DAEMON_JSON)
+    if state.dockerd_pid is None:
+        return [*steps, install]
+    return [*steps, *guarded_restart(settings, state, install)]
+
+
+def validate_daemon_json(settings: EngineSettings, state: EngineState) -> str:
+    """``dockerd --validate`` on the new file, where this dockerd has it (23.0 and
+    later; Debian 12's 20.10 has not, and is then left to the restart guard)."""
+    dockerd = shlex.quote(dockerd_path(settings.source, state.os))
+    new = shlex.quote(DAEMON_JSON_NEW)
+    refused = shlex.quote(f"dockerd --validate refused the new {DAEMON_JSON}:")
+    return (
+        f"{{ if [ -x {dockerd} ] && {dockerd} --help 2>&1 | grep -q -e --validate; then "
+        f"out=$({dockerd} --validate --config-file {new} 2>&1) || "
+        f'{{ rm -f {new}; echo {refused} "$out" >&2; exit 1; }}; fi; }}'
+    )
+
+
+def guarded_restart(settings: EngineSettings, state: EngineState, install: str) -> list[str]:
+    """Install the new daemon.json and restart dockerd, without losing the host.
+
+    - The containers running before are listed first; a restart without
+      ``live-restore`` stops them, and ``restart: no`` ones stay stopped, so
+      they are started again afterwards.  Only those: a container that was
+      stopped before stays stopped.
+    - The old file is copied to ``daemon.json.fleetform-backup``.  When dockerd
+      does not come back, the old file is put back and dockerd restarted with
+      it; the step then fails, saying why.
+    """
+    json_file, backup = shlex.quote(DAEMON_JSON), shlex.quote(DAEMON_JSON_BACKUP)
+    restart = " && ".join(restart_steps(settings, state)[:-1])
+    reason = ""
+    if state.init == "systemd":
+        restart = f"{_RESET} && {restart}"
+        reason = "journalctl -u docker.service -n 10 -o cat --no-pager >&2 2>/dev/null; "
+    record = (
+        "{ running=$(docker ps -q --no-trunc) || { echo 'cannot list the running containers, "
+        "so dockerd was not restarted' >&2; exit 1; }; }"
+    )
+    back_up = (
+        f"{{ if [ -f {json_file} ]; then cp -p {json_file} {backup} && had=1; "
+        f"else rm -f {backup} && had=0; fi; }}"
+    )
+    came_back = shlex.quote(
+        f"dockerd did not come back with the new {DAEMON_JSON}: putting the previous one back"
+    )
+    restore = (
+        f"{{ if {{ {restart}; }} && ( {wait_for_socket()} ); then ok=1; else ok=0; "
+        f"echo {came_back} >&2; {reason}"
+        f'if [ "$had" = 1 ]; then cp -p {backup} {json_file}; else rm -f {json_file}; fi; '
+        f"{{ {restart}; }} && ( {wait_for_socket()} ) || {{ echo 'dockerd does not start "
+        "with the previous daemon.json either' >&2; exit 1; }; fi; }"
+    )
+    restart_containers = (
+        "{ failed=; for c in $running; do "
+        f'st=$(docker inspect -f {shlex.quote("{{.State.Running}}")} "$c" 2>/dev/null) '
+        '|| continue; [ "$st" = true ] || docker start "$c" >/dev/null || { echo "container '
+        '$c was running before the restart and does not start again" >&2; failed=1; }; done; '
+        '[ "$ok" = 1 ] || { echo \'the previous daemon.json is back and dockerd runs with '
+        'it; the new one was not applied\' >&2; exit 1; }; [ -z "$failed" ]; }'
+    )
+    return [record, back_up, install, restore, restart_containers]
+
+
+def registries_to_write(settings: EngineSettings, state: EngineState) -> list[RegistryCA]:
+    """Declared CAs whose ca.crt is missing or differs."""
+    return [
+        reg
+        for reg in settings.registries
+        if state.certs.get(reg.registry) != sha256_text(_pem(reg.ca_cert))
+    ]
+
+
+def registries_to_remove(settings: EngineSettings, state: EngineState) -> list[str]:
+    """CAs fleetform installed that no stack (or host data) declares any more.
+
+    Only those: a ca.crt fleetform never wrote is the host's own and stays.
+    """
+    declared = {reg.registry for reg in settings.registries}
+    return [r for r in state.added_registries if r not in declared and r in state.certs]
 
 
 def registry_cert_steps(settings: EngineSettings, state: EngineState) -> list[str]:
     """CA certificates under certs.d; dockerd reads them per pull, so no restart."""
-    steps = []
-    for reg in settings.registries:
-        content = reg.ca_cert if reg.ca_cert.endswith("\n") else reg.ca_cert + "\n"
-        if state.certs.get(reg.registry) != sha256_text(content):
-            steps.append(write_file(f"{CERTS_DIR}/{reg.registry}/ca.crt", content))
-    return steps
+    written = registries_to_write(settings, state)
+    steps = [write_file(f"{CERTS_DIR}/{reg.registry}/ca.crt", _pem(reg.ca_cert)) for reg in written]
+    for registry in registries_to_remove(settings, state):
+        folder = f"{CERTS_DIR}/{registry}"
+        # rmdir: only when the folder is empty (client certificates stay)
+        steps.append(
+            f"{sh('rm', '-f', f'{folder}/ca.crt')} && {{ {sh('rmdir', folder)} "
+            "2>/dev/null || true; }"
+        )
+    declared = {reg.registry for reg in settings.registries}
+    kept = {r for r in state.added_registries if r in declared}
+    return steps + _record(
+        ADDED_CAS, kept | {reg.registry for reg in written}, state.added_registries
+    )
+
+
+def _pem(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _record(path: str, names: set[str], recorded: tuple[str, ...]) -> list[str]:
+    """Rewrite a record of what fleetform added, when it changes."""
+    if names == set(recorded):
+        return []
+    return [write_file(path, "".join(f"{name}\n" for name in sorted(names)))]
 
 
 # -- service ---------------------------------------------------------------------
@@ -229,6 +340,23 @@ def service_steps(settings: EngineSettings, state: EngineState) -> list[str]:
     return [background_start(settings, state), wait_for_socket()]
 
 
-def docker_group_steps(settings: EngineSettings, state: EngineState) -> list[str]:
+def users_to_add(settings: EngineSettings, state: EngineState) -> list[str]:
     members = set(state.docker_group or ())
-    return [sh("usermod", "-aG", "docker", user) for user in settings.users if user not in members]
+    return [user for user in settings.users if user not in members]
+
+
+def users_to_remove(settings: EngineSettings, state: EngineState) -> list[str]:
+    """Users fleetform added to the docker group that no stack declares any more.
+
+    Only those: a member fleetform did not add was put there by someone else.
+    """
+    members = set(state.docker_group or ())
+    return [u for u in state.added_users if u not in settings.users and u in members]
+
+
+def docker_group_steps(settings: EngineSettings, state: EngineState) -> list[str]:
+    added = users_to_add(settings, state)
+    steps = [sh("usermod", "-aG", "docker", user) for user in added]
+    steps += [sh("gpasswd", "-d", user, "docker") for user in users_to_remove(settings, state)]
+    kept = {u for u in state.added_users if u in settings.users}
+    return steps + _record(ADDED_USERS, kept | set(added), state.added_users)

@@ -14,8 +14,10 @@ Example (inside a deploy)::
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
+from typing import Any
 from weakref import WeakKeyDictionary
 
+from pyinfra.api.command import StringCommand
 from pyinfra.api.exceptions import OperationError
 from pyinfra.api.host import Host
 from pyinfra.api.operation import operation
@@ -26,6 +28,7 @@ from fleetform.engine import commands
 from fleetform.engine.facts import EngineFact
 from fleetform.engine.settings import EngineSettings, EngineSettingsError
 from fleetform.engine.state import EngineState
+from fleetform.executor.operations import failing_command
 
 # pyinfra 3 does not cache facts: each operation would gather again, at
 # planning and at execution.  The host does not change while pyinfra plans, so
@@ -73,10 +76,41 @@ def engine_packages(settings: EngineSettings) -> Generator[str, None, None]:
     yield from _run(commands.package_steps, settings)
 
 
+# State -> hosts whose daemon.json command started and did not succeed:
+# pyinfra resumes an operation after its command succeeded, never after a
+# failure, so a name left here is a host where the change failed.
+_unfinished: WeakKeyDictionary[State, set[str]] = WeakKeyDictionary()
+
+
 @operation()
-def daemon_json(settings: EngineSettings) -> Generator[str, None, None]:
-    """/etc/docker/daemon.json as the stacks say; dockerd restarted once if it changed."""
-    yield from _run(commands.daemon_json_steps, settings)
+def _daemon_json(settings: EngineSettings) -> Generator[str | StringCommand, None, None]:
+    state, host = _current()
+    planned = list(_run(commands.daemon_json_steps, settings))
+    if not planned or not state.is_executing:
+        yield from planned
+        return
+    unfinished = _unfinished.setdefault(state, set())
+    if unfinished:
+        # The hosts run one after another: stop the rollout at the first
+        # host whose dockerd did not take the new file (it was put back there).
+        failed = ", ".join(sorted(unfinished))
+        yield failing_command(f"daemon.json left as it is: the change failed on {failed}")
+        return
+    unfinished.add(host.name)
+    yield planned[0]
+    unfinished.discard(host.name)
+
+
+def daemon_json(settings: EngineSettings, **arguments: Any) -> Any:
+    """/etc/docker/daemon.json as the stacks say; dockerd restarted once if it changed.
+
+    Always host by host (pyinfra's ``_serial``): a restart stops the engine
+    for a while, and a daemon.json that one host's dockerd refuses would be
+    refused by all of them, so hosts never restart at the same time, and once
+    the change fails on one host the hosts after it fail without a change.
+    Other pyinfra arguments (``name``, ``_if``...) pass through.
+    """
+    return _daemon_json(settings=settings, _serial=True, **arguments)
 
 
 @operation()

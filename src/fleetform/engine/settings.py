@@ -23,12 +23,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
+from fleetform.engine.daemon import daemon_problems
 from fleetform.model import Engine, RegistryCA, SourceKind, Stack
 
 # host[:port]; it becomes a directory name under /etc/docker/certs.d, so no
 # slashes or dots-only names may slip through.
-_REGISTRY_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$")
-_USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+REGISTRY_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$")
+USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _VERSION_RE = re.compile(r"^[0-9A-Za-z.:~+-]+$")
 
 
@@ -145,7 +146,7 @@ def _merge_users(placed: list[tuple[Path, Engine]]) -> tuple[str, ...]:
     users: set[str] = set()
     for path, engine in placed:
         for user in engine.users:
-            if not _USER_RE.match(user):
+            if not USER_RE.match(user):
                 raise EngineSettingsError(f"{path}: engine.users: {user!r} is not a user name")
             users.add(user)
     return tuple(sorted(users))
@@ -156,13 +157,17 @@ def _show(value: object) -> str:
 
 
 def _check_registry(name: str, where: str) -> None:
-    if not _REGISTRY_RE.match(name):
+    if not REGISTRY_RE.match(name):
         raise EngineSettingsError(f"{where}: {name!r} is not a registry host[:port]")
 
 
 def canonical_daemon_json(config: Mapping[str, object]) -> str:
     """The one text form of a daemon.json mapping (sorted keys, no spaces)."""
     return json.dumps(config, sort_keys=True, separators=(",", ":"))
+
+
+def _key_path(path: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
 
 
 def daemon_json_problems(text: str) -> list[str]:
@@ -173,6 +178,7 @@ def daemon_json_problems(text: str) -> list[str]:
     - Any ``hosts`` entry is refused: Debian's and Docker's units start dockerd
       with ``-H fd://``, and dockerd refuses to start when both are set, which
       would leave the host without an engine after the restart.
+    - Values dockerd would refuse at start (``fleetform.engine.daemon``).
     """
     try:
         config = json.loads(text)
@@ -180,6 +186,11 @@ def daemon_json_problems(text: str) -> list[str]:
         return [f"not valid JSON: {exc}"]
     if not isinstance(config, dict):
         return ["daemon.json must be a mapping"]
+    values = [f"{_key_path(path)}: {message}" for path, message in daemon_problems(config)]
+    return _hosts_problems(config) + values
+
+
+def _hosts_problems(config: dict[str, object]) -> list[str]:
     hosts = config.get("hosts")
     if hosts is None:
         return []

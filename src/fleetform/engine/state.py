@@ -15,17 +15,24 @@ Example::
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from fleetform.engine.packages import APT_KEYRING, APT_SOURCES, DNF_REPO, OsInfo
+from fleetform.engine.settings import REGISTRY_RE, USER_RE
 
 InitSystem = Literal["systemd", "sysvinit", "none"]
 
 DAEMON_JSON = "/etc/docker/daemon.json"
 CERTS_DIR = "/etc/docker/certs.d"
+#: What fleetform itself added to the host, one name a line: only these are
+#: ever removed when no stack declares them any more.
+RECORD_DIR = "/var/lib/fleetform/engine"
+ADDED_USERS = f"{RECORD_DIR}/docker-group-users"
+ADDED_CAS = f"{RECORD_DIR}/registry-cas"
 ENGINE_PACKAGES = (
     "docker.io",
     "docker-ce",
@@ -71,6 +78,8 @@ else
   for u in docker containerd; do ls /etc/rc2.d/S*$u >/dev/null 2>&1 && echo "$u=enabled"; done
 fi
 echo @group; getent group docker
+echo @addedusers; cat {ADDED_USERS} 2>/dev/null
+echo @addedcas; cat {ADDED_CAS} 2>/dev/null
 true
 """
 
@@ -93,6 +102,10 @@ class EngineState:
     #: unit -> enabled at boot (systemd is-enabled, or sysv rc2.d links)
     enabled: dict[str, bool] = field(default_factory=dict)
     docker_group: tuple[str, ...] | None = None  # None: no docker group
+    #: users fleetform added to the docker group (``ADDED_USERS``)
+    added_users: tuple[str, ...] = ()
+    #: registries whose ca.crt fleetform wrote (``ADDED_CAS``)
+    added_registries: tuple[str, ...] = ()
 
     @property
     def daemon_json_sha256(self) -> str | None:
@@ -183,7 +196,14 @@ def parse_engine_state(lines: Iterable[str]) -> EngineState:
         socket=procs.get("socket") == "1",
         enabled={unit: state == "enabled" for unit, state in enabled.items()},
         docker_group=members,
+        added_users=_names(sec.get("addedusers", []), USER_RE),
+        added_registries=_names(sec.get("addedcas", []), REGISTRY_RE),
     )
+
+
+def _names(lines: list[str], pattern: re.Pattern[str]) -> tuple[str, ...]:
+    """Recorded names; anything else in the file is ignored, never acted on."""
+    return tuple(sorted({n for n in (line.strip() for line in lines) if pattern.match(n)}))
 
 
 def _pid(value: str | None) -> int | None:

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from fleetform.engine.daemon import daemon_problems
 from fleetform.model import Engine, IPAMPool, Network, RegistryCA, SourceKind, Stack, Volume
 from fleetform.stackfile.keyvalue import labels, string_pairs
 from fleetform.stackfile.problems import DocPath, Report
@@ -50,7 +51,12 @@ def build_engine(spec: dict[str, Any] | None, base: Path, report: Report) -> Eng
     daemon_json = None
     if daemon is not None:
         # x- keys are for anchors only: dockerd refuses to start on unknown keys.
-        daemon_json = json.dumps(dict(entries(daemon)), indent=2, sort_keys=True)
+        config = dict(entries(daemon))
+        daemon_json = json.dumps(config, indent=2, sort_keys=True)
+        # dockerd reads the file only when it restarts: a value it refuses
+        # would leave the host without an engine, so it fails validation here.
+        for path, message in daemon_problems(config):
+            report.error(("engine", "daemon", *path), message)
     registries = []
     for host, reg in entries(spec.get("registries")):
         ca = _registry(host, reg, base, ("engine", "registries", host), report)
