@@ -34,7 +34,7 @@ from fleetform.plan.desired import DesiredContainer, HostDesired
 from fleetform.plan.diff import UNSET, FieldChange, diff_specs
 from fleetform.plan.observed import Observed, ObservedContainer
 from fleetform.plan.resources import plan_images, plan_networks, plan_volumes
-from fleetform.plan.spec import ImageConfig, with_image_defaults
+from fleetform.plan.spec import ImageConfig, with_image_defaults, without_implicit_aliases
 
 _RUNNING = ("running", "restarting")
 
@@ -136,7 +136,13 @@ class _ContainerPlanner:
     def _plan_existing(self, want: DesiredContainer, obs: ObservedContainer) -> None:
         image = self.observed.image_by_id(obs.image_id) or self.observed.image(want.spec.image)
         target = with_image_defaults(want.spec, image.config if image else ImageConfig())
-        changes = list(diff_specs(target, obs.spec, want.secret_keys))
+        changes = list(
+            diff_specs(
+                without_implicit_aliases(target, want.name),
+                without_implicit_aliases(obs.spec, obs.name),
+                want.secret_keys,
+            )
+        )
         changes += _image_changes(want, obs, self.observed)
         recreate = [c for c in changes if not c.in_place or c.new == UNSET]
         if not recreate and obs.config_hash != want.config_hash:
