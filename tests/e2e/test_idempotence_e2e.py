@@ -179,3 +179,60 @@ def test_a_stack_using_every_key_applied_twice_changes_nothing_the_second_time(
         "everykey-cache-2",
         "everykey-web-1",
     ]
+
+
+MOVING = "fleetform/everykey-moving:1"  # a tag of this module's own in the lab registry
+
+
+def _push(local: str, lab: Any) -> None:
+    """Push the control engine's ``local`` image as MOVING (the registry's 127.0.0.1 port)."""
+    from fleetform.lab.registry import published_port
+
+    via = f"127.0.0.1:{published_port(lab.cfg.registry_container)}/{MOVING}"
+    subprocess.run(
+        f"docker tag {local} {via} && docker push -q {via} >/dev/null && "
+        f"docker rmi {via} >/dev/null",
+        shell=True,
+        check=True,
+        timeout=300,
+    )
+
+
+def test_a_pull_always_image_is_pulled_and_its_container_recreated_only_when_its_tag_moves(
+    tmp_path: Path, hosts: list[str], lab: Any
+) -> None:
+    db = hosts[-1]
+    path = tmp_path / "everykey-moving.yml"
+    path.write_text(
+        "version: 1\nname: everykey-moving\nhosts: [db]\nservices:\n  app:\n"
+        f"    image: registry.lab:5000/{MOVING}\n    pull: always\n"
+        "    command: [sleep, '2147483647']\n    stop_grace_period: 1s\n"
+    )
+
+    def plan() -> tuple[int, dict[str, Any]]:
+        done = fleetform(
+            "plan", "-i", "inventory/lab.py", str(path), "--json", "--detailed-exitcode"
+        )
+        return done.returncode, json.loads(done.stdout)
+
+    def image_of_app() -> str:
+        return sh(db, "docker inspect -f '{{.Image}}' everykey-moving-app-1")
+
+    try:
+        _push("fleetform-lab/busybox:1", lab)
+        assert_idempotent([str(path)], [])
+        first = image_of_app()
+
+        _push("fleetform-lab/demo:1", lab)  # the tag now names another image
+        code, doc = plan()
+        (host,) = [h for h in doc["hosts"] if h["host"] == db]
+        assert code == 2
+        assert [(a["kind"], a["resource"]) for a in host["actions"]] == [
+            ("pull", f"registry.lab:5000/{MOVING}"),
+            ("recreate", "everykey-moving-app-1"),
+        ]
+        assert_idempotent([str(path)], [])  # pulls, recreates, then plans nothing
+        assert image_of_app() != first
+    finally:
+        remove_everything_of(db, "everykey-moving")
+        sh(db, f"docker image rm registry.lab:5000/{MOVING} 2>/dev/null; true", check=False)
