@@ -11,10 +11,15 @@ The document (``fleetform_observe: 1``)::
      "names": ["every container name", ..., null],
      "networks": [docker network inspect of every network],
      "volumes": [docker volume inspect of every volume],
-     "images": [{"ref": "declared ref", "inspect": [docker image inspect]}, ..., null],
+     "images": [{"ref": "declared ref", "inspect": [docker image inspect],
+                 "registry": {"digest": "sha256:..."} or {"error": "..."}}, ..., null],
      "container_images": [docker image inspect of the managed containers' image ids]}
 
-or ``{"fleetform_observe": 1, "error": "..."}`` when docker is missing or its
+``registry`` is there only for ``pull: always`` images on the Docker API path
+(``GET /distribution/{ref}/json``: what the registry serves now); the docker
+CLI path leaves it out, and the digest is unknown.
+
+Or ``{"fleetform_observe": 1, "error": "..."}`` when docker is missing or its
 daemon does not answer (exit status 0 either way, so the caller reads the
 reason instead of a bare failure).
 
@@ -41,6 +46,7 @@ from fleetform.plan.observed import (
     ObservedImage,
     ObservedNetwork,
     ObservedVolume,
+    RegistryAnswer,
 )
 
 __all__ = [
@@ -102,7 +108,16 @@ def observe_command(desired: HostDesired) -> str:
     same document comes from the docker CLI (:func:`cli_observe_command`).
     """
     refs = [image.ref for image in desired.images]
-    return f"{api_command(refs)} || {{\n{cli_observe_command(desired)}}}"
+    return f"{api_command(refs, registry_refs(desired))} || {{\n{cli_observe_command(desired)}}}"
+
+
+def registry_refs(desired: HostDesired) -> list[str]:
+    """The images whose registry digest is asked for: ``pull: always``, not built or loaded."""
+    return [
+        i.ref
+        for i in desired.images
+        if i.pull == "always" and i.build is None and i.archive is None
+    ]
 
 
 def cli_observe_command(desired: HostDesired) -> str:
@@ -163,7 +178,17 @@ def _volume(raw: dict[str, Any]) -> ObservedVolume:
 
 
 def _image(ref: str, raw: dict[str, Any]) -> ObservedImage:
-    return ObservedImage(ref, raw["Id"], image_config(raw))
+    return ObservedImage(ref, raw["Id"], image_config(raw), tuple(raw.get("RepoDigests") or ()))
+
+
+def _registry(entry: dict[str, Any]) -> RegistryAnswer | None:
+    answer = entry.get("registry")
+    if not isinstance(answer, dict):
+        return None  # not asked, or the docker CLI path: unknown
+    digest = answer.get("digest")
+    if isinstance(digest, str) and digest:
+        return RegistryAnswer(entry["ref"], digest)
+    return RegistryAnswer(entry["ref"], None, str(answer.get("error") or "no digest in the answer"))
 
 
 def parse_observed(stdout: str) -> Observed:
@@ -202,6 +227,13 @@ def parse_observed(stdout: str) -> Observed:
         images=images,
         container_images=tuple(_image("", raw) for raw in doc.get("container_images") or ()),
         server_version=str(doc.get("server_version") or ""),
+        registry=tuple(
+            answer
+            for entry in doc.get("images") or ()
+            if entry
+            for answer in (_registry(entry),)
+            if answer is not None
+        ),
     )
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from fleetform.engine.daemon import daemon_problems
 from fleetform.engine.settings import EngineSettingsError, canonical_daemon_json, engine_for_host
 from fleetform.model import Engine, Stack
+from fleetform.stackfile.daemon import daemon_problems
 
 GOOD = {
     "log-driver": "json-file",

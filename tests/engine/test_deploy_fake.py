@@ -98,11 +98,12 @@ def test_daemon_json_restarts_run_on_one_host_after_another(monkeypatch) -> None
 
 
 def test_once_a_daemon_json_change_fails_on_a_host_the_hosts_after_it_are_left_alone() -> None:
-    from fleetform.executor.operations import failing_command
+    from fleetform.opfailure import failing_command
 
     changed = EngineSettings(daemon_json='{"log-driver":"json-file"}')
     refused = {"fake_responses": {"systemctl restart": {"success": False}}}
-    runs = run_fake({h: ("debian-systemd-running", changed, refused) for h in "abc"}, allow_failures=True)
+    hosts = {h: ("debian-systemd-running", changed, refused) for h in "abc"}
+    runs = run_fake(hosts, allow_failures=True)
     tried = [h for h, run in runs.items() if any("systemctl restart" in c for c in run.commands)]
     assert len(tried) == 1  # the first host in pyinfra's order; which one is not fixed
     assert runs[tried[0]].failed

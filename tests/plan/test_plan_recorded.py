@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
-from planbuilders import recorded_observed, recorded_stack, want
+from planbuilders import INSPECT, recorded, recorded_observed, recorded_stack, want
 
-from fleetform.model import LABEL_CONFIG_HASH
+from fleetform.model import LABEL_CONFIG_HASH, NetworkAttachment, Service
+from fleetform.observe import parse_observed
 from fleetform.plan import plan_host
 from fleetform.plan.diff import diff_specs
 from fleetform.plan.spec import with_image_defaults
@@ -57,3 +59,31 @@ def test_recorded_containers_of_the_stack_that_it_no_longer_declares_are_removed
     removed = [a.resource for a in plan.actions if a.kind == "remove"]
     assert removed == ["fftest-job-1", "fftest-sick-1"]
     assert "fftest-byhand" not in str(plan.lines())
+
+
+def test_a_hostname_equal_to_a_network_alias_is_not_drift() -> None:
+    # stacks/full.yml's `cache`: the service name is an alias on its network
+    # and `hostname: cache`.  Docker lists the shared name once, so the
+    # observation cannot tell the declared alias from the one Docker adds for
+    # the hostname; neither side may count it (it used to recreate every run).
+    raw = recorded("container-cache.json")
+    cache = Service(
+        name="cache",
+        image="fleetform-test/busybox:1",
+        hostname="cache",
+        networks=(NetworkAttachment("back"),),
+    )
+    s = replace(recorded_stack(), services=(cache,))
+    desired = want([s], host="local")
+    (c,) = desired.containers
+    raw["Config"]["Labels"][LABEL_CONFIG_HASH] = c.config_hash
+    image = recorded("image.json")
+    doc = {
+        "fleetform_observe": 1,
+        "containers": [raw],
+        "networks": json.loads((INSPECT / "networks.json").read_text()),
+        "images": [{"ref": "fleetform-test/busybox:1", "inspect": [{**image, "Id": raw["Image"]}]}],
+    }
+    plan = plan_host(desired, parse_observed(json.dumps(doc)))
+    assert [str(a.headline()) for a in plan.actions] == [], plan.lines()
+    assert plan.errors == ()

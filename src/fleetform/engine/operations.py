@@ -28,7 +28,7 @@ from fleetform.engine import commands
 from fleetform.engine.facts import EngineFact
 from fleetform.engine.settings import EngineSettings, EngineSettingsError
 from fleetform.engine.state import EngineState
-from fleetform.executor.operations import failing_command
+from fleetform.opfailure import failing_command
 
 # pyinfra 3 does not cache facts: each operation would gather again, at
 # planning and at execution.  The host does not change while pyinfra plans, so

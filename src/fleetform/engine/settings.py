@@ -23,8 +23,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
-from fleetform.engine.daemon import daemon_problems
 from fleetform.model import Engine, RegistryCA, SourceKind, Stack
+from fleetform.stackfile.daemon import daemon_problems
 
 # host[:port]; it becomes a directory name under /etc/docker/certs.d, so no
 # slashes or dots-only names may slip through.

@@ -31,6 +31,7 @@ from pyinfra.context import host
 from fleetform.executor.commands import SECRET_ENV_DIR, host_commands, secret_env_file
 from fleetform.executor.uploads import Step, Upload, UploadError, image_uploads
 from fleetform.observe import ObserveError, observe_command, parse_observed
+from fleetform.opfailure import failing_command
 from fleetform.plan import HostPlan, plan_host
 
 
@@ -64,16 +65,6 @@ def plan_commands(host_plan: HostPlan) -> Generator[Any, None, None]:
             yield FileUploadCommand(io.BytesIO(content.encode()), path)
         yield StringCommand(command)
         yield from _steps(steps.after)
-
-
-def failing_command(reason: str) -> StringCommand:
-    """The one way a host is failed from inside an operation.
-
-    An exception raised while pyinfra iterates an operation's commands
-    escapes ``run_ops`` and stops every host; a command that prints the
-    reason and exits 1 fails only this host, and the summary shows why.
-    """
-    return StringCommand(f"echo {shlex.quote(f'fleetform: {reason}')} >&2; exit 1")
 
 
 def _steps(steps: tuple[Step, ...]) -> Generator[Any, None, None]:

@@ -27,9 +27,10 @@ from pyinfra.api.state import State
 from pyinfra.context import host
 
 from fleetform.executor.observation import engine_missing
-from fleetform.executor.operations import failing_command, plan_commands, unapproved_replan
+from fleetform.executor.operations import plan_commands, unapproved_replan
 from fleetform.model import Stack
 from fleetform.observe import ObserveError, observe_command, parse_observed
+from fleetform.opfailure import failing_command
 from fleetform.plan import HostPlan, plan_host
 from fleetform.plan.desired import desired_for_host
 from fleetform.plan.observed import Observed

@@ -154,8 +154,10 @@ def _mounts(raw: list[Json] | None) -> tuple[MountSpec, ...]:
 
 
 def _networks(container: Json) -> tuple[NetSpec, ...]:
-    # Docker adds the short id, the hostname and the name as aliases by
-    # itself; only the others were asked for.
+    # Docker adds the short id and the hostname as aliases by itself (the
+    # name too, when it is the hostname).  A declared alias equal to one of
+    # them looks the same, so the planner drops these names from both sides
+    # (fleetform.plan.spec.without_implicit_aliases).
     cfg = container.get("Config") or {}
     implicit = {
         container.get("Id", "")[:12],

@@ -91,6 +91,25 @@ class ObservedImage:
     ref: str  # the declared reference, or "" for an image found by container id
     id: str
     config: ImageConfig
+    #: ``repo@sha256:...`` of the manifests this image was pulled as (none when built or loaded)
+    repo_digests: tuple[str, ...] = ()
+
+    def has_digest(self, digest: str) -> bool:
+        """True when the image was pulled as the manifest ``digest``."""
+        return any(d.partition("@")[2] == digest for d in self.repo_digests)
+
+
+@dataclass(frozen=True)
+class RegistryAnswer:
+    """What the registry serves for a reference now (asked for ``pull: always`` images).
+
+    Only the Docker API path of observation asks; on the docker CLI path no
+    answer is recorded and the digest is unknown.
+    """
+
+    ref: str
+    digest: str | None  # manifest digest, as in RepoDigests; None when the question failed
+    error: str | None = None  # why the registry could not answer
 
 
 @dataclass(frozen=True)
@@ -104,6 +123,7 @@ class Observed:
     images: tuple[ObservedImage, ...] = ()  # declared refs present on the host
     container_images: tuple[ObservedImage, ...] = ()  # images of managed containers, by id
     server_version: str = ""
+    registry: tuple[RegistryAnswer, ...] = ()  # pull: always images, Docker API path only
 
     def container(self, name: str) -> ObservedContainer | None:
         return next((c for c in self.containers if c.name == name), None)
@@ -116,6 +136,9 @@ class Observed:
 
     def image(self, ref: str) -> ObservedImage | None:
         return next((i for i in self.images if i.ref == ref), None)
+
+    def registry_answer(self, ref: str) -> RegistryAnswer | None:
+        return next((r for r in self.registry if r.ref == ref), None)
 
     def image_by_id(self, image_id: str) -> ObservedImage | None:
         found = (i for i in (*self.container_images, *self.images) if i.id == image_id)

@@ -39,8 +39,18 @@ from fleetform.plan.carry import carry_volumes
 from fleetform.plan.desired import DesiredContainer, HostDesired
 from fleetform.plan.diff import UNSET, FieldChange, diff_specs
 from fleetform.plan.observed import Observed, ObservedContainer
-from fleetform.plan.resources import plan_images, plan_networks, plan_volumes
-from fleetform.plan.spec import ImageConfig, with_image_defaults, without_image_volumes
+from fleetform.plan.resources import (
+    new_registry_digest,
+    plan_images,
+    plan_networks,
+    plan_volumes,
+)
+from fleetform.plan.spec import (
+    ImageConfig,
+    with_image_defaults,
+    without_image_volumes,
+    without_implicit_aliases,
+)
 
 _RUNNING = ("running", "restarting")
 
@@ -75,8 +85,16 @@ def _topo_order(containers: tuple[DesiredContainer, ...]) -> list[DesiredContain
 
 
 def _image_changes(
-    want: DesiredContainer, have: ObservedContainer, observed: Observed
+    want: DesiredContainer, have: ObservedContainer, desired: HostDesired, observed: Observed
 ) -> list[FieldChange]:
+    image = next((i for i in desired.images if i.ref == want.spec.image), None)
+    pending = new_registry_digest(image, observed) if image else None
+    if pending is not None:
+        # `pull: always` and the registry serves another image: it is pulled
+        # first, and the container is recreated on it in the same apply.
+        return [
+            FieldChange("image id", _short(have.image_id), f"registry digest {_short(pending)}")
+        ]
     target = observed.image(want.spec.image)
     if target is None:
         return [FieldChange("image id", _short(have.image_id), "(not on host yet)")]
@@ -145,8 +163,15 @@ class _ContainerPlanner:
         config = image.config if image else ImageConfig()
         target = without_image_volumes(with_image_defaults(want.spec, config), config)
         have = without_image_volumes(obs.spec, config)
-        changes = list(diff_specs(target, have, want.secret_keys, obs.secret_keys))
-        changes += _image_changes(want, obs, self.observed)
+        changes = list(
+            diff_specs(
+                without_implicit_aliases(target, want.name),
+                without_implicit_aliases(have, obs.name),
+                want.secret_keys,
+                obs.secret_keys,
+            )
+        )
+        changes += _image_changes(want, obs, self.desired, self.observed)
         recreate = [c for c in changes if not c.in_place or c.new == UNSET]
         if not recreate and obs.config_hash != want.config_hash:
             changes.append(
@@ -218,7 +243,7 @@ def plan_host(desired: HostDesired, observed: Observed) -> HostPlan:
     cp.plan()
     nets, net_errors, net_warnings = plan_networks(desired, observed)
     vols, vol_removals, vol_errors, vol_warnings = plan_volumes(desired, observed)
-    images, image_errors = plan_images(desired, observed)
+    images, image_errors, image_warnings = plan_images(desired, observed)
     topo = [c.name for c in _topo_order(desired.containers)]
     actions = (
         *nets,
@@ -232,5 +257,5 @@ def plan_host(desired: HostDesired, observed: Observed) -> HostPlan:
         host=desired.host,
         actions=tuple(actions),
         errors=tuple(cp.errors + net_errors + vol_errors + image_errors),
-        warnings=tuple(cp.warnings + net_warnings + vol_warnings),
+        warnings=tuple(cp.warnings + net_warnings + vol_warnings + image_warnings),
     )

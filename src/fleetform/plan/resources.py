@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fleetform.plan.actions import Action
-from fleetform.plan.desired import HostDesired
+from fleetform.plan.desired import DesiredImage, HostDesired
 from fleetform.plan.observed import Observed
 
 
@@ -88,27 +88,78 @@ def plan_volumes(
     return creates, removals, errors, warnings
 
 
-def plan_images(desired: HostDesired, observed: Observed) -> tuple[list[Action], list[str]]:
-    """(load / build / pull actions, errors), loads first, then builds, then pulls.
+def _short(digest: str) -> str:
+    return digest.split(":", 1)[-1][:12]
+
+
+def _pulled_always(image: DesiredImage) -> bool:
+    # A built or loaded image lives on the host only: it is never pulled,
+    # whatever the pull policy says (the loader rejects `pull: always` with
+    # them; this keeps hand-made models safe).
+    return image.pull == "always" and image.build is None and image.archive is None
+
+
+def new_registry_digest(image: DesiredImage, observed: Observed) -> str | None:
+    """The registry's digest of a ``pull: always`` image when the host's copy is another one.
+
+    None when the image is missing (a plain pull), when the host has what the
+    registry serves, or when the registry's answer is unknown or failed.
+    """
+    have = observed.image(image.ref)
+    answer = observed.registry_answer(image.ref)
+    if not _pulled_always(image) or have is None or answer is None or answer.digest is None:
+        return None
+    return None if have.has_digest(answer.digest) else answer.digest
+
+
+def _pull_always(
+    di: DesiredImage, observed: Observed, host: str
+) -> tuple[Action | None, str | None]:
+    """(pull action or None, warning or None) for a present ``pull: always`` image."""
+    answer = observed.registry_answer(di.ref)
+    if answer is None:
+        # The docker CLI path cannot ask the registry through dockerd: the
+        # pull is planned, and counted as a change, as the reason says.
+        reason = "pull: always (registry digest unknown: observed without the Docker API)"
+        return Action(host, "pull", di.ref, reason, image=di), None
+    if answer.digest is None:
+        # Safe: without an answer nothing is pulled, and the containers keep
+        # running the image the host has.
+        return None, (
+            f"pull: always: could not ask the registry for {di.ref} ({answer.error}); "
+            "the image on the host is kept, not pulled"
+        )
+    digest = new_registry_digest(di, observed)
+    if digest is None:
+        return None, None  # the host has what the registry serves
+    reason = f"pull: always: the registry serves another image (digest {_short(digest)})"
+    return Action(host, "pull", di.ref, reason, image=di), None
+
+
+def plan_images(
+    desired: HostDesired, observed: Observed
+) -> tuple[list[Action], list[str], list[str]]:
+    """(load / build / pull actions, errors, warnings), loads first, then builds, then pulls.
 
     A missing image is loaded from its archive, else built, else pulled
     (``pull: never``: an error).  A present image is pulled again only with
-    ``pull: always``; it is never built or loaded again, so new content needs
-    a new tag.
+    ``pull: always``, and only when the registry serves another digest than
+    the host's copy (see :func:`_pull_always`); it is never built or loaded
+    again, so new content needs a new tag.
     """
     actions: list[Action] = []
     errors: list[str] = []
+    warnings: list[str] = []
     for di in desired.images:
         present = observed.image(di.ref) is not None
-        # A built or loaded image lives on the host only: it is made when
-        # missing and never pulled, whatever the pull policy says (the loader
-        # rejects `pull: always` with them; this keeps hand-made models safe).
-        local = di.build is not None or di.archive is not None
-        if present and (di.pull != "always" or local):
+        if present and _pulled_always(di):
+            action, warning = _pull_always(di, observed, desired.host)
+            actions += [action] if action else []
+            warnings += [warning] if warning else []
             continue
         if present:
-            actions.append(Action(desired.host, "pull", di.ref, "pull: always", image=di))
-        elif di.archive is not None:
+            continue
+        if di.archive is not None:
             actions.append(
                 Action(desired.host, "load", di.ref, f"missing: load {di.archive.name}", image=di)
             )
@@ -120,4 +171,4 @@ def plan_images(desired: HostDesired, observed: Observed) -> tuple[list[Action],
             actions.append(Action(desired.host, "pull", di.ref, "missing: pull", image=di))
     rank = {"load": 0, "build": 1, "pull": 2}
     actions.sort(key=lambda a: (rank[a.kind], a.resource))
-    return actions, errors
+    return actions, errors, warnings

@@ -195,6 +195,25 @@ def without_image_volumes(spec: ContainerSpec, image: ImageConfig) -> ContainerS
     return spec if kept == spec.mounts else replace(spec, mounts=kept)
 
 
+def without_implicit_aliases(spec: ContainerSpec, container_name: str) -> ContainerSpec:
+    """``spec`` without the network aliases Docker may add by itself.
+
+    On user networks Docker adds the container's hostname (and its short id)
+    to the aliases unless it is there already, and lists a shared name once.
+    So ``docker inspect`` cannot tell a declared alias equal to the hostname
+    or to the container name from the one Docker added: both sides of a
+    comparison drop these names (see :func:`fleetform.plan.inspect.spec_from_inspect`
+    for the host side), or a stack whose ``hostname`` is also an alias would be
+    recreated on every run.  The declared spec keeps them: containers are
+    still created with the alias, whatever Docker's version does.
+    """
+    implicit = {container_name, spec.hostname}
+    networks = tuple(
+        replace(n, aliases=tuple(a for a in n.aliases if a not in implicit)) for n in spec.networks
+    )
+    return replace(spec, networks=networks)
+
+
 def spec_to_json(spec: ContainerSpec) -> dict[str, Any]:
     """A JSON-able dict of the spec (tuples become lists)."""
     return dataclasses.asdict(spec)

@@ -9,8 +9,8 @@ import re
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from fleetform.engine.daemon import daemon_problems
 from fleetform.model import Engine, IPAMPool, Network, RegistryCA, SourceKind, Stack, Volume
+from fleetform.stackfile.daemon import daemon_problems
 from fleetform.stackfile.keyvalue import labels, string_pairs
 from fleetform.stackfile.problems import DocPath, Report
 from fleetform.stackfile.service import DEFAULT_NETWORK, build_service

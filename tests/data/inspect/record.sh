@@ -50,6 +50,13 @@ docker create --name fftest-web-1 $L \
 docker network connect --alias web --alias api fftest_back fftest-web-1
 docker start fftest-web-1 >/dev/null
 
+# a hostname equal to a network alias (stacks/full.yml's `cache`: the service
+# name is an alias, and `hostname: cache`): Docker lists the name once
+docker run -d --name fftest-cache-1 $L \
+  --label fleetform.stack=fftest --label fleetform.service=cache --label fleetform.replica=1 \
+  --label fleetform.config-hash=v1:recorded --hostname cache \
+  --network fftest_back --network-alias cache fleetform-test/busybox:1 >/dev/null
+
 # a minimal container: every field from the image or Docker's defaults
 docker run -d --name fftest-plain-1 $L \
   --label fleetform.stack=fftest --label fleetform.service=plain --label fleetform.replica=1 \
@@ -69,6 +76,7 @@ docker inspect fftest-web-1 > container-web.json
 docker inspect fftest-plain-1 > container-plain.json
 docker inspect fftest-job-1 > container-job.json
 docker inspect fftest-sick-1 > container-sick.json
+docker inspect fftest-cache-1 > container-cache.json
 docker network inspect fftest_back fftest_front > networks.json
 docker volume inspect fftest_data > volumes.json
 docker image inspect fleetform-test/busybox:1 > image.json
@@ -84,7 +92,7 @@ print(subprocess.run(["sh", "-c", observe_command(want)], capture_output=True, t
 PY
 fi
 
-docker rm -f -v fftest-web-1 fftest-plain-1 fftest-job-1 fftest-sick-1 fftest-byhand >/dev/null
+docker rm -f -v fftest-web-1 fftest-cache-1 fftest-plain-1 fftest-job-1 fftest-sick-1 fftest-byhand >/dev/null
 docker network rm fftest_back fftest_front >/dev/null
 docker volume rm fftest_data >/dev/null
 docker image rm fleetform-test/busybox:1 >/dev/null
