@@ -86,7 +86,19 @@ def build_argv(image: DesiredImage, context_dir: str) -> list[str]:
     return [*argv, context_dir]
 
 
+def _mount_field(what: str, text: str) -> str:
+    # `--mount` is one CSV record of key=value fields: a `,` would start a new
+    # field (`/x,type=bind,source=/etc`), quotes change the splitting.  The
+    # loader refuses these; this keeps a hand-made model from slipping through.
+    if any(c in text for c in ",=\"'") or not text.isprintable():
+        raise ValueError(
+            f"refusing mount {what} {text!r}: it holds `,`, `=`, a quote or a control character"
+        )
+    return text
+
+
 def _mount(m_type: str, target: str, source: str, read_only: bool, size: int | None) -> str:
+    target, source = _mount_field("target", target), _mount_field("source", source)
     parts = [f"type={m_type}"]
     if source:
         parts.append(f"source={source}")
