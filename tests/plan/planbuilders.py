@@ -12,6 +12,7 @@ from fleetform.model import (
     LABEL_REPLICA,
     LABEL_SERVICE,
     LABEL_STACK,
+    LABEL_STACK_FILE,
     Healthcheck,
     Logging,
     Mount,
@@ -73,6 +74,7 @@ def running(
         LABEL_SERVICE: c.service.name,
         LABEL_REPLICA: str(c.replica),
         LABEL_CONFIG_HASH: c.config_hash,
+        **({LABEL_STACK_FILE: c.identity} if c.identity else {}),
         **dict(spec.labels),
     }
     return ObservedContainer(

@@ -15,6 +15,7 @@ from fleetform.model import (
     LABEL_REPLICA,
     LABEL_SERVICE,
     LABEL_STACK,
+    LABEL_STACK_FILE,
     LABEL_VOLUME,
 )
 from fleetform.plan.desired import (
@@ -28,6 +29,9 @@ from fleetform.plan.spec import ContainerSpec, NetSpec
 
 
 def _labels(pairs: tuple[tuple[str, str], ...]) -> list[str]:
+    # A hand-made model may have no stack file identity: no label then, which
+    # later plans read as "this file's" (as for objects of earlier versions).
+    pairs = tuple((k, v) for k, v in pairs if k != LABEL_STACK_FILE or v)
     return [arg for k, v in pairs for arg in ("--label", f"{k}={v}")]
 
 
@@ -49,7 +53,14 @@ def network_create_argv(dn: DesiredNetwork) -> list[str]:
             argv += ["--ip-range", pool.ip_range]
         if pool.gateway:
             argv += ["--gateway", pool.gateway]
-    argv += _labels(((LABEL_STACK, dn.stack), (LABEL_NETWORK, net.name), *net.labels))
+    argv += _labels(
+        (
+            (LABEL_STACK, dn.stack),
+            (LABEL_STACK_FILE, dn.identity),
+            (LABEL_NETWORK, net.name),
+            *net.labels,
+        )
+    )
     return [*argv, net.docker_name]
 
 
@@ -58,7 +69,14 @@ def volume_create_argv(dv: DesiredVolume) -> list[str]:
     argv = ["docker", "volume", "create", "--driver", vol.driver]
     for k, v in vol.driver_opts:
         argv += ["--opt", f"{k}={v}"]
-    argv += _labels(((LABEL_STACK, dv.stack), (LABEL_VOLUME, vol.name), *vol.labels))
+    argv += _labels(
+        (
+            (LABEL_STACK, dv.stack),
+            (LABEL_STACK_FILE, dv.identity),
+            (LABEL_VOLUME, vol.name),
+            *vol.labels,
+        )
+    )
     return [*argv, vol.docker_name]
 
 
@@ -200,6 +218,9 @@ def container_create_argv(c: DesiredContainer, env_file: str | None = None) -> l
     argv += _labels(
         (
             (LABEL_STACK, c.stack),
+            # Which file made it: another file with the same stack name never
+            # removes it as an orphan (plan.planner).
+            (LABEL_STACK_FILE, c.identity),
             (LABEL_SERVICE, c.service.name),
             (LABEL_REPLICA, str(c.replica)),
             (LABEL_CONFIG_HASH, c.config_hash),

@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fleetform.model import LABEL_CONFIG_HASH, LABEL_REPLICA, LABEL_SERVICE, LABEL_STACK, Pairs
+from fleetform.model import (
+    LABEL_CONFIG_HASH,
+    LABEL_REPLICA,
+    LABEL_SERVICE,
+    LABEL_STACK,
+    LABEL_STACK_FILE,
+    Pairs,
+)
 from fleetform.plan.spec import (
     ContainerSpec,
     HealthSpec,
@@ -23,7 +30,9 @@ from fleetform.plan.spec import (
 )
 
 #: Labels fleetform sets on every container it owns; they are not part of the spec.
-OWNERSHIP_LABELS = frozenset({LABEL_STACK, LABEL_SERVICE, LABEL_REPLICA, LABEL_CONFIG_HASH})
+OWNERSHIP_LABELS = frozenset(
+    {LABEL_STACK, LABEL_STACK_FILE, LABEL_SERVICE, LABEL_REPLICA, LABEL_CONFIG_HASH}
+)
 
 Json = Mapping[str, Any]
 

@@ -11,6 +11,7 @@ from typing import Any, Literal, cast
 
 from fleetform.model import Engine, IPAMPool, Network, RegistryCA, SourceKind, Stack, Volume
 from fleetform.stackfile.files import InputFileError, read_small_file
+from fleetform.stackfile.identity import stack_file_identity
 from fleetform.stackfile.keyvalue import labels, string_pairs
 from fleetform.stackfile.names import printable
 from fleetform.stackfile.problems import DocPath, Report
@@ -171,4 +172,5 @@ def build_stack(data: dict[str, Any], source: Path, report: Report) -> Stack:
         networks=tuple(networks[k] for k in sorted(networks)),
         volumes=tuple(build_volume(name, k, v, report) for k, v in entries(data.get("volumes"))),
         services=services,
+        identity=stack_file_identity(source),
     )
