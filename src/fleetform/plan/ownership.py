@@ -46,7 +46,8 @@ def foreign_owner(
     if not same_file(identity, want_identity):
         return (
             f"was made by stack file {identity}, not {want_identity}: two stack files declare "
-            f"stack {stack}; give one of them another name"
+            f"stack {stack}; give one of them another name (or, if the file was moved, remove "
+            "what the old path made by hand)"
         )
     return None
 
