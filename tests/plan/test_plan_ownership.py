@@ -128,7 +128,9 @@ def case_a_volume_of_another_key_is_an_error_and_not_removed() -> tuple[HostDesi
     )
 
 
-def case_a_network_of_another_stack_or_file_is_an_error() -> tuple[HostDesired, Observed]:
+def case_a_network_of_another_stack_is_an_error_of_another_file_a_warning() -> tuple[
+    HostDesired, Observed
+]:
     s = stack(
         svc("x", networks=(NetworkAttachment("back"), NetworkAttachment("front"))),
         networks=(Network("back", "demo_back"), Network("front", "demo_front")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fleetform.plan.actions import Action
 from fleetform.plan.desired import HostDesired
 from fleetform.plan.observed import Observed
-from fleetform.plan.ownership import foreign_owner
+from fleetform.plan.ownership import foreign_owner, same_file
 
 
 def plan_networks(
@@ -33,14 +33,20 @@ def plan_networks(
                 f"network {dn.name} exists without fleetform's labels; it is used as it is"
             )
             continue
-        foreign = foreign_owner(
-            (have.stack, have.key, have.identity), (dn.stack, net.name, dn.identity), "network"
-        )
+        # The stack file is left out here: a network is never removed or
+        # recreated, so a same-name stack from another file sharing it (its
+        # implicit `default` network, say) destroys nothing; the plan warns.
+        foreign = foreign_owner((have.stack, have.key, None), (dn.stack, net.name, ""), "network")
         if foreign is not None:
             # Docker names are unique on a host: using it would join another
             # stack's network.
             errors.append(f"network {dn.name} on {desired.host} {foreign}")
             continue
+        if not same_file(have.identity, dn.identity):
+            warnings.append(
+                f"network {dn.name} was made by stack file {have.identity}, which also declares "
+                f"stack {dn.stack}; it is shared with that stack's containers"
+            )
         drift = []
         if have.driver != net.driver:
             drift.append(f"driver {have.driver} (declared {net.driver})")
