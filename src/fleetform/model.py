@@ -39,6 +39,9 @@ DependencyCondition = Literal[
 #: Labels that mark a Docker object as fleetform's.  Ownership is decided by
 #: these labels only; anything without them is never touched.
 LABEL_STACK = "fleetform.stack"
+#: Which stack file made the object (:func:`fleetform.stackfile.identity.stack_file_identity`):
+#: two files with one stack name never remove each other's containers.
+LABEL_STACK_FILE = "fleetform.stack-file"
 LABEL_SERVICE = "fleetform.service"
 LABEL_REPLICA = "fleetform.replica"
 LABEL_CONFIG_HASH = "fleetform.config-hash"
@@ -262,6 +265,14 @@ class Stack:
     networks: tuple[Network, ...] = ()
     volumes: tuple[Volume, ...] = ()
     services: tuple[Service, ...] = ()
+    #: the stack file's identity (its path inside its git work tree, else its
+    #: absolute path), set by the loader; empty means ``source`` as written.
+    identity: str = ""
+
+    @property
+    def file_identity(self) -> str:
+        """The value of the ``fleetform.stack-file`` label of everything this stack makes."""
+        return self.identity or self.source.as_posix()
 
     def service(self, name: str) -> Service:
         for svc in self.services:

@@ -205,7 +205,9 @@ def test_a_name_clash_with_an_unmanaged_container_is_an_error_not_a_removal(
     doc = base_stack()
     doc["services"]["api"]["environment"]["LOG_LEVEL"] = "debug"
     doc["services"]["extra"] = {"image": f"{REG}/busybox:1", "hosts": [hosts[0]]}
-    path = stackfile(doc, "clash.yml")
+    # The same file as the other tests: another file with this stack name
+    # would be another stack file's stack, an error of its own.
+    path = stackfile(doc)
     sh(hosts[0], f"docker run -d --name {STACK}-extra-1 {REG}/busybox:1 sleep 100000")
     clash_id = sh(hosts[0], f"docker inspect -f '{{{{.Id}}}}' {STACK}-extra-1")
     try:

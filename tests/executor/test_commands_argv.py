@@ -48,6 +48,8 @@ def test_docker_create_carries_every_option_of_the_spec_and_the_ownership_labels
         "--label",
         "fleetform.stack=fftest",
         "--label",
+        "fleetform.stack-file=fftest.yml",
+        "--label",
         "fleetform.service=web",
         "--label",
         "fleetform.replica=1",

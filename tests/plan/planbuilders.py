@@ -12,6 +12,7 @@ from fleetform.model import (
     LABEL_REPLICA,
     LABEL_SERVICE,
     LABEL_STACK,
+    LABEL_STACK_FILE,
     Healthcheck,
     Logging,
     Mount,
@@ -76,6 +77,7 @@ def running(
         LABEL_REPLICA: str(c.replica),
         LABEL_CONFIG_HASH: c.config_hash,
         SECRET_KEYS_LABEL: ",".join(k for k, _ in c.spec.env if k in c.secret_keys),
+        **({LABEL_STACK_FILE: c.identity} if c.identity else {}),
         **dict(spec.labels),
     }
     return ObservedContainer(

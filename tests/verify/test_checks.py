@@ -308,3 +308,16 @@ def test_with_dockerd_down_container_checks_say_unknown_not_missing(state: HostS
     )
     engine = engine_results(EngineSettings(), down)
     assert engine["packages"].ok, "engine checks still read packages and services"
+
+
+def test_a_same_name_stacks_containers_from_another_file_are_not_orphans(
+    state: HostState,
+) -> None:
+    def elsewhere(c: dict[str, Any]) -> None:
+        c["Config"]["Labels"]["fleetform.stack-file"] = "teams/other/ffverify.yml"
+
+    hc = checks_for_host([recorded_stack()], "local", GROUPS)
+    orphan = next(c for c in hc.checks if c.id == "stack ffverify::no orphaned containers")
+    assert orphan.evaluate(state).actual == "ffverify-stray-1"
+    moved = with_container(state, "ffverify-stray-1", elsewhere)
+    assert orphan.evaluate(moved).ok

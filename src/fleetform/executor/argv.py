@@ -16,6 +16,7 @@ from fleetform.model import (
     LABEL_SECRET_KEYS,
     LABEL_SERVICE,
     LABEL_STACK,
+    LABEL_STACK_FILE,
     LABEL_VOLUME,
 )
 from fleetform.plan.desired import (
@@ -30,6 +31,9 @@ from fleetform.secrets import secret_keys_label
 
 
 def _labels(pairs: tuple[tuple[str, str], ...]) -> list[str]:
+    # A hand-made model may have no stack file identity: no label then, which
+    # later plans read as "this file's" (as for objects of earlier versions).
+    pairs = tuple((k, v) for k, v in pairs if k != LABEL_STACK_FILE or v)
     return [arg for k, v in pairs for arg in ("--label", f"{k}={v}")]
 
 
@@ -51,7 +55,14 @@ def network_create_argv(dn: DesiredNetwork) -> list[str]:
             argv += ["--ip-range", pool.ip_range]
         if pool.gateway:
             argv += ["--gateway", pool.gateway]
-    argv += _labels(((LABEL_STACK, dn.stack), (LABEL_NETWORK, net.name), *net.labels))
+    argv += _labels(
+        (
+            (LABEL_STACK, dn.stack),
+            (LABEL_STACK_FILE, dn.identity),
+            (LABEL_NETWORK, net.name),
+            *net.labels,
+        )
+    )
     return [*argv, net.docker_name]
 
 
@@ -60,7 +71,14 @@ def volume_create_argv(dv: DesiredVolume) -> list[str]:
     argv = ["docker", "volume", "create", "--driver", vol.driver]
     for k, v in vol.driver_opts:
         argv += ["--opt", f"{k}={v}"]
-    argv += _labels(((LABEL_STACK, dv.stack), (LABEL_VOLUME, vol.name), *vol.labels))
+    argv += _labels(
+        (
+            (LABEL_STACK, dv.stack),
+            (LABEL_STACK_FILE, dv.identity),
+            (LABEL_VOLUME, vol.name),
+            *vol.labels,
+        )
+    )
     return [*argv, vol.docker_name]
 
 
@@ -88,7 +106,19 @@ def build_argv(image: DesiredImage, context_dir: str) -> list[str]:
     return [*argv, context_dir]
 
 
+def _mount_field(what: str, text: str) -> str:
+    # `--mount` is one CSV record of key=value fields: a `,` would start a new
+    # field (`/x,type=bind,source=/etc`), quotes change the splitting.  The
+    # loader refuses these; this keeps a hand-made model from slipping through.
+    if any(c in text for c in ",=\"'") or not text.isprintable():
+        raise ValueError(
+            f"refusing mount {what} {text!r}: it holds `,`, `=`, a quote or a control character"
+        )
+    return text
+
+
 def _mount(m_type: str, target: str, source: str, read_only: bool, size: int | None) -> str:
+    target, source = _mount_field("target", target), _mount_field("source", source)
     parts = [f"type={m_type}"]
     if source:
         parts.append(f"source={source}")
@@ -216,6 +246,9 @@ def container_create_argv(
     argv += _labels(
         (
             (LABEL_STACK, c.stack),
+            # Which file made it: another file with the same stack name never
+            # removes it as an orphan (plan.planner).
+            (LABEL_STACK_FILE, c.identity),
             (LABEL_SERVICE, c.service.name),
             (LABEL_REPLICA, str(c.replica)),
             (LABEL_CONFIG_HASH, c.config_hash),

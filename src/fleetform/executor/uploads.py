@@ -15,7 +15,8 @@ linger in the image.  File modes are kept (SFTP creates files 0644, and a
 ``COPY``'d script must stay executable); symbolic links are recreated as
 relative links, and one pointing outside the context is refused, as
 ``docker build`` would not follow it either and it could leak files of the
-control machine.
+control machine.  The context's ``.dockerignore`` is honoured as the docker
+CLI does it, so ``.env`` or ``.git`` listed there never leave this machine.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import shlex
 import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from docker.utils.build import exclude_paths
 
 from fleetform.executor.commands import REMOTE_ROOT, default_archive_path, default_build_dir
 from fleetform.plan.actions import Action
@@ -77,31 +80,70 @@ def _link_target(link: Path, root: str, rel: str) -> str:
     return os.path.relpath(target, os.path.realpath(link.parent))
 
 
-def read_context(context: Path) -> _Context:
-    """Every folder, file and symbolic link under ``context``, sorted."""
+#: A .dockerignore is a short list of patterns; a larger one is a mistake.
+MAX_DOCKERIGNORE_BYTES = 1024 * 1024
+
+
+def dockerignore_patterns(context: Path) -> list[str]:
+    """The patterns of ``context/.dockerignore`` (none without one).
+
+    Read as the docker CLI reads it: one pattern per line, surrounding space
+    trimmed, empty lines and ``#`` comments skipped.
+    """
+    path = context / ".dockerignore"
+    if not path.exists():
+        return []
+    if not path.is_file() or path.stat().st_size > MAX_DOCKERIGNORE_BYTES:
+        raise UploadError(f"build context {context}: .dockerignore is not a small regular file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UploadError(f"build context {context}: cannot read .dockerignore ({exc})") from None
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def _sent(context: Path, dockerfile: str) -> set[str]:
+    """Relative paths the docker CLI would send for ``context`` (folders included).
+
+    docker's own Python SDK implements the CLI's matching (``**``, ``!``
+    exceptions, a leading ``/``, a folder excluding what is inside it), and,
+    as the CLI does, always sends the Dockerfile and the .dockerignore itself.
+    """
+    return set(exclude_paths(str(context), dockerignore_patterns(context), dockerfile=dockerfile))
+
+
+def read_context(context: Path, dockerfile: str = "Dockerfile") -> _Context:
+    """Every folder, file and symbolic link under ``context`` that .dockerignore lets through."""
     if not context.is_dir():
         raise UploadError(f"build context {context} is not a folder on this machine")
     root = os.path.realpath(context)
+    sent = _sent(context, dockerfile)
+    # A folder left out with a file inside it let back in (`!secret/keep`)
+    # is still needed to hold that file.
+    sent |= {parent for rel in sent for parent in _parents(rel)}
     dirs: list[str] = []
     files: list[tuple[Path, str, int]] = []
     links: list[tuple[str, str]] = []
-    # os.walk does not descend into linked folders: they are recreated as links.
-    for folder, subdirs, names in os.walk(context):
-        subdirs.sort()
-        here = Path(folder)
-        for name in sorted([*subdirs, *names]):
-            path = here / name
-            rel = path.relative_to(context).as_posix()
-            info = path.lstat()
-            if stat.S_ISLNK(info.st_mode):
-                links.append((rel, _link_target(path, root, rel)))
-            elif stat.S_ISDIR(info.st_mode):
-                dirs.append(rel)
-            elif stat.S_ISREG(info.st_mode):
-                files.append((path, rel, stat.S_IMODE(info.st_mode)))
-            else:
-                raise UploadError(f"build context {context}: {rel} is not a file or folder")
+    # Folder by folder, parents first, as os.walk goes; linked folders were
+    # not descended into: they are recreated as links.
+    for rel in sorted(sent, key=lambda r: (PurePosixPath(r).parent.parts, PurePosixPath(r).name)):
+        path = context / rel
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            links.append((rel, _link_target(path, root, rel)))
+        elif stat.S_ISDIR(info.st_mode):
+            dirs.append(rel)
+        elif stat.S_ISREG(info.st_mode):
+            files.append((path, rel, stat.S_IMODE(info.st_mode)))
+        else:
+            raise UploadError(f"build context {context}: {rel} is not a file or folder")
     return _Context(tuple(dirs), tuple(files), tuple(links))
+
+
+def _parents(rel: str) -> list[str]:
+    parts = PurePosixPath(rel).parts
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
 
 
 def _under_root(remote: str, kind: str) -> str:
@@ -112,10 +154,10 @@ def _under_root(remote: str, kind: str) -> str:
     return norm
 
 
-def context_steps(context: Path, remote: str) -> tuple[Step, ...]:
+def context_steps(context: Path, remote: str, dockerfile: str = "Dockerfile") -> tuple[Step, ...]:
     """Replace ``remote`` on the host with the content of the local folder ``context``."""
     remote = _under_root(remote, "build")
-    ctx = read_context(context)
+    ctx = read_context(context, dockerfile)
     q = shlex.quote
     folders = " ".join(q(posixpath.join(remote, d)) for d in ctx.dirs)
     steps: list[Step] = [
@@ -156,7 +198,9 @@ def image_uploads(action: Action) -> ImageUploads:
     if image is None:
         return ImageUploads()
     if action.kind == "build" and image.build is not None:
-        return ImageUploads(before=context_steps(image.build.context, default_build_dir(image)))
+        build = image.build
+        steps = context_steps(build.context, default_build_dir(image), build.dockerfile)
+        return ImageUploads(before=steps)
     if action.kind == "load" and image.archive is not None:
         return archive_steps(image.archive, default_archive_path(image))
     return ImageUploads()

@@ -18,7 +18,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fleetform.model import Build, Healthcheck, Network, PullPolicy, Service, Stack, Volume
+from fleetform.model import (
+    Build,
+    Healthcheck,
+    Network,
+    Pairs,
+    PullPolicy,
+    Service,
+    Stack,
+    Volume,
+)
 from fleetform.plan.spec import (
     ContainerSpec,
     HealthSpec,
@@ -47,6 +56,8 @@ class DesiredContainer:
     run_once: bool = False
     #: names of containers on this host that must have exited 0 before this one starts.
     after_exit: tuple[str, ...] = ()
+    #: the stack file's identity (the ``fleetform.stack-file`` label)
+    identity: str = ""
 
     @property
     def state(self) -> str:
@@ -68,6 +79,7 @@ class DesiredContainer:
 class DesiredNetwork:
     stack: str
     network: Network
+    identity: str = ""  # the stack file's (``fleetform.stack-file`` label)
 
     @property
     def name(self) -> str:
@@ -78,6 +90,7 @@ class DesiredNetwork:
 class DesiredVolume:
     stack: str
     volume: Volume
+    identity: str = ""  # the stack file's (``fleetform.stack-file`` label)
 
     @property
     def name(self) -> str:
@@ -102,9 +115,16 @@ class HostDesired:
     networks: tuple[DesiredNetwork, ...] = ()
     volumes: tuple[DesiredVolume, ...] = ()
     images: tuple[DesiredImage, ...] = ()
+    #: (stack name, stack file identity) of every stack being applied: a
+    #: stack's orphans are only those its own file made.
+    stack_files: Pairs = ()
 
     def container(self, name: str) -> DesiredContainer | None:
         return next((c for c in self.containers if c.name == name), None)
+
+    def identity_of(self, stack: str) -> str | None:
+        """The identity of the file that declares ``stack`` here, None when unknown."""
+        return dict(self.stack_files).get(stack)
 
 
 def _local(image: DesiredImage) -> bool:
@@ -247,6 +267,7 @@ def _containers(stack: Stack, host: str, groups: frozenset[str]) -> list[Desired
                     config_hash=digest,
                     run_once=svc.name in run_once,
                     after_exit=after_exit,
+                    identity=stack.file_identity,
                 )
             )
     return out
@@ -269,11 +290,15 @@ def desired_for_host(stacks: Sequence[Stack], host: str, groups: frozenset[str])
         for svc in used:
             for att in svc.networks:
                 net = stack.network(att.name)
-                networks.setdefault(net.docker_name, DesiredNetwork(stack.name, net))
+                networks.setdefault(
+                    net.docker_name, DesiredNetwork(stack.name, net, stack.file_identity)
+                )
             for m in svc.volumes:
                 if m.type == "volume" and m.source:
                     vol = stack.volume(m.source)
-                    volumes.setdefault(vol.docker_name, DesiredVolume(stack.name, vol))
+                    volumes.setdefault(
+                        vol.docker_name, DesiredVolume(stack.name, vol, stack.file_identity)
+                    )
             image = DesiredImage(svc.image, svc.pull, svc.build, svc.image_archive)
             have = images.get(svc.image)
             # A service that only names an image another one builds or loads
@@ -282,7 +307,9 @@ def desired_for_host(stacks: Sequence[Stack], host: str, groups: frozenset[str])
                 images[svc.image] = image
         for vol in stack.volumes:
             if vol.state == "absent":
-                volumes.setdefault(vol.docker_name, DesiredVolume(stack.name, vol))
+                volumes.setdefault(
+                    vol.docker_name, DesiredVolume(stack.name, vol, stack.file_identity)
+                )
     return HostDesired(
         host=host,
         stacks=tuple(sorted({s.name for s in stacks})),
@@ -290,4 +317,5 @@ def desired_for_host(stacks: Sequence[Stack], host: str, groups: frozenset[str])
         networks=tuple(networks[k] for k in sorted(networks)),
         volumes=tuple(volumes[k] for k in sorted(volumes)),
         images=tuple(images[k] for k in sorted(images)),
+        stack_files=tuple(sorted((s.name, s.file_identity) for s in stacks)),
     )

@@ -18,6 +18,7 @@ from fleetform.model import (
     LABEL_SECRET_KEYS,
     LABEL_SERVICE,
     LABEL_STACK,
+    LABEL_STACK_FILE,
     Pairs,
 )
 from fleetform.plan.spec import (
@@ -32,7 +33,14 @@ from fleetform.plan.spec import (
 
 #: Labels fleetform sets on every container it owns; they are not part of the spec.
 OWNERSHIP_LABELS = frozenset(
-    {LABEL_STACK, LABEL_SERVICE, LABEL_REPLICA, LABEL_CONFIG_HASH, LABEL_SECRET_KEYS}
+    {
+        LABEL_STACK,
+        LABEL_STACK_FILE,
+        LABEL_SERVICE,
+        LABEL_REPLICA,
+        LABEL_CONFIG_HASH,
+        LABEL_SECRET_KEYS,
+    }
 )
 
 Json = Mapping[str, Any]

@@ -9,10 +9,13 @@ from dataclasses import dataclass
 
 from fleetform.model import (
     LABEL_CONFIG_HASH,
+    LABEL_NETWORK,
     LABEL_REPLICA,
     LABEL_SECRET_KEYS,
     LABEL_SERVICE,
     LABEL_STACK,
+    LABEL_STACK_FILE,
+    LABEL_VOLUME,
     Pairs,
 )
 from fleetform.plan.spec import ContainerSpec, ImageConfig
@@ -40,6 +43,11 @@ class ObservedContainer:
     @property
     def stack(self) -> str | None:
         return self.label(LABEL_STACK)
+
+    @property
+    def identity(self) -> str | None:
+        """The stack file that made it; None for containers of earlier versions."""
+        return self.label(LABEL_STACK_FILE)
 
     @property
     def service(self) -> str | None:
@@ -73,6 +81,15 @@ class ObservedNetwork:
     def stack(self) -> str | None:
         return dict(self.labels).get(LABEL_STACK)
 
+    @property
+    def key(self) -> str | None:
+        """The network's key in its stack file (``fleetform.network``)."""
+        return dict(self.labels).get(LABEL_NETWORK)
+
+    @property
+    def identity(self) -> str | None:
+        return dict(self.labels).get(LABEL_STACK_FILE)
+
 
 @dataclass(frozen=True)
 class ObservedVolume:
@@ -84,6 +101,15 @@ class ObservedVolume:
     @property
     def stack(self) -> str | None:
         return dict(self.labels).get(LABEL_STACK)
+
+    @property
+    def key(self) -> str | None:
+        """The volume's key in its stack file (``fleetform.volume``)."""
+        return dict(self.labels).get(LABEL_VOLUME)
+
+    @property
+    def identity(self) -> str | None:
+        return dict(self.labels).get(LABEL_STACK_FILE)
 
 
 @dataclass(frozen=True)

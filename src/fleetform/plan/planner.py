@@ -3,10 +3,14 @@
 Decisions, and why they are safe:
 
 - Only containers labelled ``fleetform.stack`` are managed.  A desired name
-  held by an unlabelled container, or by another stack's container, is a plan
-  error: we never remove what we did not create.
-- A managed container of a stack being applied that the stack no longer
-  declares here (service removed, fewer replicas, placed elsewhere) is removed.
+  held by an unlabelled container, or by a container of another stack,
+  service or stack file (:mod:`fleetform.plan.ownership`), is a plan error:
+  we never remove what we did not create.
+- A managed container of a stack being applied that the stack's file no
+  longer declares here (service removed, fewer replicas, placed elsewhere) is
+  removed.  One made by another file with the same stack name is not: the
+  plan warns about it instead, and about containers this file made under a
+  stack name it no longer declares.
 - Drift is judged field by field against the declared spec filled with the
   image's defaults (see :mod:`fleetform.plan.spec`), plus the image id and the
   config-hash label.  Restart policy and resource limits are updated in
@@ -39,6 +43,7 @@ from fleetform.plan.carry import carry_volumes
 from fleetform.plan.desired import DesiredContainer, HostDesired
 from fleetform.plan.diff import UNSET, FieldChange, diff_specs
 from fleetform.plan.observed import Observed, ObservedContainer
+from fleetform.plan.ownership import foreign_owner, same_file, stack_file_warnings
 from fleetform.plan.resources import (
     new_registry_digest,
     plan_images,
@@ -136,7 +141,7 @@ class _ContainerPlanner:
         for want in _topo_order(self.desired.containers):
             obs = self.observed.container(want.name)
             if want.state == "absent":
-                if obs is not None and obs.stack == want.stack:
+                if obs is not None and self._foreign(want, obs) is None:
                     self.first.append(self._action("remove", want, "state: absent", obs))
                 continue
             if obs is None:
@@ -149,14 +154,17 @@ class _ContainerPlanner:
                     started = "" if want.state == "stopped" else " and start"
                     self.then.append(self._action("create", want, f"missing: create{started}"))
                 continue
-            if obs.stack != want.stack:
-                self.errors.append(
-                    f"container {want.name} on {self.desired.host} belongs to stack "
-                    f"{obs.stack}, not {want.stack}"
-                )
+            foreign = self._foreign(want, obs)
+            if foreign is not None:
+                self.errors.append(f"container {want.name} on {self.desired.host} {foreign}")
                 continue
             self._plan_existing(want, obs)
         self._plan_orphans()
+
+    @staticmethod
+    def _foreign(want: DesiredContainer, obs: ObservedContainer) -> str | None:
+        have = (obs.stack, obs.service, obs.identity)
+        return foreign_owner(have, (want.stack, want.service.name, want.identity), "service")
 
     def _plan_existing(self, want: DesiredContainer, obs: ObservedContainer) -> None:
         image = self.observed.image_by_id(obs.image_id) or self.observed.image(want.spec.image)
@@ -213,8 +221,12 @@ class _ContainerPlanner:
         for obs in self.observed.containers:
             if obs.stack not in self.desired.stacks or self.desired.container(obs.name):
                 continue
-            # Safe: the container carries the label of a stack being applied,
-            # and that stack no longer declares it on this host.
+            identity = self.desired.identity_of(obs.stack)
+            if identity is not None and not same_file(obs.identity, identity):
+                continue  # another file's stack of the same name: never ours to remove
+            # Safe: the container carries the labels of a stack being applied
+            # (made by its file, or before files were labelled), and that
+            # stack no longer declares it on this host.
             self.first.append(
                 Action(
                     host=self.desired.host,
@@ -257,5 +269,11 @@ def plan_host(desired: HostDesired, observed: Observed) -> HostPlan:
         host=desired.host,
         actions=tuple(actions),
         errors=tuple(cp.errors + net_errors + vol_errors + image_errors),
-        warnings=tuple(cp.warnings + net_warnings + vol_warnings + image_warnings),
+        warnings=tuple(
+            stack_file_warnings(desired, observed)
+            + cp.warnings
+            + net_warnings
+            + vol_warnings
+            + image_warnings
+        ),
     )

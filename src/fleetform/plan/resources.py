@@ -5,6 +5,7 @@ from __future__ import annotations
 from fleetform.plan.actions import Action
 from fleetform.plan.desired import DesiredImage, HostDesired
 from fleetform.plan.observed import Observed
+from fleetform.plan.ownership import foreign_owner, same_file
 
 
 def plan_networks(
@@ -32,6 +33,20 @@ def plan_networks(
                 f"network {dn.name} exists without fleetform's labels; it is used as it is"
             )
             continue
+        # The stack file is left out here: a network is never removed or
+        # recreated, so a same-name stack from another file sharing it (its
+        # implicit `default` network, say) destroys nothing; the plan warns.
+        foreign = foreign_owner((have.stack, have.key, None), (dn.stack, net.name, ""), "network")
+        if foreign is not None:
+            # Docker names are unique on a host: using it would join another
+            # stack's network.
+            errors.append(f"network {dn.name} on {desired.host} {foreign}")
+            continue
+        if not same_file(have.identity, dn.identity):
+            warnings.append(
+                f"network {dn.name} was made by stack file {have.identity}, which also declares "
+                f"stack {dn.stack}; it is shared with that stack's containers"
+            )
         drift = []
         if have.driver != net.driver:
             drift.append(f"driver {have.driver} (declared {net.driver})")
@@ -61,13 +76,20 @@ def plan_volumes(
     for dv in desired.volumes:
         vol = dv.volume
         have = observed.volume(dv.name)
+        foreign = (
+            foreign_owner(
+                (have.stack, have.key, have.identity), (dv.stack, vol.name, dv.identity), "volume"
+            )
+            if have is not None and have.stack is not None
+            else None
+        )
         if vol.state == "absent":
             if have is None:
                 continue
-            if vol.external or have.stack != dv.stack:
+            if vol.external or have.stack != dv.stack or foreign is not None:
                 warnings.append(
                     f"volume {dv.name} is declared absent but is not stack {dv.stack}'s "
-                    "(no matching fleetform.stack label); it is not removed"
+                    f"({foreign or 'no matching fleetform.stack label'}); it is not removed"
                 )
                 continue
             # The only way a named volume is ever removed: the stack asks for it.
@@ -80,6 +102,9 @@ def plan_volumes(
                 errors.append(f"external volume {dv.name} does not exist on {desired.host}")
             else:
                 creates.append(Action(desired.host, "create-volume", dv.name, "missing", volume=dv))
+        elif not vol.external and foreign is not None:
+            # Mounting it would hand another stack's data to this one.
+            errors.append(f"volume {dv.name} on {desired.host} {foreign}")
         elif not vol.external and have.driver != vol.driver:
             warnings.append(
                 f"volume {dv.name} uses driver {have.driver}, the stack declares {vol.driver}; "

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from fleetform.model import Port, Service, Stack
+from fleetform.stackfile.names import check_names
 from fleetform.stackfile.parts import Rejected
 from fleetform.stackfile.ports import parse_long, parse_short
 from fleetform.stackfile.problems import DocPath, Report, format_path
@@ -261,10 +262,68 @@ def check_image_sources(loaded: list[Loaded]) -> None:
             )
 
 
+@dataclass(frozen=True, eq=False)
+class _Owner:
+    stack: str
+    what: str  # "service", "network" or "volume"
+    key: str
+    report: Report
+
+    def words(self, other: _Owner) -> str:
+        where = f"{self.what} `{self.key}` of stack `{self.stack}`"
+        return where if self.report is other.report else f"{where} in {self.report.file}"
+
+
+def _docker_objects(stack: Stack, report: Report) -> list[tuple[str, str, _Owner, DocPath]]:
+    """(kind, Docker name, owner, path) of every object the stack would create."""
+    out: list[tuple[str, str, _Owner, DocPath]] = []
+    for svc in stack.services:
+        owner = _Owner(stack.name, "service", svc.name, report)
+        for replica in range(1, svc.replicas + 1):
+            name = svc.container_name(stack.name, replica)
+            out.append(("container", name, owner, ("services", svc.name)))
+    for kind, objects in (("network", stack.networks), ("volume", stack.volumes)):
+        for obj in objects:
+            # An external object is not created: naming another stack's on
+            # purpose is how two stacks share a network or volume.
+            if not obj.external:
+                path: DocPath = (f"{kind}s", obj.name)
+                out.append(
+                    (kind, obj.docker_name, _Owner(stack.name, kind, obj.name, report), path)
+                )
+    return out
+
+
+def check_docker_names(loaded: list[Loaded]) -> None:
+    """Two stacks (or two keys of one) cannot make Docker objects of one name.
+
+    ``app_prod`` + volume ``db`` and ``app`` + volume ``prod_db`` are both
+    ``app_prod_db``; ``app-web`` + service ``x`` and ``app`` + service ``web-x``
+    both make container ``app-web-x-1``.  Docker names are global on a host,
+    so they would share (and fight over) one object.
+    """
+    seen: dict[tuple[str, str], _Owner] = {}
+    reported: set[tuple[str, ...]] = set()
+    for stack, _, report, _rejected in loaded:
+        for kind, name, owner, path in _docker_objects(stack, report):
+            first = seen.setdefault((kind, name), owner)
+            pair = (first.stack, first.what, first.key, owner.stack, owner.what, owner.key)
+            if pair[:3] == pair[3:] or pair in reported:
+                continue
+            reported.add(pair)
+            hint = "" if kind == "container" else " (or give it another `name:`)"
+            report.error(
+                path,
+                f"{kind} name `{name}` is also made by {first.words(owner)}; Docker names are "
+                f"unique on a host: rename one of them{hint}",
+            )
+
+
 def check_stack(
     stack: Stack, data: dict[str, Any], report: Report, rejected: Rejected = _NOTHING_REJECTED
 ) -> None:
     """Cross-reference checks inside one stack."""
+    check_names(data, report)
     _deps(stack, report, rejected)
     _references(stack, data, report, rejected)
 
@@ -280,5 +339,6 @@ def check_stacks(loaded: list[Loaded]) -> None:
                 ("name",), f"stack name `{stack.name}` is also used by {seen[stack.name].file}"
             )
         seen.setdefault(stack.name, report)
+    check_docker_names(loaded)
     check_port_clashes(loaded)
     check_image_sources(loaded)

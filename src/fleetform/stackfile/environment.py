@@ -12,6 +12,7 @@ from typing import Any
 from fleetform.escape import escape_control
 from fleetform.model import Pairs
 from fleetform.secrets import env_file_problem, looks_secret
+from fleetform.stackfile.files import InputFileError, read_small_file
 from fleetform.stackfile.keyvalue import list_or_map
 from fleetform.stackfile.problems import DocPath, Report
 
@@ -47,11 +48,9 @@ def read_env_file(path: Path, shown: str | None = None) -> dict[str, str]:
     """
     shown = shown or str(path)
     try:
-        if path.stat().st_size > MAX_ENV_FILE_BYTES:
-            raise ValueError(f"`{shown}` is larger than {MAX_ENV_FILE_BYTES} bytes")
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise ValueError(f"cannot read env_file `{shown}`: {exc.strerror or exc}") from None
+        text = read_small_file(path, MAX_ENV_FILE_BYTES, "env files").decode("utf-8-sig")
+    except InputFileError as exc:
+        raise ValueError(exc.describe(f"env_file `{shown}`")) from None
     except UnicodeDecodeError:
         raise ValueError(f"env_file `{shown}` is not UTF-8 text") from None
     values: dict[str, str] = {}

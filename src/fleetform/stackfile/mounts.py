@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fleetform.model import Mount
+from fleetform.stackfile.names import printable
 from fleetform.stackfile.problems import DocPath, Report
 from fleetform.stackfile.units import parse_memory
 
@@ -75,12 +76,39 @@ def parse_long(spec: dict[str, Any], base: Path) -> Mount:
     return Mount("volume", target, source or None, read_only)
 
 
+#: Characters Docker's ``--mount`` option reads as syntax: it is one CSV
+#: record of ``key=value`` fields, so a `,` in a path starts a new field
+#: (``/x,type=bind,source=/etc`` would turn a volume into a bind of /etc) and
+#: quotes change how fields split.
+MOUNT_SYNTAX = (",", "=", '"', "'")
+
+
+def mount_text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a path or volume name in ``--mount``, or None when it can."""
+    bad = [c for c in MOUNT_SYNTAX if c in text]
+    if bad:
+        shown = " ".join(f"`{c}`" for c in bad)
+        return f"contains {shown}; `,` `=` and quotes are not allowed in mount paths"
+    if not text.isprintable():
+        return "contains a control character; they are not allowed in mount paths"
+    return None
+
+
+def _check_mount_text(mount: Mount) -> None:
+    """Refuse sources and targets that would change the meaning of ``--mount``."""
+    for what, text in (("container path", mount.target), ("source", mount.source or "")):
+        problem = mount_text_problem(text)
+        if problem:
+            raise ValueError(f"the {what} `{printable(text)}` {problem}")
+
+
 def parse_mounts(items: list[Any], base: Path, path: DocPath, report: Report) -> tuple[Mount, ...]:
     """All mounts of one service, sorted by container path."""
     mounts: dict[str, Mount] = {}
     for i, item in enumerate(items):
         try:
             mount = parse_short(item, base) if isinstance(item, str) else parse_long(item, base)
+            _check_mount_text(mount)
         except ValueError as exc:
             report.error((*path, i), str(exc))
             continue

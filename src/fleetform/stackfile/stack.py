@@ -11,12 +11,17 @@ from typing import Any, Literal, cast
 
 from fleetform.model import Engine, IPAMPool, Network, RegistryCA, SourceKind, Stack, Volume
 from fleetform.stackfile.daemon import daemon_problems
+from fleetform.stackfile.files import InputFileError, read_small_file
+from fleetform.stackfile.identity import stack_file_identity
 from fleetform.stackfile.keyvalue import labels, string_pairs
+from fleetform.stackfile.names import printable
 from fleetform.stackfile.problems import DocPath, Report
 from fleetform.stackfile.service import DEFAULT_NETWORK, build_service
 
 _DOCKER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _PEM = "-----BEGIN CERTIFICATE-----"
+#: A CA bundle is a few kilobytes; a larger file is a mistake.
+MAX_CA_FILE_BYTES = 1024 * 1024
 
 
 def entries(mapping: dict[str, Any] | None) -> list[tuple[str, Any]]:
@@ -30,10 +35,15 @@ def _registry(
     if "ca_file" in spec:
         file = base / os.path.expanduser(spec["ca_file"])
         try:
-            pem = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-            report.error((*path, "ca_file"), f"cannot read `{spec['ca_file']}`: {reason}")
+            pem = read_small_file(file, MAX_CA_FILE_BYTES, "CA files").decode("utf-8")
+        except (InputFileError, UnicodeDecodeError) as exc:
+            shown = f"`{spec['ca_file']}`"
+            message = (
+                exc.describe(shown)
+                if isinstance(exc, InputFileError)
+                else f"cannot read {shown}: not UTF-8 text"
+            )
+            report.error((*path, "ca_file"), message)
             return None
         where: DocPath = (*path, "ca_file")
     else:
@@ -75,8 +85,8 @@ def _docker_name(stack: str, key: str, spec: dict[str, Any], path: DocPath, repo
     name = spec.get("name")
     if name is None:
         return key if spec.get("external") else f"{stack}_{key}"
-    if not _DOCKER_NAME.match(name):
-        report.error((*path, "name"), f"`{name}` is not a valid Docker object name")
+    if not _DOCKER_NAME.fullmatch(name):
+        report.error((*path, "name"), f"`{printable(name)}` is not a valid Docker object name")
     return str(name)
 
 
@@ -168,4 +178,5 @@ def build_stack(data: dict[str, Any], source: Path, report: Report) -> Stack:
         networks=tuple(networks[k] for k in sorted(networks)),
         volumes=tuple(build_volume(name, k, v, report) for k, v in entries(data.get("volumes"))),
         services=services,
+        identity=stack_file_identity(source),
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from fleetform.stackfile.files import InputFileError, read_small_file
 from fleetform.stackfile.problems import DocPath, Problem, Report
 
 #: Stack files are small; anything larger is a mistake or an attack.
@@ -175,16 +176,9 @@ def read_document(path: Path, display: str) -> tuple[Any, Report]:
     """
     report = Report(display)
     try:
-        if path.is_dir():
-            report.error((), "is a folder, not a stack file")
-            return None, report
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            report.error((), f"is {size} bytes; stack files are limited to {MAX_FILE_BYTES}")
-            return None, report
-        raw = path.read_bytes()
-    except OSError as exc:
-        report.error((), f"cannot read the file: {exc.strerror or exc}")
+        raw = read_small_file(path, MAX_FILE_BYTES, "stack files")
+    except InputFileError as exc:
+        report.error((), f"cannot read the file: {exc}" if exc.unreadable else str(exc))
         return None, report
     try:
         text = raw.decode("utf-8-sig")

@@ -19,8 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from fleetform.engine.settings import engine_for_host
-from fleetform.model import LABEL_STACK, Stack
+from fleetform.model import LABEL_STACK, LABEL_STACK_FILE, Stack
 from fleetform.plan.desired import DesiredNetwork, DesiredVolume, HostDesired, desired_for_host
+from fleetform.plan.ownership import same_file
 from fleetform.verify.checks import Check, Outcome
 from fleetform.verify.container_checks import container_checks
 from fleetform.verify.engine_checks import engine_checks, engine_needs
@@ -61,14 +62,23 @@ def checks_for_host(
 
 
 def orphans_check(desired: HostDesired, stack: str) -> Check:
-    """Containers labelled with ``stack`` that the stack does not declare on this host."""
+    """Containers of ``stack``'s file that the stack does not declare on this host.
+
+    A same-name stack's containers made by another stack file are not its
+    orphans (apply leaves them alone too; see fleetform.plan.ownership).
+    """
     declared = {c.name for c in desired.containers}
+    identity = desired.identity_of(stack)
+
+    def ours(labels: dict[str, str]) -> bool:
+        mine = identity is None or same_file(labels.get(LABEL_STACK_FILE), identity)
+        return labels.get(LABEL_STACK) == stack and mine
 
     def probe(state: HostState) -> Outcome:
         orphans = sorted(
             str(c.get("Name", "")).lstrip("/")
             for c in state.containers
-            if (c.get("Config", {}).get("Labels") or {}).get(LABEL_STACK) == stack
+            if ours(c.get("Config", {}).get("Labels") or {})
             and str(c.get("Name", "")).lstrip("/") not in declared
         )
         return Outcome(not orphans, ", ".join(orphans) if orphans else "none")
