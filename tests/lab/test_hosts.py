@@ -9,7 +9,13 @@ import pytest
 
 from fleetform.lab import keys
 from fleetform.lab.config import LabConfig
-from fleetform.lab.hosts import CA_PATH, create_argv, host_config_hash, host_files
+from fleetform.lab.hosts import (
+    CA_PATH,
+    RUN_FLAGS,
+    create_kwargs,
+    host_config_hash,
+    host_files,
+)
 from fleetform.lab.payload import build_tar
 
 
@@ -24,35 +30,52 @@ def cfg(tmp_path_factory: pytest.TempPathFactory) -> LabConfig:
     return cfg
 
 
-def pairs(argv: list[str], flag: str) -> list[str]:
+def pairs(argv: tuple[str, ...] | list[str], flag: str) -> list[str]:
     return [argv[i + 1] for i, a in enumerate(argv) if a == flag]
 
 
 def test_a_host_runs_systemd_with_every_capability_but_sys_resource(cfg: LabConfig) -> None:
-    argv = create_argv(cfg, 1, "img:1", "h")
-    assert "--privileged" not in argv
-    caps = pairs(argv, "--cap-add")
+    kwargs = create_kwargs(cfg, 1, "img:1", "h")
+    assert "privileged" not in kwargs
+    caps = kwargs["cap_add"]
     assert "SYS_ADMIN" in caps and "SYS_RESOURCE" not in caps and len(caps) == 37
-    assert pairs(argv, "--cgroupns") == ["host"]
-    assert "seccomp=unconfined" in pairs(argv, "--security-opt")
-    assert pairs(argv, "--tmpfs") == ["/run", "/run/lock"]
-    assert "unit-1-docker:/var/lib/docker" in pairs(argv, "--volume")
-    assert pairs(argv, "--stop-signal") == ["SIGRTMIN+3"]
+    assert kwargs["cgroupns"] == "host"
+    assert "seccomp=unconfined" in kwargs["security_opt"]
+    assert list(kwargs["tmpfs"]) == ["/run", "/run/lock"]
+    assert "unit-1-docker:/var/lib/docker" in kwargs["volumes"]
+    assert kwargs["stop_signal"] == "SIGRTMIN+3"
+
+
+def test_the_run_flags_in_the_config_hash_say_what_the_sdk_is_given(cfg: LabConfig) -> None:
+    # RUN_FLAGS is hashed into every host's label; it must describe the same
+    # settings the SDK creates the host with, or a change would go unnoticed.
+    kwargs = create_kwargs(cfg, 1, "img:1", "h")
+    assert pairs(RUN_FLAGS, "--cap-add") == kwargs["cap_add"]
+    assert pairs(RUN_FLAGS, "--security-opt") == kwargs["security_opt"]
+    assert pairs(RUN_FLAGS, "--device-cgroup-rule") == kwargs["device_cgroup_rules"]
+    assert pairs(RUN_FLAGS, "--cgroupns") == [kwargs["cgroupns"]]
+    assert pairs(RUN_FLAGS, "--tmpfs") == list(kwargs["tmpfs"])
+    assert pairs(RUN_FLAGS, "--stop-signal") == [kwargs["stop_signal"]]
+    per_host = [f"{cfg.host_volume(1)}:/var/lib/docker"]
+    assert pairs(RUN_FLAGS, "--volume") + per_host == kwargs["volumes"]
+    assert len(RUN_FLAGS) == 2 * (37 + 3 + 1 + 1 + 1 + 2 + 1)
 
 
 def test_a_host_has_its_name_fixed_address_alias_and_labels(cfg: LabConfig) -> None:
-    argv = create_argv(cfg, 2, "img:1", "abc")
-    assert pairs(argv, "--name") == pairs(argv, "--hostname") == ["unit-2"]
-    assert pairs(argv, "--ip") == [cfg.host_address(2)]
-    assert pairs(argv, "--network-alias") == ["unit-2.lab"]
-    assert pairs(argv, "--network") == ["fleetform-unit"]
-    assert set(pairs(argv, "--label")) >= {
-        "fleetform.lab=1",
-        "fleetform.lab.name=unit",
-        "fleetform.lab.index=2",
-        "fleetform.lab.config=abc",
+    kwargs = create_kwargs(cfg, 2, "img:1", "abc")
+    assert kwargs["name"] == kwargs["hostname"] == "unit-2"
+    assert kwargs["network"] == "fleetform-unit"
+    assert kwargs["networking_config"] == {
+        "fleetform-unit": {"aliases": ["unit-2.lab"], "ipv4_address": cfg.host_address(2)}
     }
-    assert argv[-1] == "img:1"
+    assert kwargs["labels"] == {
+        "fleetform.lab": "1",
+        "fleetform.lab.name": "unit",
+        "fleetform.lab.role": "host",
+        "fleetform.lab.index": "2",
+        "fleetform.lab.config": "abc",
+    }
+    assert kwargs["image"] == "img:1"
 
 
 def test_each_host_gets_its_own_host_key_and_the_lab_key_and_ca(cfg: LabConfig) -> None:
