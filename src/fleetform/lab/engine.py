@@ -3,7 +3,7 @@
 Every SDK call the lab makes goes through :func:`calling`, which turns the
 SDK's typed errors into :class:`LabError` with a message for people, so no
 traceback reaches the user.  Objects are found by name (missing ones are
-``None``, from ``docker.errors.NotFound``) or by label filter.
+``None``, from ``errors.NotFound``) or by label filter.
 
 The SDK is used on the control machine only: the scripts run on lab hosts
 stay plain shell and Python's standard library, as the SDK cannot be assumed
@@ -18,14 +18,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import docker
-import docker.errors
 import requests.exceptions
-from docker.models.containers import Container
-from docker.models.images import Image
-from docker.models.networks import Network
-from docker.models.volumes import Volume
 
+from fleetform.lab._docker_import import Container, Image, Network, Volume, docker, errors
 from fleetform.lab.config import LabError
 
 
@@ -46,9 +41,9 @@ def calling(what: str) -> Iterator[None]:
     """Run SDK calls, turning their errors into ``LabError("docker WHAT failed: ...")``."""
     try:
         yield
-    except docker.errors.APIError as exc:
+    except errors.APIError as exc:
         raise LabError(f"docker {what} failed: {explain(exc)}") from exc
-    except docker.errors.DockerException as exc:
+    except errors.DockerException as exc:
         raise LabError(f"docker {what} failed: {exc}") from exc
     except requests.exceptions.ConnectionError as exc:
         # The engine went away between two calls.
@@ -57,7 +52,7 @@ def calling(what: str) -> Iterator[None]:
         raise LabError(f"docker {what} failed: {exc}") from exc
 
 
-def explain(exc: docker.errors.APIError) -> str:
+def explain(exc: errors.APIError) -> str:
     """The engine's own message (what the docker CLI prints), else the HTTP error."""
     return str(exc.explanation or exc).strip()
 
@@ -66,9 +61,9 @@ def explain(exc: docker.errors.APIError) -> str:
 def client() -> docker.DockerClient:
     """The engine named by the environment (DOCKER_HOST, default the local socket)."""
     try:
-        engine = docker.from_env(timeout=REQUEST_TIMEOUT)
+        engine = docker.from_env(timeout=REQUEST_TIMEOUT, use_ssh_client=True)
         engine.ping()
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+    except (errors.DockerException, requests.exceptions.RequestException) as exc:
         raise no_engine() from exc
     return engine
 
@@ -82,7 +77,7 @@ def _get(what: str, get: Callable[[], T]) -> T | None:
     with calling(what):
         try:
             return get()
-        except docker.errors.NotFound:
+        except errors.NotFound:
             return None
 
 

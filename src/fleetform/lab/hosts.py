@@ -14,9 +14,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from docker.models.containers import Container
-
 from fleetform.lab import engine, keys
+from fleetform.lab._docker_import import Container
 from fleetform.lab.config import (
     LABEL,
     LABEL_CONFIG,

@@ -17,9 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from docker.types import IPAMConfig, IPAMPool
-
 from fleetform.lab import engine, keys
+from fleetform.lab._docker_import import IPAMConfig, IPAMPool
 from fleetform.lab.config import LABEL, LABEL_NAME, MAX_HOSTS, LabConfig, LabError
 from fleetform.lab.demo_images import DEMO_IMAGES, ensure_demo_images
 from fleetform.lab.engine import ensure_engine
