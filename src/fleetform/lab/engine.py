@@ -16,6 +16,7 @@ import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import requests.exceptions
@@ -143,18 +144,43 @@ def follow(what: str, chunks: Iterable[dict[str, Any]], update: Callable[[str], 
                 update(f"{line} {progress}" if progress else line)
 
 
-def create_container(kwargs: Mapping[str, Any]) -> Container:
-    """``containers.create(**kwargs)``; ``networking_config`` may hold plain endpoint dicts.
+@dataclass(frozen=True)
+class ContainerSpec:
+    """What a lab container is created with; pure data, so it is tested without an engine."""
 
-    Endpoint settings (fixed address, aliases) need the engine's API version,
-    so builders of ``kwargs`` stay pure and the endpoints are made here.
-    """
-    args = dict(kwargs)
+    image: str
+    name: str
+    hostname: str
+    labels: dict[str, str]
+    network: str
+    endpoint: dict[str, Any]  # create_endpoint_config arguments: aliases, ipv4_address
+    host: dict[str, Any]  # create_host_config arguments: binds, cap_add, port_bindings...
+    exposed: tuple[int, ...] = ()
+    stop_signal: str | None = None
+    #: ``--security-opt systempaths=unconfined``: the docker CLI does not send
+    #: this option to the engine but empties MaskedPaths and ReadonlyPaths.
+    unmask_system_paths: bool = False
+
+
+def create_container(spec: ContainerSpec) -> Container:
+    """Create (not start) a container from ``spec`` on its network, address and aliases."""
     with calling("create"):
         api = client().api
-        endpoints = args.pop("networking_config", None) or {}
-        if endpoints:
-            args["networking_config"] = {
-                net: api.create_endpoint_config(**spec) for net, spec in endpoints.items()
-            }
-        return client().containers.create(**args)
+        host_config = api.create_host_config(network_mode=spec.network, **spec.host)
+        if spec.unmask_system_paths:
+            host_config["MaskedPaths"] = []
+            host_config["ReadonlyPaths"] = []
+        endpoint = api.create_endpoint_config(**spec.endpoint)
+        created = api.create_container(
+            spec.image,
+            name=spec.name,
+            hostname=spec.hostname,
+            labels=spec.labels,
+            ports=list(spec.exposed) or None,
+            stop_signal=spec.stop_signal,
+            host_config=host_config,
+            # What create_networking_config({network: endpoint}) builds (its
+            # published type stub wrongly wants a single endpoint).
+            networking_config={"EndpointsConfig": {spec.network: endpoint}},
+        )
+        return client().containers.get(created["Id"])

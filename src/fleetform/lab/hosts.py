@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from fleetform.lab import engine, keys
 from fleetform.lab._docker_import import Container
@@ -26,6 +25,7 @@ from fleetform.lab.config import (
     LabConfig,
     LabError,
 )
+from fleetform.lab.engine import ContainerSpec
 from fleetform.lab.payload import File, build_tar
 
 _CAPABILITIES_TEXT = (
@@ -37,7 +37,8 @@ _CAPABILITIES_TEXT = (
 )
 # Every capability but SYS_RESOURCE, which the engine's bounding set lacks.
 CAPABILITIES = tuple(_CAPABILITIES_TEXT.split())
-SECURITY_OPT = ("seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined")
+SYSTEMPATHS_UNCONFINED = "systempaths=unconfined"
+SECURITY_OPT = ("seccomp=unconfined", "apparmor=unconfined", SYSTEMPATHS_UNCONFINED)
 DEVICE_CGROUP_RULES = ("a *:* rwm",)
 CGROUP_BIND = "/sys/fs/cgroup:/sys/fs/cgroup:rw"
 TMPFS = ("/run", "/run/lock")
@@ -89,30 +90,28 @@ def host_config_hash(cfg: LabConfig, index: int, image: str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def create_kwargs(cfg: LabConfig, index: int, image: str, config_hash: str) -> dict[str, Any]:
-    """Arguments of ``containers.create`` for host ``index`` (the settings of RUN_FLAGS)."""
+def create_spec(cfg: LabConfig, index: int, image: str, config_hash: str) -> ContainerSpec:
+    """How host ``index`` is created: the settings RUN_FLAGS spells as CLI flags."""
     name = cfg.host_name(index)
     labels = cfg.labels(ROLE_HOST, **{LABEL_INDEX: str(index), LABEL_CONFIG: config_hash})
-    return {
-        "image": image,
-        "name": name,
-        "hostname": name,
-        "labels": labels,
-        "cap_add": list(CAPABILITIES),
-        "security_opt": list(SECURITY_OPT),
-        "device_cgroup_rules": list(DEVICE_CGROUP_RULES),
-        "cgroupns": "host",
-        "volumes": [CGROUP_BIND, f"{cfg.host_volume(index)}:/var/lib/docker"],
-        "tmpfs": dict.fromkeys(TMPFS, ""),
-        "stop_signal": STOP_SIGNAL,
-        "network": cfg.network,
-        "networking_config": {
-            cfg.network: {
-                "aliases": [cfg.host_alias(index)],
-                "ipv4_address": cfg.host_address(index),
-            }
+    return ContainerSpec(
+        image=image,
+        name=name,
+        hostname=name,
+        labels=labels,
+        network=cfg.network,
+        endpoint={"aliases": [cfg.host_alias(index)], "ipv4_address": cfg.host_address(index)},
+        host={
+            "cap_add": list(CAPABILITIES),
+            "security_opt": [o for o in SECURITY_OPT if o != SYSTEMPATHS_UNCONFINED],
+            "device_cgroup_rules": list(DEVICE_CGROUP_RULES),
+            "cgroupns": "host",
+            "binds": [CGROUP_BIND, f"{cfg.host_volume(index)}:/var/lib/docker"],
+            "tmpfs": dict.fromkeys(TMPFS, ""),
         },
-    }
+        stop_signal=STOP_SIGNAL,
+        unmask_system_paths=SYSTEMPATHS_UNCONFINED in SECURITY_OPT,
+    )
 
 
 def observe_hosts(cfg: LabConfig) -> dict[int, ObservedHost]:
@@ -149,9 +148,9 @@ def refuse_foreign_container(cfg: LabConfig, name: str) -> Container | None:
     return existing
 
 
-def create_started(kwargs: dict[str, Any], files: list[File]) -> Container:
+def create_started(spec: ContainerSpec, files: list[File]) -> Container:
     """Create a container, copy ``files`` into it before it boots, and start it."""
-    container = engine.create_container(kwargs)
+    container = engine.create_container(spec)
     with engine.calling("cp"):
         container.put_archive("/", build_tar(files))
     with engine.calling("start"):
@@ -163,8 +162,8 @@ def create_host(cfg: LabConfig, index: int, image: str) -> None:
     """Create and start host ``index`` with its files in place before boot."""
     refuse_foreign_container(cfg, cfg.host_name(index))
     ensure_volume(cfg, cfg.host_volume(index))
-    kwargs = create_kwargs(cfg, index, image, host_config_hash(cfg, index, image))
-    create_started(kwargs, host_files(cfg, index))
+    spec = create_spec(cfg, index, image, host_config_hash(cfg, index, image))
+    create_started(spec, host_files(cfg, index))
 
 
 def start(container_id: str) -> bool:

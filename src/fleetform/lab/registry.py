@@ -30,6 +30,7 @@ from fleetform.lab.config import (
     LabConfig,
     LabError,
 )
+from fleetform.lab.engine import ContainerSpec
 from fleetform.lab.hosts import (
     create_started,
     ensure_volume,
@@ -119,19 +120,21 @@ def ensure_registry(cfg: LabConfig, image: str, progress: Progress) -> int:
         with progress.step("starting the registry"):
             ensure_volume(cfg, cfg.registry_volume)
             labels = cfg.labels(ROLE_REGISTRY, **{LABEL_CONFIG: config_hash})
-            kwargs = {
-                "image": image,
-                "name": name,
-                "hostname": "registry",
-                "labels": labels,
-                "network": cfg.network,
-                "networking_config": {
-                    cfg.network: {"aliases": [REGISTRY_ALIAS], "ipv4_address": cfg.registry_address}
+            spec = ContainerSpec(
+                image=image,
+                name=name,
+                hostname="registry",
+                labels=labels,
+                network=cfg.network,
+                endpoint={"aliases": [REGISTRY_ALIAS], "ipv4_address": cfg.registry_address},
+                host={
+                    "binds": [f"{cfg.registry_volume}:/var/lib/docker-registry"],
+                    # A free port on 127.0.0.1, chosen by dockerd.
+                    "port_bindings": {REGISTRY_PORT: ("127.0.0.1",)},
                 },
-                "ports": {f"{REGISTRY_PORT}/tcp": ("127.0.0.1",)},  # a free port, chosen by dockerd
-                "volumes": [f"{cfg.registry_volume}:/var/lib/docker-registry"],
-            }
-            create_started(kwargs, files)
+                exposed=(REGISTRY_PORT,),
+            )
+            create_started(spec, files)
     port = published_port(name)
     wait_registry(cfg, port)
     return port
