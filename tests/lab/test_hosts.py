@@ -9,7 +9,13 @@ import pytest
 
 from fleetform.lab import keys
 from fleetform.lab.config import LabConfig
-from fleetform.lab.hosts import CA_PATH, create_argv, host_config_hash, host_files
+from fleetform.lab.hosts import (
+    CA_PATH,
+    RUN_FLAGS,
+    create_spec,
+    host_config_hash,
+    host_files,
+)
 from fleetform.lab.payload import build_tar
 
 
@@ -24,35 +30,56 @@ def cfg(tmp_path_factory: pytest.TempPathFactory) -> LabConfig:
     return cfg
 
 
-def pairs(argv: list[str], flag: str) -> list[str]:
+def pairs(argv: tuple[str, ...] | list[str], flag: str) -> list[str]:
     return [argv[i + 1] for i, a in enumerate(argv) if a == flag]
 
 
 def test_a_host_runs_systemd_with_every_capability_but_sys_resource(cfg: LabConfig) -> None:
-    argv = create_argv(cfg, 1, "img:1", "h")
-    assert "--privileged" not in argv
-    caps = pairs(argv, "--cap-add")
+    spec = create_spec(cfg, 1, "img:1", "h")
+    assert "privileged" not in spec.host
+    caps = spec.host["cap_add"]
     assert "SYS_ADMIN" in caps and "SYS_RESOURCE" not in caps and len(caps) == 37
-    assert pairs(argv, "--cgroupns") == ["host"]
-    assert "seccomp=unconfined" in pairs(argv, "--security-opt")
-    assert pairs(argv, "--tmpfs") == ["/run", "/run/lock"]
-    assert "unit-1-docker:/var/lib/docker" in pairs(argv, "--volume")
-    assert pairs(argv, "--stop-signal") == ["SIGRTMIN+3"]
+    assert spec.host["cgroupns"] == "host"
+    assert "seccomp=unconfined" in spec.host["security_opt"]
+    assert spec.unmask_system_paths
+    assert list(spec.host["tmpfs"]) == ["/run", "/run/lock"]
+    assert "unit-1-docker:/var/lib/docker" in spec.host["binds"]
+    assert spec.stop_signal == "SIGRTMIN+3"
+
+
+def test_the_run_flags_in_the_config_hash_say_what_the_sdk_is_given(cfg: LabConfig) -> None:
+    # RUN_FLAGS is hashed into every host's label; it must describe the same
+    # settings the SDK creates the host with, or a change would go unnoticed.
+    spec = create_spec(cfg, 1, "img:1", "h")
+    host = spec.host
+    assert pairs(RUN_FLAGS, "--cap-add") == host["cap_add"]
+    assert pairs(RUN_FLAGS, "--security-opt") == [
+        *host["security_opt"],
+        *(["systempaths=unconfined"] if spec.unmask_system_paths else []),
+    ]
+    assert pairs(RUN_FLAGS, "--device-cgroup-rule") == host["device_cgroup_rules"]
+    assert pairs(RUN_FLAGS, "--cgroupns") == [host["cgroupns"]]
+    assert pairs(RUN_FLAGS, "--tmpfs") == list(host["tmpfs"])
+    assert pairs(RUN_FLAGS, "--stop-signal") == [spec.stop_signal]
+    assert [*pairs(RUN_FLAGS, "--volume"), f"{cfg.host_volume(1)}:/var/lib/docker"] == (
+        host["binds"]
+    )
+    assert len(RUN_FLAGS) == 2 * (37 + 3 + 1 + 1 + 1 + 2 + 1)
 
 
 def test_a_host_has_its_name_fixed_address_alias_and_labels(cfg: LabConfig) -> None:
-    argv = create_argv(cfg, 2, "img:1", "abc")
-    assert pairs(argv, "--name") == pairs(argv, "--hostname") == ["unit-2"]
-    assert pairs(argv, "--ip") == [cfg.host_address(2)]
-    assert pairs(argv, "--network-alias") == ["unit-2.lab"]
-    assert pairs(argv, "--network") == ["fleetform-unit"]
-    assert set(pairs(argv, "--label")) >= {
-        "fleetform.lab=1",
-        "fleetform.lab.name=unit",
-        "fleetform.lab.index=2",
-        "fleetform.lab.config=abc",
+    spec = create_spec(cfg, 2, "img:1", "abc")
+    assert spec.name == spec.hostname == "unit-2"
+    assert spec.network == "fleetform-unit"
+    assert spec.endpoint == {"aliases": ["unit-2.lab"], "ipv4_address": cfg.host_address(2)}
+    assert spec.labels == {
+        "fleetform.lab": "1",
+        "fleetform.lab.name": "unit",
+        "fleetform.lab.role": "host",
+        "fleetform.lab.index": "2",
+        "fleetform.lab.config": "abc",
     }
-    assert argv[-1] == "img:1"
+    assert spec.image == "img:1"
 
 
 def test_each_host_gets_its_own_host_key_and_the_lab_key_and_ca(cfg: LabConfig) -> None:

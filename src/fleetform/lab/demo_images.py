@@ -12,16 +12,18 @@ written as a tar here, with fixed mtimes and owners, and imported with
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import subprocess
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fleetform.lab import engine
 from fleetform.lab.config import LABEL, LABEL_RECIPE, LabConfig, LabError
-from fleetform.lab.docker_cli import docker, inspect
 from fleetform.lab.progress import Progress
 from fleetform.lab.registry import registry_get
 
@@ -104,11 +106,18 @@ def ensure_local_image(image: DemoImage, busybox: bytes, applets: list[str]) -> 
     """Import the image unless one from the same recipe exists; return its id."""
     tar = rootfs_tar(image, busybox, applets)
     recipe = hashlib.sha256(tar + json.dumps(import_changes(image, "")).encode()).hexdigest()[:12]
-    found = inspect("image", [image.local])
-    if found and (found[0]["Config"].get("Labels") or {}).get(LABEL_RECIPE) == recipe:
-        return str(found[0]["Id"])
-    args = [arg for c in import_changes(image, recipe) for arg in ("--change", c)]
-    return docker("import", *args, "-", image.local, input=tar).stdout.decode().strip()
+    found = engine.get_image(image.local)
+    if found is not None and engine.labels_of(found).get(LABEL_RECIPE) == recipe:
+        return str(found.id)
+    repository, _, tag = image.local.rpartition(":")
+    with engine.calling("import"):
+        engine.client().api.import_image_from_data(
+            tar, repository, tag, import_changes(image, recipe)
+        )
+    imported = engine.get_image(image.local)
+    if imported is None:
+        raise LabError(f"docker import failed: {image.local} is missing after the import")
+    return str(imported.id)
 
 
 def pushed_config_digest(cfg: LabConfig, port: int, image: DemoImage) -> str | None:
@@ -133,11 +142,22 @@ def ensure_demo_images(cfg: LabConfig, port: int, progress: Progress) -> list[st
         # 127.0.0.0/8 registries are insecure by default in dockerd, so the
         # control engine pushes without trusting the lab CA.
         via = image.ref(f"127.0.0.1:{port}")
-        with progress.step(f"pushing {image.ref('registry.lab:5000')}"):
-            docker("tag", image.local, via)
-            try:
-                docker("push", "-q", via)
-            finally:
-                docker("image", "rm", via, check=False)  # only the temporary tag
+        with progress.step(f"pushing {image.ref('registry.lab:5000')}") as detail:
+            push(image.local, via, detail)
         pushed.append(image.ref("registry.lab:5000"))
     return pushed
+
+
+def push(local: str, via: str, detail: Callable[[str], None]) -> None:
+    """Push ``local`` as ``via`` through a temporary tag, streaming progress to ``detail``."""
+    repository, _, tag = via.rpartition(":")
+    with engine.calling("tag"):
+        engine.client().api.tag(local, repository, tag)
+    try:
+        with engine.calling("push"):
+            stream = engine.client().api.push(repository, tag, stream=True, decode=True)
+        engine.follow("push", stream, detail)
+    finally:
+        # Only the temporary tag goes; the image keeps its local name.
+        with contextlib.suppress(LabError), engine.calling("image rm"):
+            engine.client().api.remove_image(via)

@@ -8,11 +8,13 @@ at /var/lib/docker so the inner overlay2 does not sit on overlay.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
 
-from fleetform.lab import keys
+from fleetform.lab import engine, keys
+from fleetform.lab._docker_import import Container
 from fleetform.lab.config import (
     LABEL,
     LABEL_CONFIG,
@@ -23,7 +25,7 @@ from fleetform.lab.config import (
     LabConfig,
     LabError,
 )
-from fleetform.lab.docker_cli import docker, inspect, label_args, list_ids
+from fleetform.lab.engine import ContainerSpec
 from fleetform.lab.payload import File, build_tar
 
 _CAPABILITIES_TEXT = (
@@ -35,17 +37,23 @@ _CAPABILITIES_TEXT = (
 )
 # Every capability but SYS_RESOURCE, which the engine's bounding set lacks.
 CAPABILITIES = tuple(_CAPABILITIES_TEXT.split())
+SYSTEMPATHS_UNCONFINED = "systempaths=unconfined"
+SECURITY_OPT = ("seccomp=unconfined", "apparmor=unconfined", SYSTEMPATHS_UNCONFINED)
+DEVICE_CGROUP_RULES = ("a *:* rwm",)
+CGROUP_BIND = "/sys/fs/cgroup:/sys/fs/cgroup:rw"
+TMPFS = ("/run", "/run/lock")
+STOP_SIGNAL = "SIGRTMIN+3"
+#: The same settings as ``docker run`` flags: what people can type by hand, and
+#: part of every host's config hash (so this text must not change for the
+#: same settings, or every existing host is recreated).
 RUN_FLAGS = (
     *(arg for cap in CAPABILITIES for arg in ("--cap-add", cap)),
-    "--security-opt", "seccomp=unconfined",
-    "--security-opt", "apparmor=unconfined",
-    "--security-opt", "systempaths=unconfined",
-    "--device-cgroup-rule", "a *:* rwm",
+    *(arg for opt in SECURITY_OPT for arg in ("--security-opt", opt)),
+    *(arg for rule in DEVICE_CGROUP_RULES for arg in ("--device-cgroup-rule", rule)),
     "--cgroupns", "host",
-    "--volume", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
-    "--tmpfs", "/run",
-    "--tmpfs", "/run/lock",
-    "--stop-signal", "SIGRTMIN+3",
+    "--volume", CGROUP_BIND,
+    *(arg for path in TMPFS for arg in ("--tmpfs", path)),
+    "--stop-signal", STOP_SIGNAL,
 )  # fmt: skip
 
 ROLE_HOST = "host"
@@ -82,65 +90,96 @@ def host_config_hash(cfg: LabConfig, index: int, image: str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def create_argv(cfg: LabConfig, index: int, image: str, config_hash: str) -> list[str]:
-    """``docker create`` arguments for host ``index``."""
+def create_spec(cfg: LabConfig, index: int, image: str, config_hash: str) -> ContainerSpec:
+    """How host ``index`` is created: the settings RUN_FLAGS spells as CLI flags."""
     name = cfg.host_name(index)
     labels = cfg.labels(ROLE_HOST, **{LABEL_INDEX: str(index), LABEL_CONFIG: config_hash})
-    return [
-        "create",
-        "--name", name,
-        "--hostname", name,
-        *label_args(labels),
-        *RUN_FLAGS,
-        "--volume", f"{cfg.host_volume(index)}:/var/lib/docker",
-        "--network", cfg.network,
-        "--ip", cfg.host_address(index),
-        "--network-alias", cfg.host_alias(index),
-        image,
-    ]  # fmt: skip
+    return ContainerSpec(
+        image=image,
+        name=name,
+        hostname=name,
+        labels=labels,
+        network=cfg.network,
+        endpoint={"aliases": [cfg.host_alias(index)], "ipv4_address": cfg.host_address(index)},
+        host={
+            "cap_add": list(CAPABILITIES),
+            "security_opt": [o for o in SECURITY_OPT if o != SYSTEMPATHS_UNCONFINED],
+            "device_cgroup_rules": list(DEVICE_CGROUP_RULES),
+            "cgroupns": "host",
+            "binds": [CGROUP_BIND, f"{cfg.host_volume(index)}:/var/lib/docker"],
+            "tmpfs": dict.fromkeys(TMPFS, ""),
+        },
+        stop_signal=STOP_SIGNAL,
+        unmask_system_paths=SYSTEMPATHS_UNCONFINED in SECURITY_OPT,
+    )
 
 
 def observe_hosts(cfg: LabConfig) -> dict[int, ObservedHost]:
     """The lab's host containers by index (found by label, so never anyone else's)."""
-    ids = list_ids("container", {LABEL: "1", LABEL_NAME: cfg.name, LABEL_ROLE: ROLE_HOST})
     found: dict[int, ObservedHost] = {}
-    for c in inspect("container", ids):
-        labels = c["Config"]["Labels"] or {}
+    for c in engine.list_containers({LABEL: "1", LABEL_NAME: cfg.name, LABEL_ROLE: ROLE_HOST}):
+        labels = c.get("Labels") or {}
         index = int(labels.get(LABEL_INDEX, "0"))
         found[index] = ObservedHost(
             index=index,
-            name=c["Name"].lstrip("/"),
-            container_id=c["Id"],
-            state=c["State"]["Status"],
+            name=str((c.get("Names") or [""])[0]).lstrip("/"),
+            container_id=str(c["Id"]),
+            state=str(c["State"]),
             config=labels.get(LABEL_CONFIG, ""),
         )
     return found
 
 
 def ensure_volume(cfg: LabConfig, name: str) -> None:
-    existing = inspect("volume", [name])
-    if existing:
-        if (existing[0].get("Labels") or {}).get(LABEL_NAME) != cfg.name:
+    existing = engine.get_volume(name)
+    if existing is not None:
+        if engine.labels_of(existing).get(LABEL_NAME) != cfg.name:
             raise LabError(f"volume {name} exists but is not this lab's; remove or rename it")
         return
-    docker("volume", "create", *label_args(cfg.labels("volume")), name)
+    with engine.calling("volume create"):
+        engine.client().volumes.create(name, labels=cfg.labels("volume"))
 
 
-def refuse_foreign_container(cfg: LabConfig, name: str) -> None:
-    """Stop when a container with a lab name exists without this lab's label."""
-    existing = inspect("container", [name])
-    if existing and (existing[0]["Config"]["Labels"] or {}).get(LABEL_NAME) != cfg.name:
+def refuse_foreign_container(cfg: LabConfig, name: str) -> Container | None:
+    """Stop when a container with a lab name exists without this lab's label; else return it."""
+    existing = engine.get_container(name)
+    if existing is not None and engine.labels_of(existing).get(LABEL_NAME) != cfg.name:
         raise LabError(f"container {name} exists but is not this lab's; remove or rename it")
+    return existing
+
+
+def create_started(spec: ContainerSpec, files: list[File]) -> Container:
+    """Create a container, copy ``files`` into it before it boots, and start it."""
+    container = engine.create_container(spec)
+    with engine.calling("cp"):
+        container.put_archive("/", build_tar(files))
+    with engine.calling("start"):
+        container.start()
+    return container
 
 
 def create_host(cfg: LabConfig, index: int, image: str) -> None:
     """Create and start host ``index`` with its files in place before boot."""
-    name = cfg.host_name(index)
-    refuse_foreign_container(cfg, name)
+    refuse_foreign_container(cfg, cfg.host_name(index))
     ensure_volume(cfg, cfg.host_volume(index))
-    docker(*create_argv(cfg, index, image, host_config_hash(cfg, index, image)))
-    docker("cp", "-", f"{name}:/", input=build_tar(host_files(cfg, index)))
-    docker("start", name)
+    spec = create_spec(cfg, index, image, host_config_hash(cfg, index, image))
+    create_started(spec, host_files(cfg, index))
+
+
+def start(container_id: str) -> bool:
+    """Start a stopped lab container; False when the engine refuses."""
+    try:
+        with engine.calling("start"):
+            engine.client().api.start(container_id)
+    except LabError:
+        return False
+    return True
+
+
+def remove_container(container_id: str, volumes: bool = True) -> None:
+    """``docker rm -f [-v]``: anonymous volumes go with the container when ``volumes``."""
+    with engine.calling("rm"):
+        engine.client().api.remove_container(container_id, v=volumes, force=True)
 
 
 def remove_host(cfg: LabConfig, host: ObservedHost, keep_volume: bool = False) -> None:
@@ -149,12 +188,14 @@ def remove_host(cfg: LabConfig, host: ObservedHost, keep_volume: bool = False) -
     Safe: ``host`` comes from ``observe_hosts``, which only sees containers
     carrying this lab's label; the volume is checked for the label as well.
     """
-    docker("rm", "-f", "-v", host.container_id)
+    remove_container(host.container_id)
     if not keep_volume:
-        remove_labelled(cfg, "volume", cfg.host_volume(host.index))
+        remove_labelled_volume(cfg, cfg.host_volume(host.index))
 
 
-def remove_labelled(cfg: LabConfig, kind: str, name: str) -> None:
-    found = inspect(kind, [name])
-    if found and (found[0].get("Labels") or {}).get(LABEL_NAME) == cfg.name:
-        docker(kind, "rm", name, check=False)
+def remove_labelled_volume(cfg: LabConfig, name: str) -> None:
+    """Remove volume ``name`` if it carries this lab's label (a failure is left alone)."""
+    found = engine.get_volume(name)
+    if found is not None and engine.labels_of(found).get(LABEL_NAME) == cfg.name:
+        with contextlib.suppress(LabError), engine.calling("volume rm"):
+            found.remove()

@@ -11,6 +11,8 @@ recipe changes::
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import shutil
@@ -20,8 +22,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from fleetform.lab import engine
 from fleetform.lab.config import LABEL, LABEL_RECIPE, LabError
-from fleetform.lab.docker_cli import inspect
 from fleetform.lab.progress import Progress
 
 #: Bump when the build procedure changes in a way the inputs below do not show.
@@ -90,7 +92,7 @@ class BaseRecipe:
 
 
 def image_exists(tag: str) -> bool:
-    return bool(inspect("image", [tag]))
+    return engine.get_image(tag) is not None
 
 
 def ensure_base_image(recipe: BaseRecipe, progress: Progress) -> str:
@@ -130,22 +132,42 @@ def build_base_image(recipe: BaseRecipe) -> None:
         (rootfs / "tmp/setup-base.sh").unlink()
         (rootfs / "etc/resolv.conf").unlink()
         changes = [*IMAGE_CHANGES, f"LABEL {LABEL}=1 {LABEL_RECIPE}={recipe.hash}"]
-        tar = subprocess.Popen(
-            ["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE
-        )
-        assert tar.stdout is not None
-        change_args = [arg for c in changes for arg in ("--change", c)]
-        imported = subprocess.run(
-            ["docker", "import", *change_args, "-", recipe.tag],
-            stdin=tar.stdout,
-            capture_output=True,
-            check=False,
-        )
-        tar.stdout.close()
-        if tar.wait() != 0 or imported.returncode != 0:
-            raise LabError(f"docker import failed: {imported.stderr.decode().strip()}")
+        import_rootfs(rootfs, recipe.tag, changes)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def import_rootfs(rootfs: Path, tag: str, changes: list[str]) -> None:
+    """``tar -C ROOTFS -c . | docker import --change ... - TAG``, streamed to the engine.
+
+    tar keeps numeric owners and device nodes as they are (Python's tarfile
+    would need the whole tree walked by hand); the archive is sent in chunks
+    as tar writes it, so it is never held in memory or on disk whole.
+    """
+    repository, _, name = tag.rpartition(":")
+    with tempfile.TemporaryFile() as tar_errors:
+        tar = subprocess.Popen(
+            ["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."],
+            stdout=subprocess.PIPE,
+            stderr=tar_errors,
+        )
+        stdout = tar.stdout
+        assert stdout is not None
+        try:
+            chunks = iter(functools.partial(stdout.read, 1 << 20), b"")
+            with engine.calling("import"):
+                engine.client().api.import_image_from_data(chunks, repository, name, changes)
+        finally:
+            stdout.close()
+            code = tar.wait()
+        if code != 0:
+            tar_errors.seek(0)
+            message = tar_errors.read().decode(errors="replace").strip()
+            # The engine may have imported the truncated stream; it must not
+            # pass for the finished image on the next run.
+            with contextlib.suppress(LabError), engine.calling("image rm"):
+                engine.client().api.remove_image(tag)
+            raise LabError(f"docker import failed: tar exit {code}: {message}")
 
 
 def _run(argv: list[str], what: str) -> None:

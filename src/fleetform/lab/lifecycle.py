@@ -17,16 +17,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from fleetform.lab import keys
+from fleetform.lab import engine, keys
+from fleetform.lab._docker_import import IPAMConfig, IPAMPool
 from fleetform.lab.config import LABEL, LABEL_NAME, MAX_HOSTS, LabConfig, LabError
 from fleetform.lab.demo_images import DEMO_IMAGES, ensure_demo_images
-from fleetform.lab.docker_cli import docker, ensure_engine, inspect, label_args, list_ids
+from fleetform.lab.engine import ensure_engine
 from fleetform.lab.hosts import (
     ObservedHost,
     create_host,
     host_config_hash,
     observe_hosts,
+    remove_container,
     remove_host,
+    start,
 )
 from fleetform.lab.image import BaseRecipe, ensure_base_image
 from fleetform.lab.progress import Progress
@@ -56,23 +59,25 @@ def _flock(path: Path) -> Iterator[None]:
 
 
 def ensure_network(cfg: LabConfig) -> None:
-    found = inspect("network", [cfg.network])
-    if found:
-        net = found[0]
-        if (net.get("Labels") or {}).get(LABEL_NAME) != cfg.name:
+    found = engine.get_network(cfg.network)
+    if found is not None:
+        if engine.labels_of(found).get(LABEL_NAME) != cfg.name:
             raise LabError(f"network {cfg.network} exists but is not this lab's; remove it")
-        subnets = [c.get("Subnet") for c in (net.get("IPAM") or {}).get("Config") or []]
+        subnets = [c.get("Subnet") for c in (found.attrs.get("IPAM") or {}).get("Config") or []]
         if str(cfg.subnet) not in subnets:
             raise LabError(
                 f"network {cfg.network} has subnet {subnets}, expected {cfg.subnet}; "
                 "run `fleetform lab down` and `lab up` again"
             )
         return
-    docker(
-        "network", "create", "--driver", "bridge",
-        "--subnet", str(cfg.subnet), "--gateway", cfg.gateway,
-        *label_args(cfg.labels("network")), cfg.network,
-    )  # fmt: skip
+    pool = IPAMPool(subnet=str(cfg.subnet), gateway=cfg.gateway)
+    with engine.calling("network create"):
+        engine.client().networks.create(
+            cfg.network,
+            driver="bridge",
+            ipam=IPAMConfig(pool_configs=[pool]),
+            labels=cfg.labels("network"),
+        )
 
 
 def up(
@@ -128,7 +133,7 @@ def _converge_hosts(cfg: LabConfig, n: int, image: str, progress: Progress) -> N
             create_host(cfg, i, image)
         elif host.state != "running":
             progress.info(f"starting {host.name} (it was {host.state})")
-            if docker("start", host.container_id, check=False).returncode != 0:
+            if not start(host.container_id):
                 remove_host(cfg, host)
                 create_host(cfg, i, image)
             else:
@@ -174,18 +179,24 @@ def down(cfg: LabConfig, progress: Progress | None = None) -> dict[str, list[str
     labels = {LABEL: "1", LABEL_NAME: cfg.name}
     removed: dict[str, list[str]] = {}
     with locked(cfg):
-        containers = list_ids("container", labels)
+        containers = engine.list_containers(labels)
         if containers:
-            names = [c["Name"].lstrip("/") for c in inspect("container", containers)]
             with progress.step(f"removing {len(containers)} container(s)"):
-                docker("rm", "-f", "-v", *containers)
-            removed["containers"] = sorted(names)
-        for kind in ("volume", "network"):
-            ids = list_ids(kind, labels)
-            if ids:
-                names = [o["Name"] for o in inspect(kind, ids)]
-                docker(kind, "rm", *ids)
-                removed[f"{kind}s"] = sorted(names)
+                for c in containers:
+                    remove_container(str(c["Id"]))
+            removed["containers"] = sorted(str(c["Names"][0]).lstrip("/") for c in containers)
+        volumes = engine.list_volumes(labels)
+        for volume in volumes:
+            with engine.calling("volume rm"):
+                volume.remove()
+        if volumes:
+            removed["volumes"] = sorted(str(v.name) for v in volumes)
+        networks = engine.list_networks(labels)
+        for network in networks:
+            with engine.calling("network rm"):
+                network.remove()
+        if networks:
+            removed["networks"] = sorted(str(n.name) for n in networks)
         if cfg.state_dir.exists():
             shutil.rmtree(cfg.state_dir)
             removed["state"] = [str(cfg.state_dir)]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.text import Text
 
 
 class Progress:
@@ -19,10 +20,21 @@ class Progress:
         self.console.print(message, highlight=False, markup=False)
 
     @contextmanager
-    def step(self, message: str) -> Iterator[None]:
+    def step(self, message: str) -> Iterator[Callable[[str], None]]:
+        """Show ``message`` while the step runs, then how long it took.
+
+        The step may report what it is doing (a build's current instruction,
+        a push's layer) through the function it is given; that detail lives
+        only on the transient status line, so the lasting output is the same.
+        """
         start = time.monotonic()
-        with self.console.status(message):
-            yield
+        with self.console.status(message) as status:
+
+            def detail(text: str) -> None:
+                last = (text.splitlines() or [""])[-1]
+                status.update(Text(f"{message}: {last[:120]}"))
+
+            yield detail
         self.console.print(
             f"{message}: done in {time.monotonic() - start:.1f} s", highlight=False, markup=False
         )

@@ -14,9 +14,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+from fleetform.lab import engine
 from fleetform.lab.config import (
     LABEL,
     LABEL_CONFIG,
@@ -28,9 +30,15 @@ from fleetform.lab.config import (
     LabConfig,
     LabError,
 )
-from fleetform.lab.docker_cli import docker, docker_text, inspect, label_args
-from fleetform.lab.hosts import ensure_volume, refuse_foreign_container
-from fleetform.lab.payload import File, build_tar
+from fleetform.lab.engine import ContainerSpec
+from fleetform.lab.hosts import (
+    create_started,
+    ensure_volume,
+    refuse_foreign_container,
+    remove_container,
+    start,
+)
+from fleetform.lab.payload import File
 from fleetform.lab.progress import Progress
 
 ROLE_REGISTRY = "registry"
@@ -49,20 +57,35 @@ def registry_image_tag(base_tag: str) -> str:
 
 def ensure_registry_image(base_tag: str, progress: Progress) -> str:
     tag = registry_image_tag(base_tag)
-    if inspect("image", [tag]):
+    if engine.get_image(tag) is not None:
         return tag
     with (
-        progress.step(f"building registry image {tag} (apt-get install docker-registry)"),
+        progress.step(f"building registry image {tag} (apt-get install docker-registry)") as detail,
         tempfile.TemporaryDirectory(prefix="fleetform-lab-registry-") as ctx,
     ):
         (Path(ctx) / "Dockerfile").write_text(_asset("registry.Dockerfile"))
         labels = {LABEL: "1", LABEL_RECIPE: tag.rsplit(":", 1)[1]}
-        # The legacy builder: this client has no buildx plugin.
-        docker(
-            "build", "-q", "--build-arg", f"BASE={base_tag}", *label_args(labels), "-t", tag, ctx,
-            env={"DOCKER_BUILDKIT": "0"},
-        )  # fmt: skip
+        build_image(ctx, tag, {"BASE": base_tag}, labels, detail)
     return tag
+
+
+def build_image(
+    context: str,
+    tag: str,
+    buildargs: dict[str, str],
+    labels: dict[str, str],
+    detail: Callable[[str], None],
+) -> None:
+    """Build ``context`` with the engine's classic builder, streaming each step to ``detail``.
+
+    The classic builder is what the engine's build API runs (no BuildKit
+    session), the same builder the lab used with ``DOCKER_BUILDKIT=0``.
+    """
+    with engine.calling("build"):
+        stream = engine.client().api.build(
+            path=context, tag=tag, buildargs=buildargs, labels=labels, rm=True, decode=True
+        )
+    engine.follow("build", stream, detail)
 
 
 def registry_files(cfg: LabConfig) -> list[File]:
@@ -83,42 +106,46 @@ def ensure_registry(cfg: LabConfig, image: str, progress: Progress) -> int:
             [image, cfg.network, cfg.registry_address, [(f.path, f.content.hex()) for f in files]]
         ).encode()
     ).hexdigest()[:16]
-    refuse_foreign_container(cfg, name)
-    found = inspect("container", [name])
-    stale = found and (found[0]["Config"]["Labels"] or {}).get(LABEL_CONFIG) != config_hash
-    if found and not stale and found[0]["State"]["Status"] != "running":
-        progress.info(f"starting {name} (it was {found[0]['State']['Status']})")
-        stale = docker("start", name, check=False).returncode != 0
-    if stale:
+    found = refuse_foreign_container(cfg, name)
+    stale = found is not None and engine.labels_of(found).get(LABEL_CONFIG) != config_hash
+    if found is not None and not stale and found.status != "running":
+        progress.info(f"starting {name} (it was {found.status})")
+        stale = not start(found.id or name)
+    if found is not None and stale:
         # Safe: refuse_foreign_container proved the container is this lab's.
         # The data volume is kept; the images in it stay valid.
-        docker("rm", "-f", name)
-        found = []
-    if not found:
+        remove_container(found.id or name, volumes=False)
+        found = None
+    if found is None:
         with progress.step("starting the registry"):
             ensure_volume(cfg, cfg.registry_volume)
             labels = cfg.labels(ROLE_REGISTRY, **{LABEL_CONFIG: config_hash})
-            docker(
-                "create", "--name", name, "--hostname", "registry", *label_args(labels),
-                "--network", cfg.network, "--ip", cfg.registry_address,
-                "--network-alias", REGISTRY_ALIAS,
-                "--publish", f"127.0.0.1::{REGISTRY_PORT}",
-                "--volume", f"{cfg.registry_volume}:/var/lib/docker-registry",
-                image,
-            )  # fmt: skip
-            docker("cp", "-", f"{name}:/", input=build_tar(files))
-            docker("start", name)
+            spec = ContainerSpec(
+                image=image,
+                name=name,
+                hostname="registry",
+                labels=labels,
+                network=cfg.network,
+                endpoint={"aliases": [REGISTRY_ALIAS], "ipv4_address": cfg.registry_address},
+                host={
+                    "binds": [f"{cfg.registry_volume}:/var/lib/docker-registry"],
+                    # A free port on 127.0.0.1, chosen by dockerd.
+                    "port_bindings": {REGISTRY_PORT: ("127.0.0.1",)},
+                },
+                exposed=(REGISTRY_PORT,),
+            )
+            create_started(spec, files)
     port = published_port(name)
     wait_registry(cfg, port)
     return port
 
 
 def published_port(container: str) -> int:
-    out = docker_text("port", container, f"{REGISTRY_PORT}/tcp")
-    for line in out.splitlines():
-        host, _, port = line.rpartition(":")
-        if host == "127.0.0.1":
-            return int(port)
+    found = engine.get_container(container)
+    ports = (found.attrs.get("NetworkSettings") or {}).get("Ports") or {} if found else {}
+    for binding in ports.get(f"{REGISTRY_PORT}/tcp") or []:
+        if binding.get("HostIp") == "127.0.0.1":
+            return int(binding["HostPort"])
     raise LabError(f"the registry container {container} publishes no port on 127.0.0.1")
 
 
@@ -147,20 +174,30 @@ def wait_registry(cfg: LabConfig, port: int, timeout: float = 30.0) -> None:
         if status == 200:
             return
         if time.monotonic() > deadline:
-            logs = docker("logs", "--tail", "20", cfg.registry_container, check=False)
             raise LabError(
                 f"the registry did not answer on https://127.0.0.1:{port}/v2/ within "
-                f"{timeout:.0f} s (last status {status}):\n"
-                + (logs.stdout + logs.stderr).decode(errors="replace")
+                f"{timeout:.0f} s (last status {status}):\n" + registry_logs(cfg)
             )
         time.sleep(0.3)
 
 
+def registry_logs(cfg: LabConfig, lines: int = 20) -> str:
+    """The registry's last log lines (stdout and stderr), or why there are none."""
+    found = engine.get_container(cfg.registry_container)
+    if found is None:
+        return "(the registry container is gone)"
+    try:
+        with engine.calling("logs"):
+            return bytes(found.logs(tail=lines)).decode(errors="replace")
+    except LabError as exc:
+        return str(exc)
+
+
 def observe_registry(cfg: LabConfig) -> dict[str, str] | None:
-    found = inspect("container", [cfg.registry_container])
-    if not found:
+    found = engine.get_container(cfg.registry_container)
+    if found is None:
         return None
-    labels = found[0]["Config"]["Labels"] or {}
+    labels = engine.labels_of(found)
     if labels.get(LABEL_NAME) != cfg.name or labels.get(LABEL_ROLE) != ROLE_REGISTRY:
         return None
-    return {"container": cfg.registry_container, "state": found[0]["State"]["Status"]}
+    return {"container": cfg.registry_container, "state": str(found.status)}
