@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shlex
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -319,7 +319,26 @@ def test_a_host_plan_with_errors_yields_no_command() -> None:
     assert len(host_commands(replace(hp, errors=()))) == 1
 
 
-def test_names_are_quoted_once() -> None:
-    (c,) = want([stack(svc("web", image="x;touch /tmp/pwned"))]).containers
-    argv = A.container_create_argv(c)
-    assert shlex.split(shlex.join(argv)) == argv
+def test_values_reach_docker_as_single_words_through_the_shell(tmp_path: Path) -> None:
+    # The command text is run by a real shell with a stand-in `docker` that writes
+    # each argument on its own line: shell syntax in a value must arrive as text.
+    pwned = tmp_path / "pwned"
+    image = f"x;touch {pwned}"
+    env_value = f"$(touch {pwned}) `touch {pwned}` '\"$HOME"
+    (c,) = want([stack(svc("web", image=image, environment=(("V", env_value),)))]).containers
+    action = Action("h", "create", c.name, "missing", container=c)
+    fake = tmp_path / "docker"
+    fake.write_text('#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done >> "$LOG"\n')
+    fake.chmod(0o755)
+    log = tmp_path / "argv"
+    (command,) = host_commands(HostPlan("h", (action,)))
+    subprocess.run(
+        ["/bin/sh", "-c", command],
+        env={"PATH": f"{tmp_path}:/usr/bin:/bin", "LOG": str(log), "HOME": "/home/x"},
+        check=True,
+        timeout=30,
+    )
+    args = log.read_text().splitlines()
+    assert not pwned.exists()
+    assert image in args
+    assert f"V={env_value}" in args
