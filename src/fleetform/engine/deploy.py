@@ -29,6 +29,7 @@ from fleetform.engine.operations import (
     registry_certs,
 )
 from fleetform.engine.settings import EngineSettings, EngineSettingsError, engine_for_host
+from fleetform.inventory import host_data_problems
 
 #: host data: stack files whose ``engine:`` sections apply to the host.
 STACKS_DATA = "fleetform_stacks"
@@ -75,6 +76,11 @@ def _host() -> Host:
 
 def _engine_operations(settings: EngineSettings | None, skip: bool = False) -> None:
     host = _host()
+    # Plain pyinfra runs read host data unchecked (fleetform's CLI checks it when
+    # it loads the inventory): bad data is one line, not a traceback.
+    problems = host_data_problems(host.name, host.data)
+    if problems:
+        raise PyinfraError("; ".join(problems))
     settings = with_host_registries(settings or EngineSettings(), host.data.get(REGISTRIES_DATA))
     # A skipped host still gets every operation, because pyinfra's API
     # identifies operations by position; pyinfra's ``_if`` stops each one
