@@ -459,6 +459,7 @@ def test_the_json_form_is_stable_and_documented() -> None:
             "resource_type": "container",
             "resource": "demo-web-1",
             "reason": "drift",
+            "reason_code": "field_changed",
             "changes": [
                 {
                     "path": "environment.LOG_LEVEL",
