@@ -246,10 +246,6 @@ def test_network_volume_and_image_commands() -> None:
         image=DesiredImage("air:3", archive=Path("/x/air.tar")),
     )
     assert action_command(load) == "docker load --input /var/lib/fleetform/images/air.tar"
-    assert (
-        action_command(load, archive_path=lambda i: "/tmp/a.tar")
-        == "docker load --input /tmp/a.tar"
-    )
 
 
 def test_removal_checks_the_ownership_label_on_the_host_and_addresses_the_id() -> None:
