@@ -24,14 +24,17 @@ import pytest
 from fleetform.cli import main
 from fleetform.engine.changes import engine_changes
 from fleetform.engine.settings import EngineSettings
-from fleetform.engine.state import parse_engine_state
+from fleetform.engine.state import FACT_SCRIPT, parse_engine_state
 from fleetform.executor import session as session_module
+from fleetform.observe.sections import MARK, RC, section
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE_FACTS = ROOT / "engine" / "data"
 RECORDED_DOC = (ROOT / "data" / "inspect" / "observe.json").read_text()
 EMPTY_DOC = json.dumps({"fleetform_observe": 1, "server_version": "20.10.24", "containers": []})
-NO_ENGINE_DOC = json.dumps({"fleetform_observe": 1, "error": "docker is not installed"})
+NO_ENGINE_DOC = json.dumps(
+    {"fleetform_observe": 1, "engine": "missing", "error": "docker is not installed"}
+)
 BROKEN_DOC = json.dumps({"fleetform_observe": 1, "error": "permission denied on the socket"})
 
 # The stack owns the recorded containers (stack fftest) and changes daemon.json.
@@ -47,10 +50,17 @@ services:
     command: [sleep, "1000"]
 """
 
-SPLIT = "@@fleetform-docker-state@@"
+# the marker of the Docker state part: only fleetform's one observation command has it
+DOCKER_PART = section("docker", "").splitlines()[0]
+FACT_START = FACT_SCRIPT.splitlines()[0]
 REFUSED = (
     "after the engine deploy, the new plan of this host has actions that were not shown (remove)"
 )
+
+
+def section_output(name: str, text: str, rc: int = 0) -> str:
+    """What one part of a sectioned host script prints."""
+    return f"\n{MARK}{name}\n{text}\n\n{RC}{rc}\n"
 
 
 def fake_host(engine_fact: str, first_doc: str, later_doc: str) -> dict[str, Any]:
@@ -61,8 +71,8 @@ def fake_host(engine_fact: str, first_doc: str, later_doc: str) -> dict[str, Any
         # the first match wins: fleetform's one observation command, the engine
         # deploy's fact, the containers operation's re-observation
         "fake_responses": {
-            SPLIT: f"{engine.rstrip()}\n{SPLIT}\n{first_doc}",
-            "echo @os": engine,
+            DOCKER_PART: f"{engine.rstrip()}\n{section_output('docker', first_doc)}",
+            FACT_START: engine,
             "[ -S /var/run/docker.sock ]": later_doc,
             # fleetform's failing_command: the fake connector would report success
             re.compile(r"\Aecho 'fleetform: .*' >&2; exit 1\Z", re.S): {
@@ -144,7 +154,7 @@ def test_a_host_reported_as_an_error_gets_no_engine_change(
     assert result["broken"]["ok"] is False
     assert "permission denied on the socket" in result["broken"]["error"]
     # only the observation ran there: no daemon.json rewrite, no dockerd restart
-    assert len(commands["broken"]) == 1 and SPLIT in commands["broken"][0]
+    assert len(commands["broken"]) == 1 and DOCKER_PART in commands["broken"][0]
     assert result["broken"]["changed_steps"] == 0
     assert any("systemctl restart docker.service" in c for c in commands["fine"])
     assert result["fine"]["ok"] is True

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from fleetform.engine.settings import EngineSettings
-from fleetform.engine.state import EngineState, parse_engine_state
+from fleetform.engine.state import FACT_SCRIPT, EngineState, parse_engine_state
 
 if TYPE_CHECKING:
     from pyinfra.api import State
 
 DATA = Path(__file__).parent / "data"
+#: how the engine fact's command starts (the fake connector matches on it)
+FACT_START = FACT_SCRIPT.splitlines()[0]
 
 
 def recorded(name: str) -> str:
@@ -22,7 +24,7 @@ def recorded(name: str) -> str:
 
 
 def observed(name: str) -> EngineState:
-    return parse_engine_state(recorded(name).splitlines())
+    return parse_engine_state(recorded(name))
 
 
 @dataclass
@@ -98,7 +100,7 @@ def run_fake(
                 "fake_delay_jitter": 0,
                 **data,
                 # the engine fact first: the fake connector takes the first match
-                "fake_responses": {"echo @os": recorded(fact), **data.get("fake_responses", {})},
+                "fake_responses": {FACT_START: recorded(fact), **data.get("fake_responses", {})},
             },
         )
         for name, (fact, _, data) in hosts.items()
@@ -113,14 +115,14 @@ def run_fake(
         executed = host.connector.executed_commands
         ops = op_results(state, f"@fake/{name}")
         runs[name] = FakeRun(
-            commands=[c for c in executed if not c.startswith("echo @os")],
+            commands=[c for c in executed if not c.startswith(FACT_START)],
             changed=[
                 f"Docker engine | {n}"
                 for n, meta in ops
                 if meta.is_complete() and meta.did_change()
             ],
             op_names=[f"Docker engine | {n}" for n, _ in ops],
-            gatherings=sum(1 for c in executed if c.startswith("echo @os")),
+            gatherings=sum(1 for c in executed if c.startswith(FACT_START)),
             failed=host in state.failed_hosts,
             stderr="".join(m.stderr for _, m in ops if m.is_complete() and not m.did_succeed()),
         )
