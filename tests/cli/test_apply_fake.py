@@ -98,12 +98,18 @@ def sessions(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return made
 
 
-def apply(tmp_path: Path, hosts: dict[str, dict[str, Any]], sessions: list[Any], capsys: Any):
+def apply(
+    tmp_path: Path,
+    hosts: dict[str, dict[str, Any]],
+    sessions: list[Any],
+    capsys: Any,
+    stack_text: str = STACK,
+):
     inventory = tmp_path / "inventory.py"
     names_data = [(f"@fake/{name}", data) for name, data in hosts.items()]
     inventory.write_text(f"import re\nfleet = {names_data!r}\n")
     stack = tmp_path / "fftest.yml"
-    stack.write_text(STACK)
+    stack.write_text(stack_text)
     code = main(["apply", "-i", str(inventory), str(stack), "--yes", "--json"])
     doc = json.loads(capsys.readouterr().out)
     (session,) = sessions
@@ -171,3 +177,17 @@ def test_the_restart_wording_of_engine_changes_is_what_apply_looks_for() -> None
     assert restarts_dockerd(engine_changes(daemon, running))
     assert not restarts_dockerd(engine_changes(daemon, fresh))  # written before the install
     assert not restarts_dockerd(engine_changes(EngineSettings(), running))
+
+
+def test_apply_reads_a_host_once_and_the_engine_deploy_runs_against_that_reading(
+    tmp_path: Path, sessions: list[Any], capsys: Any
+) -> None:
+    # the engine is as the stack wants it: no engine change, one container to create
+    hosts = {"one": fake_host("debian-systemd-running", EMPTY_DOC, EMPTY_DOC)}
+    no_engine_change = STACK.replace("engine:\n  daemon:\n    log-driver: json-file\n", "")
+    code, result, commands = apply(tmp_path, hosts, sessions, capsys, no_engine_change)
+    assert code == 0, result
+    assert any("docker create" in c for c in commands["one"])
+    reads = [c for c in commands["one"] if c.startswith(FACT_START)]
+    # the one observation (engine and Docker state together), never a second gathering
+    assert len(reads) == 1 and DOCKER_PART in reads[0]

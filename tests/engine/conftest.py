@@ -43,6 +43,7 @@ def run_engine(
     skip: tuple[str, ...] = (),
     check_for_changes: bool = True,
     allow_failures: bool = False,
+    observed: dict[str, EngineState] | None = None,
 ) -> State:
     """Run docker_engine_by_host through pyinfra's API, as ``fleetform apply`` does
     (which has ``check_for_changes=False``)."""
@@ -58,7 +59,7 @@ def run_engine(
     state = State(inventory, Config(), check_for_changes=check_for_changes)
     connect_all(state)
     try:
-        add_deploy(state, docker_engine_by_host, settings_by_host, skip=skip)
+        add_deploy(state, docker_engine_by_host, settings_by_host, skip=skip, observed=observed)
         try:
             run_ops(state)
         except PyinfraError:  # "No hosts remaining!"
@@ -89,9 +90,11 @@ def run_fake(
     skip: tuple[str, ...] = (),
     check_for_changes: bool = True,
     allow_failures: bool = False,
+    observed: dict[str, EngineState] | None = None,
 ) -> dict[str, FakeRun]:
     """Run the deploy on @fake hosts: name -> (recorded fact, settings, host data);
-    hosts named in ``skip`` get no engine change."""
+    hosts named in ``skip`` get no engine change; ``observed``: host -> the engine
+    state observed for the plan (as ``fleetform apply`` passes it)."""
     names = [
         (
             f"@fake/{name}",
@@ -107,7 +110,12 @@ def run_fake(
     ]
     settings = {f"@fake/{n}": s for n, (_, s, _) in hosts.items() if s is not None}
     state = run_engine(
-        names, settings, tuple(f"@fake/{n}" for n in skip), check_for_changes, allow_failures
+        names,
+        settings,
+        tuple(f"@fake/{n}" for n in skip),
+        check_for_changes,
+        allow_failures,
+        {f"@fake/{n}": e for n, e in (observed or {}).items()},
     )
     runs = {}
     for name in hosts:

@@ -36,11 +36,22 @@ from fleetform.opfailure import failing_command
 # serves until one of these operations changes something.
 _cache: WeakKeyDictionary[State, dict[str, tuple[bool, EngineState]]] = WeakKeyDictionary()
 
+# The engine state ``fleetform apply`` observed for the plan the user approved
+# (see ``use_observed``): the operations run against it, in both phases,
+# until one of them changes the host; only then is the host gathered again.
+_observed: WeakKeyDictionary[State, dict[str, EngineState]] = WeakKeyDictionary()
+
 
 def _current() -> tuple[State, Host]:
     state = ctx_state.get()  # type: ignore[no-untyped-call]
     host = ctx_host.get()  # type: ignore[no-untyped-call]
     return state, host
+
+
+def use_observed(engine: EngineState) -> None:
+    """Let the current host's operations start from ``engine`` instead of gathering it."""
+    state, host = _current()
+    _observed.setdefault(state, {})[host.name] = engine
 
 
 def current_engine_state() -> EngineState:
@@ -49,7 +60,9 @@ def current_engine_state() -> EngineState:
     cached = per_host.get(host.name)
     if cached is not None and cached[0] == state.is_executing:
         return cached[1]
-    observed: EngineState = host.get_fact(EngineFact)
+    observed = _observed.get(state, {}).get(host.name)
+    if observed is None:
+        observed = host.get_fact(EngineFact)
     per_host[host.name] = (state.is_executing, observed)
     return observed
 
@@ -64,9 +77,10 @@ def _run(
         raise OperationError(str(exc)) from None
     if not steps:
         return
-    state = _current()[0]
-    if state.is_executing:
-        _cache.get(state, {}).pop(_current()[1].name, None)
+    state, host = _current()
+    if state.is_executing:  # the host is about to change: what was seen no longer holds
+        _cache.get(state, {}).pop(host.name, None)
+        _observed.get(state, {}).pop(host.name, None)
     yield " && ".join(steps)
 
 
