@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "plan"))
 from planbuilders import S, recorded_stack, stack, svc, want
 
 from fleetform.executor import argv as A
-from fleetform.executor.commands import (
+from fleetform.executor.steps import (
     action_command,
     health_wait_seconds,
     host_commands,
