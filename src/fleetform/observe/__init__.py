@@ -8,6 +8,9 @@
   the parser of its document into :class:`~fleetform.plan.observed.Observed`.
 - :mod:`fleetform.observe.api`: the fast path of that script, one python3
   process reading the Docker API.
+- :mod:`fleetform.observe.inspect`: ``docker inspect`` JSON to the planner's
+  :class:`~fleetform.plan.spec.ContainerSpec` (the planner gets it ready-made
+  in each :class:`~fleetform.plan.observed.ObservedContainer`).
 - :mod:`fleetform.observe.errors`: why a host could not be observed, typed
   (:class:`EngineMissing`, :class:`EngineNotAnswering`).
 """
