@@ -16,8 +16,8 @@ from fleetform.observe import (
     observe_command,
     parse_observed,
 )
+from fleetform.observe.inspect import image_config, spec_from_inspect
 from fleetform.plan.desired import DesiredImage, HostDesired
-from fleetform.plan.inspect import image_config, spec_from_inspect
 from fleetform.plan.spec import HealthSpec, LogSpec, MountSpec, NetSpec, UlimitSpec
 
 INSPECT = Path(__file__).parent.parent / "data" / "inspect"

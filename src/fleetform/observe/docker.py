@@ -41,8 +41,8 @@ from typing import Any
 from fleetform.model import LABEL_STACK
 from fleetform.observe.api import api_command
 from fleetform.observe.errors import EngineMissing, EngineNotAnswering, ObserveError
+from fleetform.observe.inspect import anonymous_volumes, image_config, spec_from_inspect
 from fleetform.plan.desired import HostDesired
-from fleetform.plan.inspect import anonymous_volumes, image_config, spec_from_inspect
 from fleetform.plan.observed import (
     Observed,
     ObservedContainer,
