@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "plan"))
 from planbuilders import stack, svc, want
 
 from fleetform.executor import argv as A
-from fleetform.executor.commands import action_command, host_commands, secret_env_file
 from fleetform.executor.shell import if_owned, wait_exit_zero_command, wait_healthy_command
+from fleetform.executor.steps import action_command, host_commands, secret_env_file
 from fleetform.model import Healthcheck, Mount, Network, NetworkAttachment
 from fleetform.plan import Action, HostPlan
 from fleetform.plan.desired import DesiredContainer

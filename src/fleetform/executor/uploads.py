@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 
 from docker.utils.build import exclude_paths
 
-from fleetform.executor.commands import REMOTE_ROOT, remote_archive_path, remote_build_dir
+from fleetform.executor.steps import REMOTE_ROOT, remote_archive_path, remote_build_dir
 from fleetform.plan.actions import Action
 
 

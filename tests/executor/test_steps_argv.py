@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "plan"))
 from planbuilders import S, recorded_stack, stack, svc, want
 
 from fleetform.executor import argv as A
-from fleetform.executor.commands import (
+from fleetform.executor.steps import (
     action_command,
     health_wait_seconds,
     host_commands,
@@ -332,7 +332,7 @@ def test_values_reach_docker_as_single_words_through_the_shell(tmp_path: Path) -
     image = f"x;touch {pwned}"
     env_value = f"$(touch {pwned}) `touch {pwned}` '\"$HOME"
     (c,) = want([stack(svc("web", image=image, environment=(("V", env_value),)))]).containers
-    action = Action("h", "create", c.name, "missing", container=c)
+    action = Action("h", "create", c.name, "missing", "missing", container=c)
     fake = tmp_path / "docker"
     fake.write_text('#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done >> "$LOG"\n')
     fake.chmod(0o755)
