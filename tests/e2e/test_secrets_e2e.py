@@ -123,10 +123,15 @@ def test_plan_never_shows_the_old_secret_value(
     fleetform: Any, applied: Path, host: str, change: dict[str, Any]
 ) -> None:
     assert "DATABASE_URL" not in os.environ  # pass-through: unset on this machine
-    path = applied / "changed.yml"
+    # The same file, edited: a stack file's path is its identity (fleetform.stack-file).
+    path = applied / "stack.yml"
+    applied_text = path.read_text()
     path.write_text(yaml.safe_dump(_stack(**change)))
-    text = fleetform("plan", "-i", "inventory/lab.py", str(path), "--limit", host)
-    js = fleetform("plan", "-i", "inventory/lab.py", str(path), "--limit", host, "--json")
+    try:
+        text = fleetform("plan", "-i", "inventory/lab.py", str(path), "--limit", host)
+        js = fleetform("plan", "-i", "inventory/lab.py", str(path), "--limit", host, "--json")
+    finally:
+        path.write_text(applied_text)
     assert text.returncode == 0 and js.returncode == 0, text.stderr + js.stderr
     assert "environment.DATABASE_URL" in text.stdout  # the change is shown, masked
     paths = [
