@@ -161,6 +161,12 @@ def _networks(container: Json) -> tuple[NetSpec, ...]:
     return tuple(sorted(nets, key=lambda n: n.name))
 
 
+#: Fields :data:`fleetform.plan.spec.FIELDS` leaves to this module.
+BY_HAND = frozenset(
+    {"command", "entrypoint", "env", "labels", "mounts", "networks", "healthcheck", "logging"}
+)
+
+
 def spec_from_inspect(container: Json) -> ContainerSpec:
     """The spec of one ``docker inspect`` container entry (image defaults included)."""
     cfg = container.get("Config") or {}
