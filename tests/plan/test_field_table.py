@@ -15,6 +15,7 @@ from fleetform.plan.spec import (
     FIELDS,
     IN_PLACE_FIELDS,
     ContainerSpec,
+    LogSpec,
     config_hash,
     spec_to_json,
 )
@@ -87,3 +88,12 @@ def test_a_field_added_later_changes_no_hash_until_a_stack_sets_it() -> None:
     assert "shm_size" not in spec_to_json(later)
     assert config_hash(later) == config_hash(spec)
     assert config_hash(dataclasses.replace(later, shm_size=1 << 26)) != config_hash(spec)
+
+
+def test_a_daemon_default_field_the_stack_leaves_unset_is_not_compared() -> None:
+    have = _web()  # json-file {max-size=1m}
+    assert diff_specs(dataclasses.replace(have, logging=None), have) == ()
+    other = dataclasses.replace(have, logging=LogSpec("local"))
+    assert [str(c) for c in diff_specs(other, have)] == [
+        "logging: json-file {max-size=1m} -> local"
+    ]

@@ -18,7 +18,7 @@ from typing import Any
 
 from fleetform.plan.fields import UNSET, Field
 from fleetform.plan.fields import show as _show
-from fleetform.plan.spec import FIELDS, ContainerSpec, HealthSpec, LogSpec, NetSpec
+from fleetform.plan.spec import FIELDS, ContainerSpec, HealthSpec, NetSpec
 from fleetform.secrets import SECRET, is_secret, looks_secret
 
 __all__ = ["UNSET", "FieldChange", "diff_specs", "env_secret"]
@@ -135,21 +135,9 @@ def _health(want: HealthSpec | None, have: HealthSpec | None) -> Iterator[FieldC
         yield FieldChange("healthcheck.retries", _show(have.retries), _show(want.retries))
 
 
-def _logging_text(log: LogSpec | None) -> str:
-    if log is None:
-        return "(daemon default)"
-    opts = ",".join(f"{k}={v}" for k, v in log.options)
-    return f"{log.driver} {{{opts}}}" if opts else log.driver
-
-
-def _logging(want: LogSpec | None, have: LogSpec | None) -> Iterator[FieldChange]:
-    # An undeclared logging driver is the daemon's default, which the stack
-    # does not manage; the config hash still notices a removed `logging:`.
-    if want is not None and want != have:
-        yield FieldChange("logging", _logging_text(have), _logging_text(want))
-
-
 def _by_table(field: Field, want: Any, have: Any) -> Iterator[FieldChange]:
+    if field.daemon_default and want is None:
+        return
     if field.shape == "set":
         changes: Iterator[FieldChange] = _sets(field.path, field.items(want), field.items(have))
     elif field.shape == "pairs":
@@ -173,7 +161,6 @@ _BY_HAND: dict[
     ),
     "networks": lambda w, h, _: _networks(w.networks, h.networks),
     "healthcheck": lambda w, h, _: _health(w.healthcheck, h.healthcheck),
-    "logging": lambda w, h, _: _logging(w.logging, h.logging),
 }
 BY_HAND = frozenset(_BY_HAND)
 

@@ -184,6 +184,10 @@ class Field:
     #: the whole option for one value, when ``flag`` + ``arg`` cannot say it.
     args: Callable[[Any], list[str]] | None = None
     in_place: bool = False  # `docker update` changes it on a running container
+    #: unset in the stack means the daemon's default, which the stack does not
+    #: manage (a host's daemon.json may change it): not compared then.  The
+    #: config hash still notices a key removed from the stack.
+    daemon_default: bool = False
     label: str = ""  # the path a plan shows; the name when empty
 
     @property

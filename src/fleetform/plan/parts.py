@@ -50,6 +50,18 @@ class LogSpec:
     options: Pairs = ()
 
 
+def log_text(log: LogSpec | None) -> str:
+    """A logging setting as a plan shows it.
+
+    >>> log_text(LogSpec("json-file", (("max-size", "1m"),))), log_text(None)
+    ('json-file {max-size=1m}', '(daemon default)')
+    """
+    if log is None:
+        return "(daemon default)"
+    opts = ",".join(f"{k}={v}" for k, v in log.options)
+    return f"{log.driver} {{{opts}}}" if opts else log.driver
+
+
 @dataclass(frozen=True, order=True)
 class UlimitSpec:
     name: str

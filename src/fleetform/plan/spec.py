@@ -48,7 +48,15 @@ from fleetform.plan.fields import (
     sorted_pairs,
     sorted_tuple,
 )
-from fleetform.plan.parts import HealthSpec, LogSpec, MountSpec, NetSpec, UlimitSpec, ulimits
+from fleetform.plan.parts import (
+    HealthSpec,
+    LogSpec,
+    MountSpec,
+    NetSpec,
+    UlimitSpec,
+    log_text,
+    ulimits,
+)
 from fleetform.secrets import is_secret
 
 __all__ = [
@@ -185,7 +193,7 @@ FIELDS: tuple[Field, ...] = (
         config("StopTimeout", as_is),
         flag="--stop-timeout",
     ),
-    Field("logging", shape=None),
+    Field("logging", show=log_text, daemon_default=True),
     Field(
         "ulimits",
         lambda s: tuple(sorted(UlimitSpec(u.name, u.soft, u.hard) for u in s.ulimits)),
