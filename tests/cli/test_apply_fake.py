@@ -24,14 +24,17 @@ import pytest
 from fleetform.cli import main
 from fleetform.engine.changes import engine_changes
 from fleetform.engine.settings import EngineSettings
-from fleetform.engine.state import parse_engine_state
+from fleetform.engine.state import FACT_SCRIPT, parse_engine_state
 from fleetform.executor import session as session_module
+from fleetform.observe.sections import MARK, RC, section
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE_FACTS = ROOT / "engine" / "data"
 RECORDED_DOC = (ROOT / "data" / "inspect" / "observe.json").read_text()
 EMPTY_DOC = json.dumps({"fleetform_observe": 1, "server_version": "20.10.24", "containers": []})
-NO_ENGINE_DOC = json.dumps({"fleetform_observe": 1, "error": "docker is not installed"})
+NO_ENGINE_DOC = json.dumps(
+    {"fleetform_observe": 1, "engine": "missing", "error": "docker is not installed"}
+)
 BROKEN_DOC = json.dumps({"fleetform_observe": 1, "error": "permission denied on the socket"})
 
 # The stack owns the recorded containers (stack fftest) and changes daemon.json.
@@ -47,10 +50,17 @@ services:
     command: [sleep, "1000"]
 """
 
-SPLIT = "@@fleetform-docker-state@@"
+# the marker of the Docker state part: only fleetform's one observation command has it
+DOCKER_PART = section("docker", "").splitlines()[0]
+FACT_START = FACT_SCRIPT.splitlines()[0]
 REFUSED = (
     "after the engine deploy, the new plan of this host has actions that were not shown (remove)"
 )
+
+
+def section_output(name: str, text: str, rc: int = 0) -> str:
+    """What one part of a sectioned host script prints."""
+    return f"\n{MARK}{name}\n{text}\n\n{RC}{rc}\n"
 
 
 def fake_host(engine_fact: str, first_doc: str, later_doc: str) -> dict[str, Any]:
@@ -61,8 +71,8 @@ def fake_host(engine_fact: str, first_doc: str, later_doc: str) -> dict[str, Any
         # the first match wins: fleetform's one observation command, the engine
         # deploy's fact, the containers operation's re-observation
         "fake_responses": {
-            SPLIT: f"{engine.rstrip()}\n{SPLIT}\n{first_doc}",
-            "echo @os": engine,
+            DOCKER_PART: f"{engine.rstrip()}\n{section_output('docker', first_doc)}",
+            FACT_START: engine,
             "[ -S /var/run/docker.sock ]": later_doc,
             # fleetform's failing_command: the fake connector would report success
             re.compile(r"\Aecho 'fleetform: .*' >&2; exit 1\Z", re.S): {
@@ -88,12 +98,18 @@ def sessions(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return made
 
 
-def apply(tmp_path: Path, hosts: dict[str, dict[str, Any]], sessions: list[Any], capsys: Any):
+def apply(
+    tmp_path: Path,
+    hosts: dict[str, dict[str, Any]],
+    sessions: list[Any],
+    capsys: Any,
+    stack_text: str = STACK,
+):
     inventory = tmp_path / "inventory.py"
     names_data = [(f"@fake/{name}", data) for name, data in hosts.items()]
     inventory.write_text(f"import re\nfleet = {names_data!r}\n")
     stack = tmp_path / "fftest.yml"
-    stack.write_text(STACK)
+    stack.write_text(stack_text)
     code = main(["apply", "-i", str(inventory), str(stack), "--yes", "--json"])
     doc = json.loads(capsys.readouterr().out)
     (session,) = sessions
@@ -144,7 +160,7 @@ def test_a_host_reported_as_an_error_gets_no_engine_change(
     assert result["broken"]["ok"] is False
     assert "permission denied on the socket" in result["broken"]["error"]
     # only the observation ran there: no daemon.json rewrite, no dockerd restart
-    assert len(commands["broken"]) == 1 and SPLIT in commands["broken"][0]
+    assert len(commands["broken"]) == 1 and DOCKER_PART in commands["broken"][0]
     assert result["broken"]["changed_steps"] == 0
     assert any("systemctl restart docker.service" in c for c in commands["fine"])
     assert result["fine"]["ok"] is True
@@ -161,3 +177,17 @@ def test_the_restart_wording_of_engine_changes_is_what_apply_looks_for() -> None
     assert restarts_dockerd(engine_changes(daemon, running))
     assert not restarts_dockerd(engine_changes(daemon, fresh))  # written before the install
     assert not restarts_dockerd(engine_changes(EngineSettings(), running))
+
+
+def test_apply_reads_a_host_once_and_the_engine_deploy_runs_against_that_reading(
+    tmp_path: Path, sessions: list[Any], capsys: Any
+) -> None:
+    # the engine is as the stack wants it: no engine change, one container to create
+    hosts = {"one": fake_host("debian-systemd-running", EMPTY_DOC, EMPTY_DOC)}
+    no_engine_change = STACK.replace("engine:\n  daemon:\n    log-driver: json-file\n", "")
+    code, result, commands = apply(tmp_path, hosts, sessions, capsys, no_engine_change)
+    assert code == 0, result
+    assert any("docker create" in c for c in commands["one"])
+    reads = [c for c in commands["one"] if c.startswith(FACT_START)]
+    # the one observation (engine and Docker state together), never a second gathering
+    assert len(reads) == 1 and DOCKER_PART in reads[0]

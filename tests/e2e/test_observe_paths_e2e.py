@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from fleetform.observe import cli_observe_command, observe_command, parse_observed
-from fleetform.observe_api import api_command
+from fleetform.observe.api import api_command
 from fleetform.plan.desired import desired_for_host
 from fleetform.stackfile import load_stacks
 

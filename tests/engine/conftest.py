@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from fleetform.engine.settings import EngineSettings
-from fleetform.engine.state import EngineState, parse_engine_state
+from fleetform.engine.state import FACT_SCRIPT, EngineState, parse_engine_state
 
 if TYPE_CHECKING:
     from pyinfra.api import State
 
 DATA = Path(__file__).parent / "data"
+#: how the engine fact's command starts (the fake connector matches on it)
+FACT_START = FACT_SCRIPT.splitlines()[0]
 
 
 def recorded(name: str) -> str:
@@ -22,7 +24,7 @@ def recorded(name: str) -> str:
 
 
 def observed(name: str) -> EngineState:
-    return parse_engine_state(recorded(name).splitlines())
+    return parse_engine_state(recorded(name))
 
 
 @dataclass
@@ -41,6 +43,7 @@ def run_engine(
     skip: tuple[str, ...] = (),
     check_for_changes: bool = True,
     allow_failures: bool = False,
+    observed: dict[str, EngineState] | None = None,
 ) -> State:
     """Run docker_engine_by_host through pyinfra's API, as ``fleetform apply`` does
     (which has ``check_for_changes=False``)."""
@@ -56,7 +59,7 @@ def run_engine(
     state = State(inventory, Config(), check_for_changes=check_for_changes)
     connect_all(state)
     try:
-        add_deploy(state, docker_engine_by_host, settings_by_host, skip=skip)
+        add_deploy(state, docker_engine_by_host, settings_by_host, skip=skip, observed=observed)
         try:
             run_ops(state)
         except PyinfraError:  # "No hosts remaining!"
@@ -87,9 +90,11 @@ def run_fake(
     skip: tuple[str, ...] = (),
     check_for_changes: bool = True,
     allow_failures: bool = False,
+    observed: dict[str, EngineState] | None = None,
 ) -> dict[str, FakeRun]:
     """Run the deploy on @fake hosts: name -> (recorded fact, settings, host data);
-    hosts named in ``skip`` get no engine change."""
+    hosts named in ``skip`` get no engine change; ``observed``: host -> the engine
+    state observed for the plan (as ``fleetform apply`` passes it)."""
     names = [
         (
             f"@fake/{name}",
@@ -98,14 +103,19 @@ def run_fake(
                 "fake_delay_jitter": 0,
                 **data,
                 # the engine fact first: the fake connector takes the first match
-                "fake_responses": {"echo @os": recorded(fact), **data.get("fake_responses", {})},
+                "fake_responses": {FACT_START: recorded(fact), **data.get("fake_responses", {})},
             },
         )
         for name, (fact, _, data) in hosts.items()
     ]
     settings = {f"@fake/{n}": s for n, (_, s, _) in hosts.items() if s is not None}
     state = run_engine(
-        names, settings, tuple(f"@fake/{n}" for n in skip), check_for_changes, allow_failures
+        names,
+        settings,
+        tuple(f"@fake/{n}" for n in skip),
+        check_for_changes,
+        allow_failures,
+        {f"@fake/{n}": e for n, e in (observed or {}).items()},
     )
     runs = {}
     for name in hosts:
@@ -113,14 +123,14 @@ def run_fake(
         executed = host.connector.executed_commands
         ops = op_results(state, f"@fake/{name}")
         runs[name] = FakeRun(
-            commands=[c for c in executed if not c.startswith("echo @os")],
+            commands=[c for c in executed if not c.startswith(FACT_START)],
             changed=[
                 f"Docker engine | {n}"
                 for n, meta in ops
                 if meta.is_complete() and meta.did_change()
             ],
             op_names=[f"Docker engine | {n}" for n, _ in ops],
-            gatherings=sum(1 for c in executed if c.startswith("echo @os")),
+            gatherings=sum(1 for c in executed if c.startswith(FACT_START)),
             failed=host in state.failed_hosts,
             stderr="".join(m.stderr for _, m in ops if m.is_complete() and not m.did_succeed()),
         )

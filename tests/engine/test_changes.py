@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from fleetform.engine.changes import engine_changes
-from fleetform.engine.commands import sha256_text
 from fleetform.engine.settings import EngineSettings
+from fleetform.engine.steps import sha256_text
 from fleetform.model import RegistryCA
 
 from .conftest import observed

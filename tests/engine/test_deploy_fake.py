@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fleetform.engine.settings import EngineSettings
 
+from .conftest import observed as observed_state
 from .conftest import run_fake
 
 LOCAL = EngineSettings(daemon_json='{"log-driver":"local"}')
@@ -14,6 +15,28 @@ def test_a_converged_host_reports_no_change_and_gathers_its_state_once_per_phase
     run = run_fake({"h": ("debian-systemd-running", LOCAL, {})})["h"]
     assert run.changed == [] and run.commands == []
     assert run.gatherings == 2  # planning + execution, shared by all five operations
+
+
+def test_given_the_state_observed_for_the_plan_a_converged_host_is_not_gathered_again():
+    observed = {"h": observed_state("debian-systemd-running")}
+    for check in (True, False):  # pyinfra's planning phase, then fleetform apply's way
+        run = run_fake(
+            {"h": ("debian-systemd-running", LOCAL, {})}, check_for_changes=check, observed=observed
+        )
+        assert run["h"].changed == [] and run["h"].commands == []
+        assert run["h"].gatherings == 0
+
+
+def test_given_the_observed_state_a_host_is_gathered_again_only_after_a_change():
+    fresh = observed_state("debian-systemd-fresh")
+    given = run_fake(
+        {"h": ("debian-systemd-fresh", LOCAL, {})}, check_for_changes=False, observed={"h": fresh}
+    )
+    gathered = run_fake({"h": ("debian-systemd-fresh", LOCAL, {})}, check_for_changes=False)
+    # the same commands as when every step gathers for itself...
+    assert given["h"].commands == gathered["h"].commands
+    # ...but no gathering before the first change (daemon.json is written first)
+    assert given["h"].gatherings == gathered["h"].gatherings - 1
 
 
 def test_the_operation_sequence_is_the_same_on_every_host_whatever_its_settings():

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from fleetform.engine.commands import daemon_json_steps
 from fleetform.engine.settings import EngineSettings
+from fleetform.engine.steps import daemon_json_steps
 
 from .conftest import observed
 

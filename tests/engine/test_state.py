@@ -47,13 +47,15 @@ def test_rpm_hosts_parse_os_release_and_packages():
 
 
 def test_certs_are_keyed_by_registry_and_other_files_by_path():
-    lines = [
-        "@files",
-        "aa  /etc/docker/daemon.json",
-        "bb  /etc/docker/certs.d/registry.lab:5000/ca.crt",
-        "@group",
-    ]
-    state = parse_engine_state(lines)
+    output = (
+        "@@fleetform-section files\n"
+        "aa  /etc/docker/daemon.json\n"
+        "bb  /etc/docker/certs.d/registry.lab:5000/ca.crt\n"
+        "@@fleetform-rc 0\n"
+        "@@fleetform-section group\n"
+        "@@fleetform-rc 2\n"
+    )
+    state = parse_engine_state(output)
     assert state.files == {"/etc/docker/daemon.json": "aa"}
     assert state.certs == {"registry.lab:5000": "bb"}
     assert state.docker_group is None  # no docker group at all

@@ -42,12 +42,12 @@ def context(tmp_path: Path) -> Path:
 
 def _build(context: Path) -> Action:
     image = DesiredImage("airgap/app:1", build=Build(context))
-    return Action("h", "build", image.ref, "missing: build", image=image)
+    return Action("h", "build", image.ref, "missing: build", "missing", image=image)
 
 
 def _load(archive: Path) -> Action:
     image = DesiredImage("airgap/demo:7", pull="never", archive=archive)
-    return Action("h", "load", image.ref, "missing: load", image=image)
+    return Action("h", "load", image.ref, "missing: load", "missing", image=image)
 
 
 def _shown(commands: list[Any]) -> list[str]:
@@ -97,7 +97,7 @@ def test_uploads_sit_right_around_their_own_action_in_plan_order(
     archive.write_bytes(b"tar")
     net = DesiredNetwork("s", Network("n", "s_n"))
     actions = (
-        Action("h", "create-network", "s_n", "missing", network=net),
+        Action("h", "create-network", "s_n", "missing", "missing", network=net),
         _load(archive),
         _build(context),
     )
@@ -124,7 +124,9 @@ def test_a_link_pointing_outside_the_context_fails_the_host_before_any_change(
     (tmp_path / "secret.key").write_text("k")
     (context / "key").symlink_to(tmp_path / "secret.key")
     net = DesiredNetwork("s", Network("n", "s_n"))
-    plan = HostPlan("h", (Action("h", "create-network", "s_n", "m", network=net), _build(context)))
+    plan = HostPlan(
+        "h", (Action("h", "create-network", "s_n", "m", "missing", network=net), _build(context))
+    )
     (only,) = _shown(list(plan_commands(plan)))
     assert "symbolic link key points outside the context" in only
     result = subprocess.run(["sh", "-c", only], capture_output=True, text=True)

@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "plan"))
 from planbuilders import stack, svc, want
 
 from fleetform.executor import argv as A
-from fleetform.executor.commands import action_command, host_commands, secret_env_file
 from fleetform.executor.shell import if_owned, wait_exit_zero_command, wait_healthy_command
+from fleetform.executor.steps import action_command, host_commands, secret_env_file
 from fleetform.model import Healthcheck, Mount, Network, NetworkAttachment
 from fleetform.plan import Action, HostPlan
 from fleetform.plan.desired import DesiredContainer
@@ -70,13 +70,23 @@ def _web(**kw: object) -> DesiredContainer:
 
 def _recreate(c: DesiredContainer, **kw: object) -> Action:
     return Action(
-        "h", "recreate", c.name, "drift", container=c, container_id="old", owner_stack="demo", **kw
+        "h",
+        "recreate",
+        c.name,
+        "drift",
+        "field_changed",
+        container=c,
+        container_id="old",
+        owner_stack="demo",
+        **kw,
     )
 
 
 def test_no_command_ever_removes_a_volume_with_a_container() -> None:
     c = _web(volumes=(Mount("volume", "/data"),))
-    remove = Action("h", "remove", "demo-old-1", "orphan", container_id="x", owner_stack="demo")
+    remove = Action(
+        "h", "remove", "demo-old-1", "orphan", "orphan", container_id="x", owner_stack="demo"
+    )
     for action in (_recreate(c, carried_volumes=(("/data", ANON),)), remove):
         cmd = action_command(action)
         assert "--volumes" not in cmd and " -v " not in cmd
@@ -199,7 +209,7 @@ def test_the_secret_env_file_is_removed_on_every_path(tmp_path: Path, fail: str)
     c = _web(environment=(("TOKEN", "t0k"),), secret_keys=frozenset({"TOKEN"}))
     env_dir = tmp_path / "env"
     env_dir.mkdir()
-    for action in (Action("h", "create", c.name, "m", container=c), _recreate(c)):
+    for action in (Action("h", "create", c.name, "m", "missing", container=c), _recreate(c)):
         found = secret_env_file(action, str(env_dir))
         assert found is not None
         path, content = found
@@ -215,7 +225,9 @@ def test_the_secret_env_file_is_removed_on_every_path(tmp_path: Path, fail: str)
 
 def test_there_is_one_way_to_deliver_secret_values() -> None:
     c = _web(environment=(("TOKEN", "t0k"),), secret_keys=frozenset({"TOKEN"}))
-    (cmd,) = host_commands(HostPlan("h", (Action("h", "create", c.name, "m", container=c),)))
+    (cmd,) = host_commands(
+        HostPlan("h", (Action("h", "create", c.name, "m", "missing", container=c),))
+    )
     assert "t0k" not in cmd and "printf" not in cmd and "mktemp" not in cmd
     assert "--env-file /run/fleetform/env/demo-web-1.env" in cmd
 
@@ -247,7 +259,9 @@ def test_each_env_file_is_uploaded_right_before_the_command_that_removes_it() ->
         svc("b"),
         svc("c", environment=(("TOKEN", "2"),), secret_keys=frozenset({"TOKEN"})),
     )
-    actions = tuple(Action("h", "create", c.name, "m", container=c) for c in want([s]).containers)
+    actions = tuple(
+        Action("h", "create", c.name, "m", "missing", container=c) for c in want([s]).containers
+    )
     shown = [
         f"upload {c.dest}" if isinstance(c, FileUploadCommand) else str(c).split(" --label")[0]
         for c in plan_commands(HostPlan("h", actions))

@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "plan"))
 from planbuilders import running, stack, svc, want
 
 from fleetform.executor import argv as A
-from fleetform.plan.inspect import spec_from_inspect
+from fleetform.observe.inspect import spec_from_inspect
 
 ENV = (
     ("API_TOKEN", "t0ken-value"),

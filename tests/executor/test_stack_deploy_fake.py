@@ -23,7 +23,9 @@ from fleetform.stackfile import load_stacks
 ROOT = Path(__file__).resolve().parents[1]
 RECORDED_DOC = (ROOT / "data" / "inspect" / "observe.json").read_text()
 EMPTY_DOC = json.dumps({"fleetform_observe": 1, "server_version": "20.10.24", "containers": []})
-NO_ENGINE_DOC = json.dumps({"fleetform_observe": 1, "error": "docker is not installed"})
+NO_ENGINE_DOC = json.dumps(
+    {"fleetform_observe": 1, "engine": "missing", "error": "docker is not installed"}
+)
 OBSERVE = "[ -S /var/run/docker.sock ]"
 # fleetform's failing_command (the fake connector reports every command as a success)
 FAILS = {re.compile(r"\Aecho 'fleetform: .*' >&2; exit 1\Z", re.S): {"success": False}}

@@ -8,9 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from fleetform.observe import ObserveError, observe_command, parse_observed
+from fleetform.observe import (
+    EngineMissing,
+    EngineNotAnswering,
+    EngineUnavailable,
+    ObserveError,
+    observe_command,
+    parse_observed,
+)
+from fleetform.observe.inspect import image_config, spec_from_inspect
 from fleetform.plan.desired import DesiredImage, HostDesired
-from fleetform.plan.inspect import image_config, spec_from_inspect
 from fleetform.plan.spec import HealthSpec, LogSpec, MountSpec, NetSpec, UlimitSpec
 
 INSPECT = Path(__file__).parent.parent / "data" / "inspect"
@@ -145,8 +152,32 @@ def test_the_observe_command_reports_a_missing_docker_as_json(tmp_path: Path) ->
         env={"PATH": str(tmp_path)},
         check=True,
     )
-    with pytest.raises(ObserveError, match="docker is not installed"):
+    with pytest.raises(EngineMissing, match="docker is not installed"):
         parse_observed(out.stdout)
+
+
+def test_a_daemon_that_does_not_answer_is_a_typed_error(tmp_path: Path) -> None:
+    docker = tmp_path / "docker"
+    docker.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2; exit 1\n")
+    docker.chmod(0o755)
+    out = subprocess.run(
+        ["/bin/sh", "-c", observe_command(HostDesired("h", ("demo",)))],
+        capture_output=True,
+        text=True,
+        env={"PATH": str(tmp_path)},
+        check=True,
+    )
+    with pytest.raises(EngineNotAnswering, match="does not answer"):
+        parse_observed(out.stdout)
+
+
+def test_an_error_is_about_the_engine_by_its_code_never_by_its_wording() -> None:
+    # The wording of an engine problem, but no engine code: a plain failure,
+    # so the host is reported instead of being planned against an empty host.
+    doc = '{"fleetform_observe":1,"error":"the plugin is not installed; daemon does not answer"}'
+    with pytest.raises(ObserveError) as raised:
+        parse_observed(doc)
+    assert not isinstance(raised.value, EngineUnavailable)
 
 
 def test_image_references_are_shell_quoted() -> None:

@@ -1,6 +1,6 @@
 """Observation asks the registry, through dockerd, what a `pull: always` image is now.
 
-The Docker API script (fleetform.observe_api.SCRIPT) runs here for real,
+The Docker API script (fleetform.observe.api.SCRIPT) runs here for real,
 against a small fake of dockerd's API on a unix socket, so the registry
 question, its failures and the credentials it sends are tested without a
 daemon.  The lab test (tests/e2e/test_idempotence_e2e.py) asks a real one.
@@ -25,7 +25,7 @@ import pytest
 
 from fleetform.model import Build
 from fleetform.observe import cli_observe_command, observe_command, parse_observed
-from fleetform.observe_api import SCRIPT, SOCKET, api_command
+from fleetform.observe.api import SCRIPT, SOCKET, api_command
 from fleetform.plan.desired import DesiredImage, HostDesired
 
 FRESH = "registry.lab:5000/fleetform/fresh:1"

@@ -18,9 +18,9 @@ from planbuilders import IMAGE_CONFIG, INSPECT, converged, running, stack, svc, 
 
 from fleetform.model import LABEL_CONFIG_HASH, Mount, Volume
 from fleetform.observe import parse_observed
+from fleetform.observe.inspect import anonymous_volumes, spec_from_inspect
 from fleetform.plan import Plan, plan_host
 from fleetform.plan.desired import HostDesired
-from fleetform.plan.inspect import anonymous_volumes, spec_from_inspect
 from fleetform.plan.observed import Observed
 from fleetform.plan.spec import MountSpec
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fleetform.executor.commands import host_commands, secret_env_file
+from fleetform.executor.steps import host_commands, secret_env_file
 from fleetform.model import (
     Dependency,
     Healthcheck,

@@ -213,6 +213,14 @@ def case_unhealthy_container_is_recreated() -> tuple[HostDesired, Observed]:
     return d, replace(obs, containers=containers)
 
 
+def case_dead_or_paused_container_is_recreated() -> tuple[HostDesired, Observed]:
+    d = want([demo()])
+    obs = same_host(d)
+    status = {"demo-web-1": "dead", "demo-web-2": "paused"}
+    containers = tuple(replace(c, status=status.get(c.name, c.status)) for c in obs.containers)
+    return d, replace(obs, containers=containers)
+
+
 def case_stopped_and_drifted_is_recreated() -> tuple[HostDesired, Observed]:
     d, obs = _drift(**{"demo-web-1": {"env": _env(LOG_LEVEL="debug")}})()
     containers = tuple(
@@ -459,6 +467,7 @@ def test_the_json_form_is_stable_and_documented() -> None:
             "resource_type": "container",
             "resource": "demo-web-1",
             "reason": "drift",
+            "reason_code": "field_changed",
             "changes": [
                 {
                     "path": "environment.LOG_LEVEL",

@@ -15,9 +15,23 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from fleetform.inventory import InventoryError, LoadedInventory, load_inventory
 from fleetform.model import Stack
+from fleetform.plan import Plan
+from fleetform.plan.render import Tone, plan_lines
+
+#: terminal style of each kind of plan segment (fleetform.plan.render)
+_TONE_STYLE: dict[Tone, str] = {
+    "plain": "",
+    "create": "green",
+    "recreate": "yellow",
+    "update": "yellow",
+    "remove": "red",
+    "error": "bold red",
+    "warning": "yellow",
+}
 
 
 class Output:
@@ -63,10 +77,11 @@ class Output:
             session.state.add_callback_handler(callback)
             yield
 
-    def plan(self, plan: Any) -> None:
-        for line in str(plan).splitlines():
-            style = _plan_line_style(line)
-            self.out.print(f"[{style}]{escape(line)}[/]" if style else escape(line))
+    def plan(self, plan: Plan) -> None:
+        """``str(plan)``, each part styled by what it is (an action's kind, an error...)."""
+        for line in plan_lines(plan):
+            # Text, not markup: the plan's values are shown as they are.
+            self.out.print(Text.assemble(*((text, _TONE_STYLE[tone]) for text, tone in line)))
 
     def summary(self, summary: dict[str, Any]) -> None:
         table = Table(title=f"Apply finished in {summary['seconds']} s", title_justify="left")
@@ -81,21 +96,6 @@ class Output:
         for h in summary["hosts"]:
             if h["error"]:
                 self.out.print(f"[red]{escape(h['host'])}:[/] {escape(h['error'])}")
-
-
-def _plan_line_style(line: str) -> str:
-    stripped = line.lstrip()
-    if stripped.startswith("-/+"):
-        return "yellow"
-    if stripped.startswith("+"):
-        return "green"
-    if stripped.startswith("~"):
-        return "yellow"
-    if stripped.startswith("-"):
-        return "red"
-    if stripped.startswith("!"):
-        return "bold red"
-    return ""
 
 
 def load_stacks_or_report(paths: Sequence[str], out: Output) -> list[Stack] | None:

@@ -184,7 +184,8 @@ def _add_operations(session: Session, engines: dict[str, Any], obs: Observation)
     # changes: the summary says "not applied there", and so it is.
     applied = {h: p for h, p in obs.plans.items() if not p.errors}
     skip = sorted(h.name for h in session.loaded.hosts if h.name not in applied)
-    session.add_deploy(docker_engine_by_host, engines, skip=skip)
+    # The engine deploy runs against the engine state the plan was made from.
+    session.add_deploy(docker_engine_by_host, engines, skip=skip, observed=obs.engine_states)
     # Observed again after the engine deploy: hosts planned while dockerd did
     # not answer, and hosts whose dockerd it restarts (containers may have
     # stopped).  Their new plan runs only within what the user approved.

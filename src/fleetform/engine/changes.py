@@ -1,7 +1,7 @@
 """What the engine deploy would change on a host, in words for the plan.
 
 Pure: reads the same (settings, observed state) as the step builders in
-``fleetform.engine.commands`` and describes each non-empty group of steps,
+``fleetform.engine.steps`` and describes each non-empty group of steps,
 so ``fleetform plan`` shows engine work before ``apply`` does it.
 
 Example::
@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import json
 
-from fleetform.engine.commands import (
+from fleetform.engine.packages import package_plan
+from fleetform.engine.settings import EngineSettings
+from fleetform.engine.state import DAEMON_JSON, EngineState
+from fleetform.engine.steps import (
     daemon_json_steps,
     package_steps,
     registries_to_remove,
@@ -30,9 +33,6 @@ from fleetform.engine.commands import (
     users_to_add,
     users_to_remove,
 )
-from fleetform.engine.packages import package_plan
-from fleetform.engine.settings import EngineSettings
-from fleetform.engine.state import DAEMON_JSON, EngineState
 
 
 def engine_changes(settings: EngineSettings, state: EngineState) -> tuple[str, ...]:

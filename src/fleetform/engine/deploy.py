@@ -27,8 +27,11 @@ from fleetform.engine.operations import (
     engine_packages,
     engine_service,
     registry_certs,
+    use_observed,
 )
 from fleetform.engine.settings import EngineSettings, EngineSettingsError, engine_for_host
+from fleetform.engine.state import EngineState
+from fleetform.inventory import host_data_problems
 
 #: host data: stack files whose ``engine:`` sections apply to the host.
 STACKS_DATA = "fleetform_stacks"
@@ -57,15 +60,22 @@ def docker_engine(settings: EngineSettings | None = None) -> None:
 
 @deploy("Docker engine")
 def docker_engine_by_host(
-    settings_by_host: Mapping[str, EngineSettings], skip: Collection[str] = ()
+    settings_by_host: Mapping[str, EngineSettings],
+    skip: Collection[str] = (),
+    observed: Mapping[str, EngineState] | None = None,
 ) -> None:
     """``docker_engine`` with each host's own settings, for one ``add_deploy`` over
     all hosts (hosts not in the mapping get the defaults).
 
     Hosts named in ``skip`` (``fleetform apply`` reports them as errors, not
     applied there) get the same operations, which run no command on them.
+    ``observed`` maps hosts to the engine state their plan was made from
+    (``fleetform apply``'s one observation): the operations carry out that
+    plan without gathering the host again, unless one of them changes it.
     """
     name = _host().name
+    if observed is not None and name in observed:
+        use_observed(observed[name])
     _engine_operations(settings_by_host.get(name), skip=name in skip)
 
 
@@ -75,6 +85,11 @@ def _host() -> Host:
 
 def _engine_operations(settings: EngineSettings | None, skip: bool = False) -> None:
     host = _host()
+    # Plain pyinfra runs read host data unchecked (fleetform's CLI checks it when
+    # it loads the inventory): bad data is one line, not a traceback.
+    problems = host_data_problems(host.name, host.data)
+    if problems:
+        raise PyinfraError("; ".join(problems))
     settings = with_host_registries(settings or EngineSettings(), host.data.get(REGISTRIES_DATA))
     # A skipped host still gets every operation, because pyinfra's API
     # identifies operations by position; pyinfra's ``_if`` stops each one

@@ -1,5 +1,5 @@
 """pyinfra operations for the Docker engine: thin wrappers around the pure
-step builders in ``fleetform.engine.commands``.
+step builders in ``fleetform.engine.steps``.
 
 Every operation reads the one engine fact and yields at most one command (its
 steps joined with ``&&``), so the sequence of operations is the same on every
@@ -24,7 +24,7 @@ from pyinfra.api.operation import operation
 from pyinfra.api.state import State
 from pyinfra.context import ctx_host, ctx_state
 
-from fleetform.engine import commands
+from fleetform.engine import steps as engine_steps
 from fleetform.engine.facts import EngineFact
 from fleetform.engine.settings import EngineSettings, EngineSettingsError
 from fleetform.engine.state import EngineState
@@ -36,11 +36,22 @@ from fleetform.opfailure import failing_command
 # serves until one of these operations changes something.
 _cache: WeakKeyDictionary[State, dict[str, tuple[bool, EngineState]]] = WeakKeyDictionary()
 
+# The engine state ``fleetform apply`` observed for the plan the user approved
+# (see ``use_observed``): the operations run against it, in both phases,
+# until one of them changes the host; only then is the host gathered again.
+_observed: WeakKeyDictionary[State, dict[str, EngineState]] = WeakKeyDictionary()
+
 
 def _current() -> tuple[State, Host]:
     state = ctx_state.get()  # type: ignore[no-untyped-call]
     host = ctx_host.get()  # type: ignore[no-untyped-call]
     return state, host
+
+
+def use_observed(engine: EngineState) -> None:
+    """Let the current host's operations start from ``engine`` instead of gathering it."""
+    state, host = _current()
+    _observed.setdefault(state, {})[host.name] = engine
 
 
 def current_engine_state() -> EngineState:
@@ -49,7 +60,9 @@ def current_engine_state() -> EngineState:
     cached = per_host.get(host.name)
     if cached is not None and cached[0] == state.is_executing:
         return cached[1]
-    observed: EngineState = host.get_fact(EngineFact)
+    observed = _observed.get(state, {}).get(host.name)
+    if observed is None:
+        observed = host.get_fact(EngineFact)
     per_host[host.name] = (state.is_executing, observed)
     return observed
 
@@ -64,16 +77,17 @@ def _run(
         raise OperationError(str(exc)) from None
     if not steps:
         return
-    state = _current()[0]
-    if state.is_executing:
-        _cache.get(state, {}).pop(_current()[1].name, None)
+    state, host = _current()
+    if state.is_executing:  # the host is about to change: what was seen no longer holds
+        _cache.get(state, {}).pop(host.name, None)
+        _observed.get(state, {}).pop(host.name, None)
     yield " && ".join(steps)
 
 
 @operation()
 def engine_packages(settings: EngineSettings) -> Generator[str, None, None]:
     """Docker's packages installed (and Docker's repository for ``docker-ce``)."""
-    yield from _run(commands.package_steps, settings)
+    yield from _run(engine_steps.package_steps, settings)
 
 
 # State -> hosts whose daemon.json command started and did not succeed:
@@ -85,7 +99,7 @@ _unfinished: WeakKeyDictionary[State, set[str]] = WeakKeyDictionary()
 @operation()
 def _daemon_json(settings: EngineSettings) -> Generator[str | StringCommand, None, None]:
     state, host = _current()
-    planned = list(_run(commands.daemon_json_steps, settings))
+    planned = list(_run(engine_steps.daemon_json_steps, settings))
     if not planned or not state.is_executing:
         yield from planned
         return
@@ -116,7 +130,7 @@ def daemon_json(settings: EngineSettings, **arguments: Any) -> Any:
 @operation()
 def registry_certs(settings: EngineSettings) -> Generator[str, None, None]:
     """Registry CA certificates at /etc/docker/certs.d/<registry>/ca.crt."""
-    yield from _run(commands.registry_cert_steps, settings)
+    yield from _run(engine_steps.registry_cert_steps, settings)
 
 
 @operation()
@@ -124,10 +138,10 @@ def engine_service(settings: EngineSettings, running: bool = True) -> Generator[
     """dockerd and containerd enabled and running (systemd, sysvinit or background)."""
     if not running:
         raise ValueError("engine_service only supports running=True")
-    yield from _run(commands.service_steps, settings)
+    yield from _run(engine_steps.service_steps, settings)
 
 
 @operation()
 def docker_group_members(settings: EngineSettings) -> Generator[str, None, None]:
     """The settings' users are members of the docker group."""
-    yield from _run(commands.docker_group_steps, settings)
+    yield from _run(engine_steps.docker_group_steps, settings)

@@ -1,14 +1,16 @@
 """A host's Docker engine as it is: gathered by one shell command, parsed here.
 
-Pure: ``FACT_SCRIPT`` is the command and ``parse_engine_state`` reads its
-output; the pyinfra fact in ``fleetform.engine.facts`` only glues them.  One
-command means one SSH round trip per gathering.
+Pure: ``FACT_SECTIONS`` are the parts of the command (framed by
+:mod:`fleetform.observe.sections`, so ``fleetform plan`` runs them in the
+same script as the Docker state) and ``parse_engine_state`` reads their
+output; the pyinfra fact in ``fleetform.engine.facts`` only glues them for
+plain ``pyinfra`` runs.  One command means one SSH round trip per gathering.
 
 Example::
 
     >>> from pathlib import Path
-    >>> recorded_lines = Path("tests/engine/data/lab-running.txt").read_text().splitlines()
-    >>> state = parse_engine_state(recorded_lines)
+    >>> recorded = Path("tests/engine/data/lab-running.txt").read_text()
+    >>> state = parse_engine_state(recorded)
     >>> state.init, state.dockerd_pid is not None
     ('systemd', True)
 """
@@ -17,12 +19,13 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from fleetform.engine.packages import APT_KEYRING, APT_SOURCES, DNF_REPO, OsInfo
 from fleetform.engine.settings import REGISTRY_RE, USER_RE
+from fleetform.observe.sections import Section, sectioned_script, split_sections
 
 InitSystem = Literal["systemd", "sysvinit", "none"]
 
@@ -45,43 +48,57 @@ ENGINE_PACKAGES = (
 _WATCHED_FILES = (DAEMON_JSON, APT_SOURCES, APT_KEYRING, DNF_REPO)
 _PKGS = " ".join(ENGINE_PACKAGES)
 
-# Sections start with "@name".  Processes are filtered to this PID namespace:
-# on a control machine that runs the lab, pidof also sees every lab host's
-# dockerd, and those are not this host's engine.  The init system is read
-# from what PID 1 is, never from whether systemctl is installed.
-FACT_SCRIPT = f"""\
-echo @os; cat /etc/os-release 2>/dev/null
-echo @init; echo "comm=$(cat /proc/1/comm 2>/dev/null)"
+# One part per fact, framed by ``fleetform.observe.sections``.  Processes are
+# filtered to this PID namespace: on a control machine that runs the lab,
+# pidof also sees every lab host's dockerd, and those are not this host's
+# engine.  The init system is read from what PID 1 is, never from whether
+# systemctl is installed.
+FACT_SECTIONS: tuple[tuple[str, str], ...] = (
+    ("os", "cat /etc/os-release 2>/dev/null"),
+    (
+        "init",
+        """echo "comm=$(cat /proc/1/comm 2>/dev/null)"
 [ -d /run/systemd/system ] && echo systemd_dir=1
-[ -f /etc/inittab ] && echo inittab=1
-echo @packages
-if command -v dpkg-query >/dev/null 2>&1; then
+[ -f /etc/inittab ] && echo inittab=1""",
+    ),
+    (
+        "packages",
+        f"""if command -v dpkg-query >/dev/null 2>&1; then
   dpkg-query -W -f='${{Package}}\\t${{db:Status-Abbrev}}\\t${{Version}}\\n' {_PKGS} 2>/dev/null
 elif command -v rpm >/dev/null 2>&1; then
   rpm -q --qf '%{{NAME}}\\tii \\t%{{VERSION}}-%{{RELEASE}}\\n' {_PKGS} 2>/dev/null \\
     | grep -v 'not installed'
-fi
-echo @files
-for f in {" ".join(_WATCHED_FILES)} {CERTS_DIR}/*/ca.crt; do
+fi""",
+    ),
+    (
+        "files",
+        f"""for f in {" ".join(_WATCHED_FILES)} {CERTS_DIR}/*/ca.crt; do
   [ -f "$f" ] && sha256sum "$f"
-done
-echo @procs
-ns=$(readlink /proc/self/ns/pid)
+done""",
+    ),
+    (
+        "procs",
+        """ns=$(readlink /proc/self/ns/pid)
 for n in dockerd containerd; do for p in $(pidof $n); do
   [ "$(readlink /proc/$p/ns/pid)" = "$ns" ] && echo "$n=$p"
 done; done
-[ -S /var/run/docker.sock ] && echo socket=1
-echo @enabled
-if [ -d /run/systemd/system ]; then
+[ -S /var/run/docker.sock ] && echo socket=1""",
+    ),
+    (
+        "enabled",
+        """if [ -d /run/systemd/system ]; then
   for u in docker containerd; do echo "$u=$(systemctl is-enabled $u.service 2>/dev/null)"; done
 else
   for u in docker containerd; do ls /etc/rc2.d/S*$u >/dev/null 2>&1 && echo "$u=enabled"; done
-fi
-echo @group; getent group docker
-echo @addedusers; cat {ADDED_USERS} 2>/dev/null
-echo @addedcas; cat {ADDED_CAS} 2>/dev/null
-true
-"""
+fi""",
+    ),
+    ("group", "getent group docker"),
+    ("addedusers", f"cat {ADDED_USERS} 2>/dev/null"),
+    ("addedcas", f"cat {ADDED_CAS} 2>/dev/null"),
+)
+
+#: The engine facts alone, as one script (the pyinfra fact of plain ``pyinfra`` runs).
+FACT_SCRIPT = sectioned_script(FACT_SECTIONS)
 
 
 @dataclass(frozen=True)
@@ -112,16 +129,8 @@ class EngineState:
         return self.files.get(DAEMON_JSON)
 
 
-def _split_sections(lines: Iterable[str]) -> dict[str, list[str]]:
-    sections: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for raw in lines:
-        line = raw.rstrip("\n")
-        if line.startswith("@") and line[1:].isalpha():
-            current = sections.setdefault(line[1:], [])
-        elif current is not None and line.strip():
-            current.append(line)
-    return sections
+def _lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
 
 
 def _pairs(lines: list[str]) -> dict[str, str]:
@@ -161,14 +170,20 @@ def detect_init(values: dict[str, str]) -> InitSystem:
     return "none"
 
 
-def parse_engine_state(lines: Iterable[str]) -> EngineState:
-    """Parse the output of ``FACT_SCRIPT``."""
-    sec = _split_sections(lines)
+def parse_engine_state(output: str | Iterable[str]) -> EngineState:
+    """Parse the output of ``FACT_SCRIPT`` (text, or its lines)."""
+    text = output if isinstance(output, str) else "\n".join(line.rstrip("\n") for line in output)
+    return engine_state_from_sections(split_sections(text))
+
+
+def engine_state_from_sections(parts: Mapping[str, Section]) -> EngineState:
+    """The engine state from the parts named in ``FACT_SECTIONS`` (others are ignored)."""
+    sec = {name: _lines(part.text) for name, part in parts.items()}
     packages: dict[str, str] = {}
     for line in sec.get("packages", []):
-        parts = line.split("\t")
-        if len(parts) >= 3 and parts[1].strip() == "ii":
-            packages[parts[0]] = parts[2].strip()
+        cols = line.split("\t")
+        if len(cols) >= 3 and cols[1].strip() == "ii":
+            packages[cols[0]] = cols[2].strip()
     files: dict[str, str] = {}
     certs: dict[str, str] = {}
     for line in sec.get("files", []):

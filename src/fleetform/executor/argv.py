@@ -1,6 +1,6 @@
 """Docker CLI argv builders: pure functions from desired state to ``list[str]``.
 
-Nothing here runs anything or quotes anything; :mod:`fleetform.executor.commands`
+Nothing here runs anything or quotes anything; :mod:`fleetform.executor.steps`
 joins argv with :func:`shlex.join` once.  Example::
 
     >>> volume_rm_argv("demo_data")

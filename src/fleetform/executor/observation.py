@@ -1,14 +1,16 @@
 """Observe every targeted host in one round trip each, and plan it.
 
-One shell command per host prints two documents: the engine state (the
-engine deploy's own fact script) and the Docker state (``observe_command``).
-From them come the host's plan: engine changes first, then container,
-network, volume and image actions from the pure ``plan_host``.
+One shell command per host (``fleetform.observe.sections``) runs the parts
+of the engine deploy's own fact script and, as part ``docker``, the Docker
+state script (``observe_command``).  From them come the host's plan: engine
+changes first, then container, network, volume and image actions from the
+pure ``plan_host``.  The engine state is kept (``engine_states``): the engine
+deploy of ``apply`` runs against it instead of gathering it again.
 
-A host whose Docker engine is missing or down is planned against an empty
-host (apply installs and starts the engine before anything else) and listed
-in ``engine_pending``, so apply observes and plans it again once the engine
-runs.
+A host whose Docker engine is missing or down (``EngineUnavailable``) is
+planned against an empty host (apply installs and starts the engine before
+anything else) and listed in ``engine_pending``, so apply observes and plans
+it again once the engine runs.
 """
 
 from __future__ import annotations
@@ -19,15 +21,24 @@ from typing import Any
 
 from fleetform.engine.changes import engine_changes
 from fleetform.engine.settings import EngineSettings
-from fleetform.engine.state import FACT_SCRIPT, parse_engine_state
+from fleetform.engine.state import FACT_SECTIONS, EngineState, engine_state_from_sections
 from fleetform.inventory import TargetHost
 from fleetform.model import Stack
-from fleetform.observe import ObserveError, observe_command, parse_observed
+from fleetform.observe import (
+    EngineUnavailable,
+    ObserveError,
+    Section,
+    observe_command,
+    parse_observed,
+    sectioned_script,
+    split_sections,
+)
 from fleetform.plan import HostPlan, Plan, plan_host
 from fleetform.plan.desired import HostDesired, desired_for_host
 from fleetform.plan.observed import Observed
 
-_SPLIT = "@@fleetform-docker-state@@"
+#: the part of the host script that holds the Docker state document
+DOCKER_PART = "docker"
 
 
 @dataclass
@@ -37,6 +48,8 @@ class Observation:
     #: hosts that could not be observed -> why
     errors: dict[str, str] = field(default_factory=dict)
     engine_pending: set[str] = field(default_factory=set)
+    #: host -> its engine as observed for the plan (what the engine deploy runs against)
+    engine_states: dict[str, EngineState] = field(default_factory=dict)
 
     def plan(self, failures: Mapping[str, str]) -> Plan:
         return Plan.from_hosts(self.plans.values(), errors={**failures, **self.errors})
@@ -44,15 +57,16 @@ class Observation:
 
 def host_command(desired: HostDesired) -> str:
     """The one command that observes a host: engine state, then Docker state."""
-    split = f"printf '\\n%s\\n' {_SPLIT}"
-    return f"(\n{FACT_SCRIPT}\n) 2>/dev/null\n{split}\n{observe_command(desired)}"
+    return sectioned_script([*FACT_SECTIONS, (DOCKER_PART, observe_command(desired))])
 
 
-def split_output(stdout: str) -> tuple[list[str], str]:
-    head, sep, tail = stdout.partition(f"\n{_SPLIT}\n")
-    if not sep:
+def split_output(stdout: str) -> tuple[dict[str, Section], str]:
+    """The host command's parts, and the Docker state document apart."""
+    parts = split_sections(stdout)
+    docker = parts.get(DOCKER_PART)
+    if docker is None:
         raise ObserveError("unexpected observation output (no Docker state section)")
-    return head.splitlines(), tail
+    return parts, docker.text
 
 
 def observe_and_plan(
@@ -70,25 +84,22 @@ def observe_and_plan(
             obs.errors[name] = f"cannot observe the host: {result.stderr.strip()[-500:]}"
             continue
         try:
-            engine_lines, docker_doc = split_output(result.stdout)
-            engine = engine_changes(engines[name], parse_engine_state(engine_lines))
+            parts, docker_doc = split_output(result.stdout)
+            engine_state = engine_state_from_sections(parts)
+            engine = engine_changes(engines[name], engine_state)
         except (ObserveError, ValueError) as exc:
             obs.errors[name] = str(exc)
             continue
         try:
             hp = plan_host(obs.desired[name], parse_observed(docker_doc))
-        except ObserveError as exc:
-            if not engine_missing(str(exc)):
-                obs.errors[name] = str(exc)
-                continue
+        except EngineUnavailable as exc:
             obs.engine_pending.add(name)
             hp = plan_host(obs.desired[name], Observed())
             note = f"{exc}: containers are planned against an empty host"
             hp = replace(hp, warnings=(*hp.warnings, note))
+        except ObserveError as exc:
+            obs.errors[name] = str(exc)
+            continue
         obs.plans[name] = replace(hp, engine=engine)
+        obs.engine_states[name] = engine_state
     return obs
-
-
-def engine_missing(message: str) -> bool:
-    """Whether an observation error means dockerd is not installed or not running yet."""
-    return "not installed" in message or "does not answer" in message

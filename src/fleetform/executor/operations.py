@@ -1,7 +1,7 @@
 """pyinfra operations that carry out a plan.  They decide nothing.
 
 The plan is computed before any change is made and shown to the user; these
-operations only yield the commands that ``fleetform.executor.commands`` built
+operations only yield the commands that ``fleetform.executor.steps`` built
 for that plan.  When a host could not be observed because its Docker engine
 was not installed or not running yet, the plan shown for it was made against
 an empty host; after the engine deploy has run, that host is observed again
@@ -28,7 +28,7 @@ from pyinfra.api.command import FileUploadCommand, StringCommand
 from pyinfra.api.operation import operation
 from pyinfra.context import host
 
-from fleetform.executor.commands import SECRET_ENV_DIR, host_commands, secret_env_file
+from fleetform.executor.steps import SECRET_ENV_DIR, host_commands, secret_env_file
 from fleetform.executor.uploads import Step, Upload, UploadError, image_uploads
 from fleetform.observe import ObserveError, observe_command, parse_observed
 from fleetform.opfailure import failing_command

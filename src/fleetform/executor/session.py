@@ -50,14 +50,14 @@ class CommandResult:
 
 
 class Session:
-    def __init__(self, loaded: LoadedInventory, *, parallel: int = 0) -> None:
+    def __init__(self, loaded: LoadedInventory) -> None:
         patch()
         from pyinfra.api.config import Config
         from pyinfra.api.state import State
 
         self.loaded = loaded
         config = Config(  # type: ignore[no-untyped-call]
-            PARALLEL=parallel or max(len(loaded.hosts), 1), CONNECT_TIMEOUT=10
+            PARALLEL=max(len(loaded.hosts), 1), CONNECT_TIMEOUT=10
         )
         self.state = loaded.state or State(check_for_changes=False)
         self.state.init(loaded.inventory, config, initial_limit=loaded.hosts)

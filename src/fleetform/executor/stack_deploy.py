@@ -26,10 +26,9 @@ from pyinfra.api.operation import operation
 from pyinfra.api.state import State
 from pyinfra.context import host
 
-from fleetform.executor.observation import engine_missing
 from fleetform.executor.operations import plan_commands, unapproved_replan
 from fleetform.model import Stack
-from fleetform.observe import ObserveError, observe_command, parse_observed
+from fleetform.observe import EngineUnavailable, ObserveError, observe_command, parse_observed
 from fleetform.opfailure import failing_command
 from fleetform.plan import HostPlan, plan_host
 from fleetform.plan.desired import desired_for_host
@@ -97,8 +96,8 @@ def stack_containers(stacks: list[Stack]) -> Generator[Any, None, None]:
     state = host.state
     try:
         observed = parse_observed(raw)
-    except ObserveError as exc:
-        if state.is_executing or not engine_missing(str(exc)):
+    except EngineUnavailable as exc:
+        if state.is_executing:
             yield failing_command(f"cannot observe the host: {exc}")
             return
         # Checking for changes before the engine deploy has run (pyinfra
@@ -106,6 +105,9 @@ def stack_containers(stacks: list[Stack]) -> Generator[Any, None, None]:
         logger.info(f"{host.print_prefix}{exc}: containers are planned against an empty host")
         observed = Observed()
         _shown.setdefault(state, {})[host.name] = plan_host(desired, observed)
+    except ObserveError as exc:
+        yield failing_command(f"cannot observe the host: {exc}")
+        return
     host_plan = plan_host(desired, observed)
     if host_plan.has_changes or host_plan.errors or host_plan.warnings:
         for line in host_plan.lines():

@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 
 from docker.utils.build import exclude_paths
 
-from fleetform.executor.commands import REMOTE_ROOT, default_archive_path, default_build_dir
+from fleetform.executor.steps import REMOTE_ROOT, remote_archive_path, remote_build_dir
 from fleetform.plan.actions import Action
 
 
@@ -199,8 +199,8 @@ def image_uploads(action: Action) -> ImageUploads:
         return ImageUploads()
     if action.kind == "build" and image.build is not None:
         build = image.build
-        steps = context_steps(build.context, default_build_dir(image), build.dockerfile)
+        steps = context_steps(build.context, remote_build_dir(image), build.dockerfile)
         return ImageUploads(before=steps)
     if action.kind == "load" and image.archive is not None:
-        return archive_steps(image.archive, default_archive_path(image))
+        return archive_steps(image.archive, remote_archive_path(image))
     return ImageUploads()

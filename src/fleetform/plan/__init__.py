@@ -13,8 +13,8 @@ Imports no pyinfra and touches no host.  Example::
 
 from __future__ import annotations
 
-from fleetform.plan.actions import Action, ActionKind, HostPlan, Plan
+from fleetform.plan.actions import Action, ActionKind, HostPlan, Plan, ReasonCode
 from fleetform.plan.diff import FieldChange
 from fleetform.plan.planner import plan_host
 
-__all__ = ["Action", "ActionKind", "FieldChange", "HostPlan", "Plan", "plan_host"]
+__all__ = ["Action", "ActionKind", "FieldChange", "HostPlan", "Plan", "ReasonCode", "plan_host"]

@@ -1,9 +1,9 @@
-"""The plan's data: actions per host, their text form and their JSON form.
+"""The plan's data: actions per host, with their reasons, and their JSON form.
 
-``str(plan)`` is what people read (and the golden text in tests);
 ``plan.to_json()`` is the stable machine form described in docs/plan-json.md.
-The text shows control characters escaped (:func:`fleetform.escape.escape_control`),
-so a value cannot rewrite the terminal; the JSON keeps the exact text.
+``str(plan)`` is what people read (and the golden text in tests), rendered
+from this data by :mod:`fleetform.plan.render`, which the terminal output
+styles by action kind.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from fleetform.escape import escape_control
 from fleetform.plan.desired import DesiredContainer, DesiredImage, DesiredNetwork, DesiredVolume
 from fleetform.plan.diff import FieldChange
+from fleetform.plan.render import host_text, plan_text
 
 JSON_FORMAT_VERSION = 1
 
@@ -33,6 +33,23 @@ ActionKind = Literal[
     "build",
 ]
 ResourceType = Literal["container", "network", "volume", "image"]
+#: Why an action is planned, for programs (``reason`` is the text for people).
+#: A closed set: each code is documented in docs/plan-json.md.
+ReasonCode = Literal[
+    "missing",  # create, create-network, create-volume, load, build, pull: not on the host
+    "field_changed",  # recreate: a declared field differs (not only the image)
+    "image_changed",  # recreate: only the image differs (reference or image id)
+    "config_hash_changed",  # recreate: only the config-hash label differs
+    "unusable",  # recreate: dead, paused or being removed
+    "unhealthy",  # recreate: unhealthy and should run
+    "in_place",  # update: restart policy or resource limits
+    "not_running",  # start
+    "state_stopped",  # stop: the stack says state: stopped
+    "state_absent",  # remove, remove-volume: the stack says state: absent
+    "orphan",  # remove: the stack no longer declares it on this host
+    "pull_always_digest",  # pull: the registry serves another image than the host's
+    "pull_always_unverified",  # pull: the registry could not be asked (docker CLI path)
+]
 
 _RESOURCE: dict[str, ResourceType] = {
     "create-network": "network",
@@ -61,8 +78,9 @@ _VERB = {
     "create-volume": "create",
     "remove-volume": "remove",
 }
-#: kind -> summary bucket of the "Plan: ..." line.
-_BUCKET = {
+Bucket = Literal["create", "recreate", "update", "remove"]
+#: kind -> summary bucket of the "Plan: ..." line (and the colour of its line).
+_BUCKET: dict[str, Bucket] = {
     "create": "create",
     "create-network": "create",
     "create-volume": "create",
@@ -86,6 +104,7 @@ class Action:
     kind: ActionKind
     resource: str  # container / network / volume name, or image reference
     reason: str
+    reason_code: ReasonCode
     changes: tuple[FieldChange, ...] = ()
     container: DesiredContainer | None = None  # create, recreate, update, start, stop
     #: id of the observed container this acts on (recreate, update, start, stop, remove):
@@ -105,6 +124,10 @@ class Action:
     def resource_type(self) -> ResourceType:
         return _RESOURCE.get(self.kind, "container")
 
+    @property
+    def bucket(self) -> Bucket:
+        return _BUCKET[self.kind]
+
     def headline(self) -> str:
         verb = _VERB.get(self.kind, self.kind)
         return f"{_SYMBOL[self.kind]} {verb} {self.resource_type} {self.resource}"
@@ -115,6 +138,7 @@ class Action:
             "resource_type": self.resource_type,
             "resource": self.resource,
             "reason": self.reason,
+            "reason_code": self.reason_code,
             "changes": [
                 {"path": c.path, "old": c.old, "new": c.new, "text": str(c)} for c in self.changes
             ],
@@ -135,16 +159,8 @@ class HostPlan:
         return bool(self.actions or self.engine)
 
     def lines(self) -> list[str]:
-        busy = self.actions or self.errors or self.engine
-        out = [f"{self.host}:" if busy else f"{self.host}: no changes"]
-        out += [f"  ~ engine: {e}" for e in self.engine]
-        for action in self.actions:
-            out.append(f"  {action.headline()}")
-            details = [str(c) for c in action.changes] or [action.reason]
-            out += [f"      {d}" for d in details]
-        out += [f"  ! error: {e}" for e in self.errors]
-        out += [f"  warning: {w}" for w in self.warnings]
-        return [escape_control(line) for line in out]
+        """The host's part of ``str(plan)``, one string per line."""
+        return host_text(self)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -186,31 +202,11 @@ class Plan:
         counts = dict.fromkeys(("create", "recreate", "update", "remove"), 0)
         for host in self.hosts:
             for action in host.actions:
-                counts[_BUCKET[action.kind]] += 1
+                counts[action.bucket] += 1
         return counts
 
     def __str__(self) -> str:
-        out: list[str] = []
-        for host in self.hosts:
-            out += host.lines()
-        out += [escape_control(f"{host}: ! error: {message}") for host, message in self.host_errors]
-        if out:
-            out.append("")
-        if self.has_changes:
-            c = self.summary()
-            engine = sum(len(h.engine) for h in self.hosts)
-            extra = f", {engine} engine change{'s' if engine != 1 else ''}" if engine else ""
-            out.append(
-                f"Plan: {c['create']} to create, {c['recreate']} to recreate, "
-                f"{c['update']} to update, {c['remove']} to remove{extra}."
-            )
-        else:
-            n = len(self.hosts)
-            hosts = "1 host matches" if n == 1 else f"{n} hosts match"
-            out.append(f"No changes. {hosts} the stacks.")
-        if self.errors:
-            out.append(f"Errors on {len({h for h, _ in self.errors})} host(s): not applied there.")
-        return "\n".join(out) + "\n"
+        return plan_text(self)
 
     def to_json(self) -> dict[str, Any]:
         hosts = [h.to_json() for h in self.hosts]

@@ -35,13 +35,13 @@ volume removals last (after the containers that used them are gone).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
-from fleetform.plan.actions import Action, ActionKind, HostPlan
+from fleetform.plan.actions import Action, ActionKind, HostPlan, ReasonCode
 from fleetform.plan.carry import carry_volumes
 from fleetform.plan.desired import DesiredContainer, HostDesired
 from fleetform.plan.diff import UNSET, FieldChange, diff_specs
+from fleetform.plan.findings import Findings
 from fleetform.plan.observed import Observed, ObservedContainer
 from fleetform.plan.ownership import foreign_owner, same_file, stack_file_warnings
 from fleetform.plan.resources import (
@@ -58,6 +58,8 @@ from fleetform.plan.spec import (
 )
 
 _RUNNING = ("running", "restarting")
+#: change paths that name the image a container runs (``image_changed``)
+_IMAGE_PATHS = frozenset({"image", "image id"})
 
 
 def _short(digest: str | None) -> str:
@@ -109,18 +111,16 @@ def _image_changes(
 
 
 class _ContainerPlanner:
-    def __init__(self, desired: HostDesired, observed: Observed) -> None:
+    def __init__(self, desired: HostDesired, observed: Observed, found: Findings) -> None:
         self.desired = desired
         self.observed = observed
-        self.errors: list[str] = []
-        self.warnings: list[str] = []
-        self.first: list[Action] = []  # removals and stops
-        self.then: list[Action] = []  # creates, recreates, updates, starts
+        self.found = found
 
     def _action(
         self,
         kind: ActionKind,
         want: DesiredContainer,
+        code: ReasonCode,
         reason: str,
         obs: ObservedContainer | None = None,
         changes: tuple[FieldChange, ...] = (),
@@ -130,6 +130,7 @@ class _ContainerPlanner:
             kind=kind,
             resource=want.name,
             reason=reason,
+            reason_code=code,
             changes=changes,
             container=want,
             container_id=obs.id if obs else None,
@@ -142,21 +143,23 @@ class _ContainerPlanner:
             obs = self.observed.container(want.name)
             if want.state == "absent":
                 if obs is not None and self._foreign(want, obs) is None:
-                    self.first.append(self._action("remove", want, "state: absent", obs))
+                    absent = self._action("remove", want, "state_absent", "state: absent", obs)
+                    self.found.add("release", absent)
                 continue
             if obs is None:
                 if want.name in self.observed.unmanaged:
-                    self.errors.append(
+                    self.found.error(
                         f"container {want.name} exists on {self.desired.host} without "
                         "fleetform's labels; rename or remove it by hand (it is never touched)"
                     )
                 else:
                     started = "" if want.state == "stopped" else " and start"
-                    self.then.append(self._action("create", want, f"missing: create{started}"))
+                    create = self._action("create", want, "missing", f"missing: create{started}")
+                    self.found.add("converge", create)
                 continue
             foreign = self._foreign(want, obs)
             if foreign is not None:
-                self.errors.append(f"container {want.name} on {self.desired.host} {foreign}")
+                self.found.error(f"container {want.name} on {self.desired.host} {foreign}")
                 continue
             self._plan_existing(want, obs)
         self._plan_orphans()
@@ -181,41 +184,49 @@ class _ContainerPlanner:
         )
         changes += _image_changes(want, obs, self.desired, self.observed)
         recreate = [c for c in changes if not c.in_place or c.new == UNSET]
-        if not recreate and obs.config_hash != want.config_hash:
+        cause: ReasonCode | None = None
+        if recreate:
+            only_image = all(c.path in _IMAGE_PATHS for c in recreate)
+            cause = "image_changed" if only_image else "field_changed"
+        elif obs.config_hash != want.config_hash:
             changes.append(
                 FieldChange("config-hash", _short(obs.config_hash), _short(want.config_hash))
             )
-            recreate = changes
-        if obs.status in ("dead", "paused", "removing") and not recreate:
+            cause = "config_hash_changed"
+        elif obs.status in ("dead", "paused", "removing"):
             changes.append(FieldChange("state", obs.status, want.state))
-            recreate = changes
-        if obs.health == "unhealthy" and want.state == "running" and not recreate:
+            cause = "unusable"
+        elif obs.health == "unhealthy" and want.state == "running":
             # apply promises healthy containers: a fresh container gets a fresh
             # start, and if it is unhealthy again the step fails with its output.
             changes.append(FieldChange("health", "unhealthy", "healthy"))
-            recreate = changes
-        if recreate:
+            cause = "unhealthy"
+        if cause is not None:
             new_image = self.observed.image(want.spec.image) or image
             carry = carry_volumes(want.spec, obs, new_image.config if new_image else None)
-            self.warnings += carry.left
-            action = self._action("recreate", want, "drift", obs, tuple(changes))
-            self.then.append(replace(action, carried_volumes=carry.carried))
+            self.found.warn(*carry.left)
+            action = self._action("recreate", want, cause, "drift", obs, tuple(changes))
+            self.found.add("converge", replace(action, carried_volumes=carry.carried))
             return
         if changes:
-            self.then.append(self._action("update", want, "in-place change", obs, tuple(changes)))
+            reason = "in-place change"
+            update = self._action("update", want, "in_place", reason, obs, tuple(changes))
+            self.found.add("converge", update)
         self._plan_state(want, obs)
 
     def _plan_state(self, want: DesiredContainer, obs: ObservedContainer) -> None:
         running = obs.status in _RUNNING
         if want.state == "stopped" and running:
             change = FieldChange("state", obs.status, "stopped")
-            self.first.append(self._action("stop", want, "state: stopped", obs, (change,)))
+            stop = self._action("stop", want, "state_stopped", "state: stopped", obs, (change,))
+            self.found.add("release", stop)
         elif want.state == "running" and not running:
             if want.run_once and obs.status == "exited" and obs.exit_code == 0:
                 return  # a one-shot job that completed is converged
             old = f"{obs.status} ({obs.exit_code})" if obs.status == "exited" else obs.status
             change = FieldChange("state", old, "running")
-            self.then.append(self._action("start", want, "not running", obs, (change,)))
+            start = self._action("start", want, "not_running", "not running", obs, (change,))
+            self.found.add("converge", start)
 
     def _plan_orphans(self) -> None:
         for obs in self.observed.containers:
@@ -227,53 +238,29 @@ class _ContainerPlanner:
             # Safe: the container carries the labels of a stack being applied
             # (made by its file, or before files were labelled), and that
             # stack no longer declares it on this host.
-            self.first.append(
+            self.found.add(
+                "release",
                 Action(
                     host=self.desired.host,
                     kind="remove",
                     resource=obs.name,
                     reason=f"stack {obs.stack} no longer declares it on this host",
+                    reason_code="orphan",
                     container_id=obs.id,
                     owner_stack=obs.stack,
                     stop_timeout=obs.spec.stop_timeout,
-                )
+                ),
             )
-
-
-def _ordered_first(actions: list[Action], topo: list[str]) -> Iterator[Action]:
-    # Removals and stops: dependants before their dependencies (reverse
-    # depends_on order), orphans (not in the topology) by name before them.
-    rank = {name: i for i, name in enumerate(reversed(topo))}
-    yield from sorted(
-        actions, key=lambda a: (a.resource in rank, rank.get(a.resource, 0), a.resource)
-    )
 
 
 def plan_host(desired: HostDesired, observed: Observed) -> HostPlan:
     """The ordered actions that bring ``observed`` to ``desired`` on one host."""
-    cp = _ContainerPlanner(desired, observed)
-    cp.plan()
-    nets, net_errors, net_warnings = plan_networks(desired, observed)
-    vols, vol_removals, vol_errors, vol_warnings = plan_volumes(desired, observed)
-    images, image_errors, image_warnings = plan_images(desired, observed)
-    topo = [c.name for c in _topo_order(desired.containers)]
-    actions = (
-        *nets,
-        *vols,
-        *images,
-        *_ordered_first(cp.first, topo),
-        *cp.then,
-        *vol_removals,
-    )
-    return HostPlan(
-        host=desired.host,
-        actions=tuple(actions),
-        errors=tuple(cp.errors + net_errors + vol_errors + image_errors),
-        warnings=tuple(
-            stack_file_warnings(desired, observed)
-            + cp.warnings
-            + net_warnings
-            + vol_warnings
-            + image_warnings
-        ),
-    )
+    found = Findings(desired.host)
+    # Errors and warnings are listed in this order: ownership, containers,
+    # networks, volumes, images; the actions by phase (see Findings).
+    found.warn(*stack_file_warnings(desired, observed))
+    _ContainerPlanner(desired, observed, found).plan()
+    plan_networks(desired, observed, found)
+    plan_volumes(desired, observed, found)
+    plan_images(desired, observed, found)
+    return found.host_plan([c.name for c in _topo_order(desired.containers)])

@@ -1,37 +1,35 @@
-"""Planning networks, volumes and images (what containers need before they start)."""
+"""Planning networks, volumes and images (what containers need before they start).
+
+Each function adds what it finds to the host's :class:`Findings`.
+"""
 
 from __future__ import annotations
 
 from fleetform.plan.actions import Action
 from fleetform.plan.desired import DesiredImage, HostDesired
+from fleetform.plan.findings import Findings
 from fleetform.plan.observed import Observed
 from fleetform.plan.ownership import foreign_owner, same_file
 
 
-def plan_networks(
-    desired: HostDesired, observed: Observed
-) -> tuple[list[Action], list[str], list[str]]:
-    """(create actions, errors, warnings).  Networks are never removed or recreated."""
-    actions: list[Action] = []
-    errors: list[str] = []
-    warnings: list[str] = []
+def plan_networks(desired: HostDesired, observed: Observed, found: Findings) -> None:
+    """Creates of missing networks.  Networks are never removed or recreated."""
     for dn in desired.networks:
         net = dn.network
         have = observed.network(dn.name)
         if have is None:
             if net.external:
-                errors.append(f"external network {dn.name} does not exist on {desired.host}")
+                found.error(f"external network {dn.name} does not exist on {desired.host}")
             else:
-                actions.append(
-                    Action(desired.host, "create-network", dn.name, "missing", network=dn)
+                create = Action(
+                    desired.host, "create-network", dn.name, "missing", "missing", network=dn
                 )
+                found.add("prepare", create)
             continue
         if net.external:
             continue
         if have.stack is None:
-            warnings.append(
-                f"network {dn.name} exists without fleetform's labels; it is used as it is"
-            )
+            found.warn(f"network {dn.name} exists without fleetform's labels; it is used as it is")
             continue
         # The stack file is left out here: a network is never removed or
         # recreated, so a same-name stack from another file sharing it (its
@@ -40,10 +38,10 @@ def plan_networks(
         if foreign is not None:
             # Docker names are unique on a host: using it would join another
             # stack's network.
-            errors.append(f"network {dn.name} on {desired.host} {foreign}")
+            found.error(f"network {dn.name} on {desired.host} {foreign}")
             continue
         if not same_file(have.identity, dn.identity):
-            warnings.append(
+            found.warn(
                 f"network {dn.name} was made by stack file {have.identity}, which also declares "
                 f"stack {dn.stack}; it is shared with that stack's containers"
             )
@@ -58,21 +56,14 @@ def plan_networks(
         if drift:
             # Recreating a network would cut every container on it, including
             # other stacks'; v1 reports and leaves it to a person.
-            warnings.append(
+            found.warn(
                 f"network {dn.name} differs from the stack: {'; '.join(drift)}; "
                 "networks are not recreated (remove it by hand to have it recreated)"
             )
-    return actions, errors, warnings
 
 
-def plan_volumes(
-    desired: HostDesired, observed: Observed
-) -> tuple[list[Action], list[Action], list[str], list[str]]:
-    """(create actions, remove actions, errors, warnings)."""
-    creates: list[Action] = []
-    removals: list[Action] = []
-    errors: list[str] = []
-    warnings: list[str] = []
+def plan_volumes(desired: HostDesired, observed: Observed, found: Findings) -> None:
+    """Creates of missing volumes; removals (last) of those declared absent."""
     for dv in desired.volumes:
         vol = dv.volume
         have = observed.volume(dv.name)
@@ -87,30 +78,33 @@ def plan_volumes(
             if have is None:
                 continue
             if vol.external or have.stack != dv.stack or foreign is not None:
-                warnings.append(
+                found.warn(
                     f"volume {dv.name} is declared absent but is not stack {dv.stack}'s "
                     f"({foreign or 'no matching fleetform.stack label'}); it is not removed"
                 )
                 continue
             # The only way a named volume is ever removed: the stack asks for it.
-            removals.append(
-                Action(desired.host, "remove-volume", dv.name, "state: absent", volume=dv)
+            removal = Action(
+                desired.host, "remove-volume", dv.name, "state: absent", "state_absent", volume=dv
             )
+            found.add("cleanup", removal)
             continue
         if have is None:
             if vol.external:
-                errors.append(f"external volume {dv.name} does not exist on {desired.host}")
+                found.error(f"external volume {dv.name} does not exist on {desired.host}")
             else:
-                creates.append(Action(desired.host, "create-volume", dv.name, "missing", volume=dv))
+                create = Action(
+                    desired.host, "create-volume", dv.name, "missing", "missing", volume=dv
+                )
+                found.add("prepare", create)
         elif not vol.external and foreign is not None:
             # Mounting it would hand another stack's data to this one.
-            errors.append(f"volume {dv.name} on {desired.host} {foreign}")
+            found.error(f"volume {dv.name} on {desired.host} {foreign}")
         elif not vol.external and have.driver != vol.driver:
-            warnings.append(
+            found.warn(
                 f"volume {dv.name} uses driver {have.driver}, the stack declares {vol.driver}; "
                 "volumes are never recreated"
             )
-    return creates, removals, errors, warnings
 
 
 def _short(digest: str) -> str:
@@ -146,7 +140,7 @@ def _pull_always(
         # The docker CLI path cannot ask the registry through dockerd: the
         # pull is planned, and counted as a change, as the reason says.
         reason = "pull: always (registry digest unknown: observed without the Docker API)"
-        return Action(host, "pull", di.ref, reason, image=di), None
+        return Action(host, "pull", di.ref, reason, "pull_always_unverified", image=di), None
     if answer.digest is None:
         # Safe: without an answer nothing is pulled, and the containers keep
         # running the image the host has.
@@ -158,13 +152,11 @@ def _pull_always(
     if digest is None:
         return None, None  # the host has what the registry serves
     reason = f"pull: always: the registry serves another image (digest {_short(digest)})"
-    return Action(host, "pull", di.ref, reason, image=di), None
+    return Action(host, "pull", di.ref, reason, "pull_always_digest", image=di), None
 
 
-def plan_images(
-    desired: HostDesired, observed: Observed
-) -> tuple[list[Action], list[str], list[str]]:
-    """(load / build / pull actions, errors, warnings), loads first, then builds, then pulls.
+def plan_images(desired: HostDesired, observed: Observed, found: Findings) -> None:
+    """Load / build / pull actions: loads first, then builds, then pulls.
 
     A missing image is loaded from its archive, else built, else pulled
     (``pull: never``: an error).  A present image is pulled again only with
@@ -173,27 +165,27 @@ def plan_images(
     again, so new content needs a new tag.
     """
     actions: list[Action] = []
-    errors: list[str] = []
-    warnings: list[str] = []
     for di in desired.images:
         present = observed.image(di.ref) is not None
         if present and _pulled_always(di):
             action, warning = _pull_always(di, observed, desired.host)
             actions += [action] if action else []
-            warnings += [warning] if warning else []
+            found.warn(*([warning] if warning else []))
             continue
         if present:
             continue
         if di.archive is not None:
-            actions.append(
-                Action(desired.host, "load", di.ref, f"missing: load {di.archive.name}", image=di)
-            )
+            reason = f"missing: load {di.archive.name}"
+            actions.append(Action(desired.host, "load", di.ref, reason, "missing", image=di))
         elif di.build is not None:
-            actions.append(Action(desired.host, "build", di.ref, "missing: build", image=di))
+            actions.append(
+                Action(desired.host, "build", di.ref, "missing: build", "missing", image=di)
+            )
         elif di.pull == "never":
-            errors.append(f"image {di.ref} is not on {desired.host} and its pull policy is never")
+            found.error(f"image {di.ref} is not on {desired.host} and its pull policy is never")
         else:
-            actions.append(Action(desired.host, "pull", di.ref, "missing: pull", image=di))
+            actions.append(
+                Action(desired.host, "pull", di.ref, "missing: pull", "missing", image=di)
+            )
     rank = {"load": 0, "build": 1, "pull": 2}
-    actions.sort(key=lambda a: (rank[a.kind], a.resource))
-    return actions, errors, warnings
+    found.add("prepare", *sorted(actions, key=lambda a: (rank[a.kind], a.resource)))

@@ -8,7 +8,7 @@ to this form:
 
 - the stack side (:func:`fleetform.plan.desired.spec_for_service`) holds only
   what the stack *declares*; ``None`` means "the image's default";
-- the host side (:func:`fleetform.plan.inspect.spec_from_inspect`) holds what
+- the host side (:func:`fleetform.observe.inspect.spec_from_inspect`) holds what
   the container *has*, image defaults included.
 
 :func:`with_image_defaults` fills a declared spec with an image's defaults
@@ -338,7 +338,7 @@ def without_implicit_aliases(spec: ContainerSpec, container_name: str) -> Contai
     to the aliases unless it is there already, and lists a shared name once.
     So ``docker inspect`` cannot tell a declared alias equal to the hostname
     or to the container name from the one Docker added: both sides of a
-    comparison drop these names (see :func:`fleetform.plan.inspect.spec_from_inspect`
+    comparison drop these names (see :func:`fleetform.observe.inspect.spec_from_inspect`
     for the host side), or a stack whose ``hostname`` is also an alias would be
     recreated on every run.  The declared spec keeps them: containers are
     still created with the alias, whatever Docker's version does.

@@ -103,7 +103,3 @@ class Report:
             if not probe:
                 return None, None
             probe = probe[:-1]
-
-    def fail_if_any(self) -> None:
-        if self.problems:
-            raise StackFileError(self.problems)

@@ -99,9 +99,7 @@ def _health_pending(results: Sequence[CheckResult]) -> bool:
     return any(r.check == "health" and r.actual == "starting" for r in results)
 
 
-def check_host(
-    hc: HostChecks, connect: Callable[[str], Any], health_wait: float = HEALTH_WAIT_SECONDS
-) -> HostReport:
+def check_host(hc: HostChecks, connect: Callable[[str], Any]) -> HostReport:
     t0 = time.monotonic()
     try:
         host = connect(hc.host)
@@ -109,7 +107,7 @@ def check_host(
         results = evaluate(hc.checks, state)
         # A healthcheck that is still "starting" has not decided yet; give it
         # its start period rather than failing a fleet that was just applied.
-        deadline = t0 + health_wait
+        deadline = t0 + HEALTH_WAIT_SECONDS
         while _health_pending(results) and time.monotonic() < deadline:
             time.sleep(_HEALTH_POLL_SECONDS)
             results = evaluate(hc.checks, gather(host, hc.needs))
@@ -125,10 +123,9 @@ def check_host(
 def run_checks(
     hosts: Sequence[HostChecks],
     connect: Callable[[str], Any],
-    health_wait: float = HEALTH_WAIT_SECONDS,
 ) -> list[HostReport]:
     """Check every host in parallel; reports come back in the order of ``hosts``."""
     if not hosts:
         return []
     with ThreadPoolExecutor(max_workers=min(32, len(hosts))) as pool:
-        return list(pool.map(lambda hc: check_host(hc, connect, health_wait), hosts))
+        return list(pool.map(lambda hc: check_host(hc, connect), hosts))

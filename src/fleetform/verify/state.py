@@ -3,7 +3,8 @@
 testinfra's ``host.docker(name)`` runs ``docker inspect`` on every property
 access and ``host.package``/``host.service`` one command each; over SSH that is
 a round trip per property.  Instead :func:`gather_script` builds one POSIX
-shell script that prints every needed fact as a marked section, and
+shell script that prints every needed fact as a part framed by
+:mod:`fleetform.observe.sections` (the framing of every host observation), and
 :func:`parse_state` turns its output into a :class:`HostState`.  Both are pure,
 so they are tested on recorded output.
 
@@ -23,14 +24,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleetform.observe.sections import Section, sectioned_script, split_sections
+
+__all__ = ["HostState", "Needs", "ServiceStatus", "gather_script", "parse_state", "split_sections"]
+
 #: Docker's socket; the engine checks expect it to be a Unix socket.
 DOCKER_SOCKET = "/var/run/docker.sock"
 DAEMON_JSON = "/etc/docker/daemon.json"
 #: systemd units (and their daemons' process names for hosts without systemd).
 ENGINE_SERVICES = {"docker": "dockerd", "containerd": "containerd"}
-
-_MARK = "@@fleetform-section "
-_RC = "@@fleetform-rc "
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,6 @@ class Needs:
 class ServiceStatus:
     active: str  # systemctl is-active wording: active, inactive, failed, ...
     enabled: str  # systemctl is-enabled wording: enabled, disabled, ...
-
-
-@dataclass(frozen=True)
-class Section:
-    text: str
-    rc: int
 
 
 @dataclass(frozen=True)
@@ -123,33 +119,27 @@ printf '%s\\t%s\\t%s\\n' "$u" "${a:-unknown}" "${e:-unknown}"; done"""
 )
 
 
-def _section(name: str, command: str) -> str:
-    # The leading newline keeps a marker on its own line even when the previous
-    # command's output did not end with one.
-    return f"printf '\\n{_MARK}%s\\n' {shlex.quote(name)}; {command}; printf '\\n{_RC}%s\\n' $?"
-
-
 def gather_script(needs: Needs) -> str:
     """One POSIX shell script printing every fact in ``needs`` plus the engine facts."""
     q = shlex.quote
-    parts = [
-        _section("os", "cat /etc/os-release 2>/dev/null"),
-        _section("init", "if [ -d /run/systemd/system ]; then echo systemd; else echo other; fi"),
-        _section("services", _SERVICES),
-        _section("socket", f"test -S {DOCKER_SOCKET}"),
-        _section("runc", "runc --version 2>&1"),
-        _section("info", "docker info --format '{{json .}}' 2>&1"),
-        _section("daemon_json", f"cat {DAEMON_JSON} 2>/dev/null"),
-        _section(
+    parts: list[tuple[str, str]] = [
+        ("os", "cat /etc/os-release 2>/dev/null"),
+        ("init", "if [ -d /run/systemd/system ]; then echo systemd; else echo other; fi"),
+        ("services", _SERVICES),
+        ("socket", f"test -S {DOCKER_SOCKET}"),
+        ("runc", "runc --version 2>&1"),
+        ("info", "docker info --format '{{json .}}' 2>&1"),
+        ("daemon_json", f"cat {DAEMON_JSON} 2>/dev/null"),
+        (
             "containers",
             "ids=$(docker ps -aq --no-trunc 2>/dev/null); "
             'if [ -n "$ids" ]; then docker inspect $ids; else echo "[]"; fi',
         ),
-        _section("listening", "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null"),
+        ("listening", "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null"),
     ]
     if needs.packages:
         parts.append(
-            _section(
+            (
                 "packages",
                 "dpkg-query -W -f='${Package}\\t${Status}\\t${Version}\\n' "
                 + " ".join(q(p) for p in needs.packages)
@@ -158,7 +148,7 @@ def gather_script(needs: Needs) -> str:
         )
     if needs.images:
         parts.append(
-            _section(
+            (
                 "images",
                 "for r in "
                 + " ".join(q(r) for r in needs.images)
@@ -169,30 +159,13 @@ def gather_script(needs: Needs) -> str:
     # inspect of several names prints the found objects and fails for the rest.
     if needs.networks:
         names = " ".join(q(n) for n in needs.networks)
-        parts.append(_section("networks", f"docker network inspect {names} 2>/dev/null"))
+        parts.append(("networks", f"docker network inspect {names} 2>/dev/null"))
     if needs.volumes:
         names = " ".join(q(n) for n in needs.volumes)
-        parts.append(_section("volumes", f"docker volume inspect {names} 2>/dev/null"))
+        parts.append(("volumes", f"docker volume inspect {names} 2>/dev/null"))
     for i, path in enumerate(needs.files):
-        parts.append(_section(f"file:{i}", f"cat {q(path)} 2>/dev/null"))
-    return "\n".join(parts) + "\n"
-
-
-def split_sections(output: str) -> dict[str, Section]:
-    """Split the script's output into its sections (name -> text and exit code)."""
-    sections: dict[str, Section] = {}
-    name: str | None = None
-    lines: list[str] = []
-    for line in output.splitlines():
-        if line.startswith(_MARK):
-            name, lines = line[len(_MARK) :].strip(), []
-        elif line.startswith(_RC) and name is not None:
-            text = "\n".join(lines).strip("\n")
-            sections[name] = Section(text, int(line[len(_RC) :].strip() or 1))
-            name = None
-        elif name is not None:
-            lines.append(line)
-    return sections
+        parts.append((f"file:{i}", f"cat {q(path)} 2>/dev/null"))
+    return sectioned_script(parts)
 
 
 def _json_list(text: str) -> list[Any]:

@@ -26,7 +26,7 @@ docker network create $L --label fleetform.stack=fftest --label fleetform.networ
   --subnet 10.231.7.0/24 fftest_front >/dev/null
 docker volume create $L --label fleetform.stack=fftest --label fleetform.volume=data fftest_data >/dev/null
 
-# a container with many options (what `fleetform.executor.commands` emits for the spec in
+# a container with many options (what `fleetform.executor.steps` emits for the spec in
 # tests/observe/test_recorded.py)
 docker create --name fftest-web-1 $L \
   --label fleetform.stack=fftest --label fleetform.service=web --label fleetform.replica=1 \

@@ -3,7 +3,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import replace
 
-from fleetform.engine.commands import (
+from fleetform.engine.settings import EngineSettings
+from fleetform.engine.steps import (
     daemon_json_steps,
     docker_group_steps,
     guarded_restart,
@@ -16,7 +17,6 @@ from fleetform.engine.commands import (
     wait_for_socket,
     write_file,
 )
-from fleetform.engine.settings import EngineSettings
 from fleetform.model import RegistryCA
 
 from .conftest import observed

@@ -8,7 +8,7 @@ document, in about 50 ms in all.  Anything unexpected (no python3, no socket,
 a permission error, an API error) makes it exit non-zero before printing, and
 the caller falls back to the CLI script, so the two paths never mix.
 
-The document is the one described in ``fleetform.observe``: ``docker
+The document is the one described in ``fleetform.observe.docker``: ``docker
 inspect`` prints exactly what the API returns, so both paths feed the same
 parser.
 """

@@ -55,14 +55,14 @@ def sh(*argv: str) -> str:
     return shlex.join(argv)
 
 
-def write_file(path: str, content: str, mode: str = "0644") -> str:
+def write_file(path: str, content: str) -> str:
     """Write through a temporary file and rename, so readers never see half a file."""
     tmp = f"{path}.fleetform-tmp"
     return " && ".join(
         [
             sh("mkdir", "-p", posixpath.dirname(path)),
             f"printf %s {shlex.quote(content)} > {shlex.quote(tmp)}",
-            sh("chmod", mode, tmp),
+            sh("chmod", "0644", tmp),
             sh("mv", "-f", tmp, path),
         ]
     )

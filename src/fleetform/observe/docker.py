@@ -19,9 +19,11 @@ The document (``fleetform_observe: 1``)::
 (``GET /distribution/{ref}/json``: what the registry serves now); the docker
 CLI path leaves it out, and the digest is unknown.
 
-Or ``{"fleetform_observe": 1, "error": "..."}`` when docker is missing or its
-daemon does not answer (exit status 0 either way, so the caller reads the
-reason instead of a bare failure).
+Or ``{"fleetform_observe": 1, "engine": "missing" | "not_answering", "error":
+"..."}`` when docker is missing or its daemon does not answer (exit status 0
+either way, so the caller reads the reason instead of a bare failure);
+:func:`parse_observed` raises :class:`~fleetform.observe.errors.EngineMissing`
+or :class:`~fleetform.observe.errors.EngineNotAnswering` for them.
 
 Example::
 
@@ -37,9 +39,10 @@ import shlex
 from typing import Any
 
 from fleetform.model import LABEL_STACK
-from fleetform.observe_api import api_command
+from fleetform.observe.api import api_command
+from fleetform.observe.errors import EngineMissing, EngineNotAnswering, ObserveError
+from fleetform.observe.inspect import anonymous_volumes, image_config, spec_from_inspect
 from fleetform.plan.desired import HostDesired
-from fleetform.plan.inspect import anonymous_volumes, image_config, spec_from_inspect
 from fleetform.plan.observed import (
     Observed,
     ObservedContainer,
@@ -49,32 +52,18 @@ from fleetform.plan.observed import (
     RegistryAnswer,
 )
 
-__all__ = [
-    "ObserveError",
-    "Observed",
-    "ObservedContainer",
-    "ObservedImage",
-    "ObservedNetwork",
-    "ObservedVolume",
-    "observe_command",
-    "parse_observed",
-]
-
 FORMAT = 1
-
-
-class ObserveError(ValueError):
-    """The host could not be observed; the message says why, for people."""
 
 
 _PRELUDE = r"""j() { o=$("$@" 2>/dev/null); [ -n "$o" ] || o='[]'; printf '%s' "$o"; }
 if ! command -v docker >/dev/null 2>&1; then
-  printf '%s\n' '{"fleetform_observe":1,"error":"docker is not installed (no docker command)"}'
+  printf '%s%s\n' '{"fleetform_observe":1,"engine":"missing",' \
+    '"error":"docker is not installed (no docker command)"}'
   exit 0
 fi
 v=$(docker version --format '{{json .Server.Version}}' 2>/dev/null) || v=
 if [ -z "$v" ]; then
-  printf '%s%s\n' '{"fleetform_observe":1,"error":' \
+  printf '%s%s\n' '{"fleetform_observe":1,"engine":"not_answering","error":' \
     '"the Docker daemon does not answer (not running, or no access to its socket)"}'
   exit 0
 fi
@@ -104,7 +93,7 @@ def observe_command(desired: HostDesired) -> str:
     """One shell command printing the observe document for ``desired``'s host.
 
     The fast path reads the Docker API with one python3 process
-    (``fleetform.observe_api``); without python3, or on any error there, the
+    (:mod:`fleetform.observe.api`); without python3, or on any error there, the
     same document comes from the docker CLI (:func:`cli_observe_command`).
     """
     refs = [image.ref for image in desired.images]
@@ -192,7 +181,11 @@ def _registry(entry: dict[str, Any]) -> RegistryAnswer | None:
 
 
 def parse_observed(stdout: str) -> Observed:
-    """Parse :func:`observe_command`'s output; raises :class:`ObserveError`."""
+    """Parse :func:`observe_command`'s output.
+
+    Raises :class:`EngineMissing` or :class:`EngineNotAnswering` when the
+    document says so, :class:`ObserveError` for anything else unreadable.
+    """
     try:
         doc = json.loads(stdout)
     except json.JSONDecodeError as exc:
@@ -201,7 +194,8 @@ def parse_observed(stdout: str) -> Observed:
     if not isinstance(doc, dict) or doc.get("fleetform_observe") != FORMAT:
         raise ObserveError("unexpected observation output (not a fleetform observe document)")
     if doc.get("error"):
-        raise ObserveError(str(doc["error"]))
+        error = _ENGINE_ERRORS.get(str(doc.get("engine")), ObserveError)
+        raise error(str(doc["error"]))
     containers = tuple(
         sorted(
             (_container(c) for c in doc.get("containers") or () if LABEL_STACK in _labels(c)),
@@ -235,6 +229,12 @@ def parse_observed(stdout: str) -> Observed:
             if answer is not None
         ),
     )
+
+
+_ENGINE_ERRORS: dict[str, type[ObserveError]] = {
+    "missing": EngineMissing,
+    "not_answering": EngineNotAnswering,
+}
 
 
 def _labels(raw: dict[str, Any]) -> dict[str, str]:

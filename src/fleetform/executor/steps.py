@@ -30,7 +30,6 @@ Example::
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable
 
 from fleetform.executor import argv as A
 from fleetform.executor.shell import (
@@ -70,12 +69,12 @@ def _safe(ref: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in ref)
 
 
-def default_build_dir(image: DesiredImage) -> str:
+def remote_build_dir(image: DesiredImage) -> str:
     """Where the caller uploads ``image.build.context`` on the host."""
     return f"{REMOTE_ROOT}/build/{_safe(image.ref)}"
 
 
-def default_archive_path(image: DesiredImage) -> str:
+def remote_archive_path(image: DesiredImage) -> str:
     """Where the caller uploads ``image.archive`` on the host."""
     name = image.archive.name if image.archive else f"{_safe(image.ref)}.tar"
     return f"{REMOTE_ROOT}/images/{name}"
@@ -230,11 +229,7 @@ def _remove(action: Action) -> str:
     return if_owned(ref, action.owner_stack, f"{stop} >/dev/null && {rm} >/dev/null")
 
 
-def _resource_command(
-    action: Action,
-    build_dir: Callable[[DesiredImage], str],
-    archive_path: Callable[[DesiredImage], str],
-) -> str | None:
+def _resource_command(action: Action) -> str | None:
     kind = action.kind
     if kind == "create-network" and action.network:
         return shlex.join(A.network_create_argv(action.network))
@@ -250,9 +245,9 @@ def _resource_command(
     if kind == "pull" and action.image:
         return shlex.join(A.pull_argv(action.image))
     if kind == "load" and action.image:
-        return shlex.join(A.load_argv(archive_path(action.image)))
+        return shlex.join(A.load_argv(remote_archive_path(action.image)))
     if kind == "build" and action.image:
-        return shlex.join(A.build_argv(action.image, build_dir(action.image)))
+        return shlex.join(A.build_argv(action.image, remote_build_dir(action.image)))
     return None
 
 
@@ -282,35 +277,22 @@ def _container_command(action: Action, env_dir: str) -> str:
     return f"{remove_on_exit(env_file)}; {command}" if env_file else command
 
 
-def action_command(
-    action: Action,
-    *,
-    build_dir: Callable[[DesiredImage], str] = default_build_dir,
-    archive_path: Callable[[DesiredImage], str] = default_archive_path,
-    env_dir: str = SECRET_ENV_DIR,
-) -> str:
-    """The shell command for one action (``env_dir``: where :func:`secret_env_file` went)."""
-    command = _resource_command(action, build_dir, archive_path)
+def action_command(action: Action, *, env_dir: str = SECRET_ENV_DIR) -> str:
+    """The shell command for one action (``env_dir``: where :func:`secret_env_file` went).
+
+    Build contexts and image archives are where :mod:`fleetform.executor.uploads`
+    puts them (:func:`remote_build_dir`, :func:`remote_archive_path`).
+    """
+    command = _resource_command(action)
     return command if command is not None else _container_command(action, env_dir)
 
 
-def host_commands(
-    host_plan: HostPlan,
-    *,
-    build_dir: Callable[[DesiredImage], str] = default_build_dir,
-    archive_path: Callable[[DesiredImage], str] = default_archive_path,
-    env_dir: str = SECRET_ENV_DIR,
-) -> list[str]:
+def host_commands(host_plan: HostPlan, *, env_dir: str = SECRET_ENV_DIR) -> list[str]:
     """One shell command per action of ``host_plan``, in plan order.
 
-    ``build_dir`` / ``archive_path`` say where the caller uploaded build
-    contexts and image archives on the host; ``env_dir`` where it uploads
-    each action's :func:`secret_env_file` before running the action's
-    command.  A plan with errors yields no command.
+    ``env_dir``: where the caller uploads each action's :func:`secret_env_file`
+    before running the action's command.  A plan with errors yields no command.
     """
     if host_plan.errors:
         return []
-    return [
-        action_command(a, build_dir=build_dir, archive_path=archive_path, env_dir=env_dir)
-        for a in host_plan.actions
-    ]
+    return [action_command(a, env_dir=env_dir) for a in host_plan.actions]

@@ -1,6 +1,6 @@
 """``docker inspect`` JSON -> :class:`~fleetform.plan.spec.ContainerSpec` and ImageConfig.
 
-The inverse of what :mod:`fleetform.executor.commands` asks Docker for, so a
+The inverse of what :mod:`fleetform.executor.steps` asks Docker for, so a
 container fleetform created parses back to ``with_image_defaults(declared,
 image)``.  Docker's "unset" spellings (``null``, ``[]``, ``{}``, ``0``, ``""``)
 all become the model's unset value.  The table of container fields

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shlex
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "plan"))
 from planbuilders import S, recorded_stack, stack, svc, want
 
 from fleetform.executor import argv as A
-from fleetform.executor.commands import (
+from fleetform.executor.steps import (
     action_command,
     health_wait_seconds,
     host_commands,
@@ -144,7 +144,7 @@ def test_docker_create_carries_every_option_of_the_spec_and_the_ownership_labels
 
 def test_a_create_connects_the_other_networks_before_starting_and_waits_for_health() -> None:
     c = _web()
-    cmd = action_command(Action("local", "create", c.name, "missing", container=c))
+    cmd = action_command(Action("local", "create", c.name, "missing", "missing", container=c))
     create = cmd.index("docker create")
     connect = cmd.index(
         "docker network connect --alias web --alias www --ip 10.231.7.10 fftest_front fftest-web-1"
@@ -166,11 +166,13 @@ def test_secret_values_never_reach_an_argv() -> None:
     argv = A.container_create_argv(c, "/run/env")
     assert "--env-file" in argv and "MODE=x" in argv
     assert not any("s3 cret" in a for a in argv)
-    uploaded = action_command(Action("h", "create", c.name, "m", container=c), env_dir="/run/ff")
+    uploaded = action_command(
+        Action("h", "create", c.name, "m", "missing", container=c), env_dir="/run/ff"
+    )
     assert "s3 cret" not in uploaded
     assert "--env-file /run/ff/demo-api-1.env" in uploaded
     assert uploaded.startswith("trap 'rm -f -- /run/ff/demo-api-1.env' EXIT; ")
-    action = Action("h", "create", c.name, "m", container=c)
+    action = Action("h", "create", c.name, "m", "missing", container=c)
     assert secret_env_file(action, "/run/ff") == (
         "/run/ff/demo-api-1.env",
         "DB_PASSWORD=s3 cret'\n",
@@ -237,13 +239,14 @@ def test_network_volume_and_image_commands() -> None:
     ]
     assert A.pull_argv(DesiredImage("reg:5000/a b")) == ["docker", "pull", "reg:5000/a b"]
     load = Action(
-        "h", "load", "air:3", "m", image=DesiredImage("air:3", archive=Path("/x/air.tar"))
+        "h",
+        "load",
+        "air:3",
+        "m",
+        "missing",
+        image=DesiredImage("air:3", archive=Path("/x/air.tar")),
     )
     assert action_command(load) == "docker load --input /var/lib/fleetform/images/air.tar"
-    assert (
-        action_command(load, archive_path=lambda i: "/tmp/a.tar")
-        == "docker load --input /tmp/a.tar"
-    )
 
 
 def test_removal_checks_the_ownership_label_on_the_host_and_addresses_the_id() -> None:
@@ -252,6 +255,7 @@ def test_removal_checks_the_ownership_label_on_the_host_and_addresses_the_id() -
             "h",
             "remove",
             "demo-old-1",
+            "orphan",
             "orphan",
             container_id="abc123",
             owner_stack="demo",
@@ -307,7 +311,7 @@ def test_a_dependant_waits_for_a_one_shot_job_to_exit_zero_before_starting() -> 
     desired = want([s])
     web = desired.container("demo-web-1")
     assert web is not None and web.after_exit == ("demo-migrate-1",)
-    cmd = action_command(Action("h", "create", web.name, "m", container=web))
+    cmd = action_command(Action("h", "create", web.name, "m", "missing", container=web))
     assert cmd.index(wait_exit_zero_command("demo-migrate-1")) < cmd.index(
         "docker start demo-web-1"
     )
@@ -315,12 +319,33 @@ def test_a_dependant_waits_for_a_one_shot_job_to_exit_zero_before_starting() -> 
 
 def test_a_host_plan_with_errors_yields_no_command() -> None:
     (c,) = want([stack(svc("web"))]).containers
-    hp = HostPlan("h", (Action("h", "create", c.name, "m", container=c),), errors=("clash",))
+    hp = HostPlan(
+        "h", (Action("h", "create", c.name, "m", "missing", container=c),), errors=("clash",)
+    )
     assert host_commands(hp) == []
     assert len(host_commands(replace(hp, errors=()))) == 1
 
 
-def test_names_are_quoted_once() -> None:
-    (c,) = want([stack(svc("web", image="x;touch /tmp/pwned"))]).containers
-    argv = A.container_create_argv(c)
-    assert shlex.split(shlex.join(argv)) == argv
+def test_values_reach_docker_as_single_words_through_the_shell(tmp_path: Path) -> None:
+    # The command text is run by a real shell with a stand-in `docker` that writes
+    # each argument on its own line: shell syntax in a value must arrive as text.
+    pwned = tmp_path / "pwned"
+    image = f"x;touch {pwned}"
+    env_value = f"$(touch {pwned}) `touch {pwned}` '\"$HOME"
+    (c,) = want([stack(svc("web", image=image, environment=(("V", env_value),)))]).containers
+    action = Action("h", "create", c.name, "missing", "missing", container=c)
+    fake = tmp_path / "docker"
+    fake.write_text('#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done >> "$LOG"\n')
+    fake.chmod(0o755)
+    log = tmp_path / "argv"
+    (command,) = host_commands(HostPlan("h", (action,)))
+    subprocess.run(
+        ["/bin/sh", "-c", command],
+        env={"PATH": f"{tmp_path}:/usr/bin:/bin", "LOG": str(log), "HOME": "/home/x"},
+        check=True,
+        timeout=30,
+    )
+    args = log.read_text().splitlines()
+    assert not pwned.exists()
+    assert image in args
+    assert f"V={env_value}" in args
