@@ -9,7 +9,8 @@ import pytest
 from planbuilders import recorded_stack, want
 
 from fleetform.executor import argv as A
-from fleetform.plan import desired, diff, inspect
+from fleetform.observe import inspect
+from fleetform.plan import desired, diff
 from fleetform.plan.diff import diff_specs
 from fleetform.plan.spec import (
     FIELDS,
