@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import replace
 
-from planbuilders import stack, svc, want
+from planbuilders import recorded_stack, stack, svc, want
 
 from fleetform.plan.spec import IN_PLACE_FIELDS, ContainerSpec, config_hash, spec_to_json
 
@@ -58,3 +58,19 @@ def test_a_secret_looking_name_is_left_out_even_when_the_stack_did_not_mark_it()
 def test_a_key_turning_secret_or_literal_changes_the_hash() -> None:
     # The fleetform.secret-keys label is set at create: a recreate keeps it true.
     assert _web("x").config_hash != _web("x", secret_keys=frozenset()).config_hash
+
+
+def test_the_hash_of_a_spec_using_every_field_is_pinned() -> None:
+    # The recorded stack's web service sets every field fleetform manages: a
+    # change to how specs are built or hashed would recreate every container.
+    by_name = {c.name: c for c in want([recorded_stack()], host="local").containers}
+    assert by_name["fftest-web-1"].config_hash == (
+        "v1:21e101eaf5fccec46eb4cf14d1c50bb454184dd200c478fa462b5bbe54bab9b8"
+    )
+    assert by_name["fftest-plain-1"].config_hash == (
+        "v1:2c8f0c55d5b17c4383937e4c077cede64c8623e51ef5ae65dc3d55562a7b30c6"
+    )
+    flipped = replace(by_name["fftest-web-1"].spec, privileged=True, read_only=False, init=False)
+    assert config_hash(flipped) == (
+        "v1:f34075b2ed74fe53ac3c0de793d63ab04bfca76dbb47ae2570e64c7dea1c29a4"
+    )

@@ -9,6 +9,8 @@ joins argv with :func:`shlex.join` once.  Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fleetform.model import (
     LABEL_CONFIG_HASH,
     LABEL_NETWORK,
@@ -26,7 +28,7 @@ from fleetform.plan.desired import (
     DesiredNetwork,
     DesiredVolume,
 )
-from fleetform.plan.spec import ContainerSpec, MountSpec, NetSpec
+from fleetform.plan.spec import FIELDS, ContainerSpec, MountSpec, NetSpec
 from fleetform.secrets import secret_keys_label
 
 
@@ -158,21 +160,6 @@ def _first_network(spec: ContainerSpec) -> list[str]:
     return argv
 
 
-def _resources(spec: ContainerSpec) -> list[str]:
-    argv = ["--restart", spec.restart]
-    if spec.cpus is not None:
-        argv += ["--cpus", f"{spec.cpus:g}"]
-    if spec.memory is not None:
-        # Docker's own default for a fresh container; given explicitly so that
-        # `docker update` can raise the limit later.
-        argv += ["--memory", str(spec.memory), "--memory-swap", str(2 * spec.memory)]
-    if spec.memory_reservation is not None:
-        argv += ["--memory-reservation", str(spec.memory_reservation)]
-    if spec.cpu_shares is not None:
-        argv += ["--cpu-shares", str(spec.cpu_shares)]
-    return argv
-
-
 def _health(spec: ContainerSpec) -> list[str]:
     hc = spec.healthcheck
     if hc is None:
@@ -194,38 +181,35 @@ def _health(spec: ContainerSpec) -> list[str]:
     return argv
 
 
+def _logging(spec: ContainerSpec) -> list[str]:
+    if spec.logging is None:
+        return []
+    argv = ["--log-driver", spec.logging.driver]
+    return argv + [a for k, v in spec.logging.options for a in ("--log-opt", f"{k}={v}")]
+
+
+#: Options of the fields the table (:data:`fleetform.plan.spec.FIELDS`) leaves
+#: to this module, built in the table's order ...
+_BY_HAND: dict[str, Callable[[ContainerSpec, tuple[tuple[str, str], ...]], list[str]]] = {
+    "mounts": _mounts,
+    "networks": lambda spec, _: _first_network(spec),
+    "healthcheck": lambda spec, _: _health(spec),
+    "logging": lambda spec, _: _logging(spec),
+}
+#: ... and of those :func:`container_create_argv` places itself: the name and
+#: the labels come first, the image and its command last.
+_AROUND = frozenset({"image", "command", "entrypoint", "env", "labels"})
+BY_HAND = frozenset(_BY_HAND) | _AROUND
+
+
 def _options(spec: ContainerSpec, carried: tuple[tuple[str, str], ...]) -> list[str]:
     argv: list[str] = []
-    for port in spec.ports:
-        argv += ["--publish", port]
-    argv += _mounts(spec, carried)
-    argv += _first_network(spec)
-    argv += _health(spec)
-    argv += [a for cap in spec.cap_add for a in ("--cap-add", cap)]
-    argv += [a for cap in spec.cap_drop for a in ("--cap-drop", cap)]
-    for flag, on in (("--read-only", spec.read_only), ("--privileged", spec.privileged)):
-        if on:
-            argv.append(flag)
-    if spec.init:
-        argv.append("--init")
-    for flag, value in (
-        ("--user", spec.user),
-        ("--workdir", spec.working_dir),
-        ("--hostname", spec.hostname),
-        ("--stop-signal", spec.stop_signal),
-    ):
-        if value is not None:
-            argv += [flag, value]
-    if spec.stop_timeout is not None:
-        argv += ["--stop-timeout", str(spec.stop_timeout)]
-    if spec.logging is not None:
-        argv += ["--log-driver", spec.logging.driver]
-        argv += [a for k, v in spec.logging.options for a in ("--log-opt", f"{k}={v}")]
-    argv += [a for u in spec.ulimits for a in ("--ulimit", f"{u.name}={u.soft}:{u.hard}")]
-    argv += [a for k, v in spec.sysctls for a in ("--sysctl", f"{k}={v}")]
-    argv += [a for h in spec.extra_hosts for a in ("--add-host", h)]
-    argv += [a for d in spec.dns for a in ("--dns", d)]
-    return argv + _resources(spec)
+    for field in FIELDS:
+        if field.name in _BY_HAND:
+            argv += _BY_HAND[field.name](spec, carried)
+        elif field.passed:
+            argv += field.create_args(getattr(spec, field.name))
+    return argv
 
 
 def container_create_argv(
@@ -280,7 +264,9 @@ def network_connect_argv(net: NetSpec, container: str) -> list[str]:
 
 
 def update_argv(spec: ContainerSpec, container: str) -> list[str]:
-    return ["docker", "update", *_resources(spec), container]
+    """``docker update`` of every field Docker changes in place."""
+    options = [a for f in FIELDS if f.in_place for a in f.create_args(getattr(spec, f.name))]
+    return ["docker", "update", *options, container]
 
 
 def start_argv(container: str) -> list[str]:

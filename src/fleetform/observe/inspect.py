@@ -3,14 +3,14 @@
 The inverse of what :mod:`fleetform.executor.steps` asks Docker for, so a
 container fleetform created parses back to ``with_image_defaults(declared,
 image)``.  Docker's "unset" spellings (``null``, ``[]``, ``{}``, ``0``, ``""``)
-all become the model's unset value.
+all become the model's unset value.  The table of container fields
+(:data:`fleetform.plan.spec.FIELDS`) reads the simple fields; this module
+reads the rest (:data:`BY_HAND`) and the image's config.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
 
 from fleetform.model import (
     LABEL_CONFIG_HASH,
@@ -21,14 +21,15 @@ from fleetform.model import (
     LABEL_STACK_FILE,
     Pairs,
 )
+from fleetform.plan.fields import Json, sorted_pairs
 from fleetform.plan.spec import (
+    FIELDS,
     ContainerSpec,
     HealthSpec,
     ImageConfig,
     LogSpec,
     MountSpec,
     NetSpec,
-    UlimitSpec,
 )
 
 #: Labels fleetform sets on every container it owns; they are not part of the spec.
@@ -42,8 +43,6 @@ OWNERSHIP_LABELS = frozenset(
         LABEL_SECRET_KEYS,
     }
 )
-
-Json = Mapping[str, Any]
 
 #: Docker names an anonymous volume with a random 64-digit hex id (named
 #: volumes that fleetform creates are ``<stack>_<name>``).
@@ -82,10 +81,6 @@ def _env_pairs(env: list[str] | None) -> Pairs:
     return tuple(sorted(out.items()))
 
 
-def _pairs(mapping: Mapping[str, str] | None) -> Pairs:
-    return tuple(sorted((mapping or {}).items()))
-
-
 def _argv(value: list[str] | str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
@@ -111,7 +106,7 @@ def image_config(image_inspect: Json) -> ImageConfig:
     cfg = image_inspect.get("Config") or {}
     return ImageConfig(
         env=_env_pairs(cfg.get("Env")),
-        labels=_pairs(cfg.get("Labels")),
+        labels=sorted_pairs(cfg.get("Labels")),
         cmd=_argv(cfg.get("Cmd")),
         entrypoint=_argv(cfg.get("Entrypoint")),
         user=cfg.get("User") or None,
@@ -120,21 +115,6 @@ def image_config(image_inspect: Json) -> ImageConfig:
         stop_signal=cfg.get("StopSignal") or None,
         volumes=tuple(sorted(cfg.get("Volumes") or {})),
     )
-
-
-def _ports(bindings: Mapping[str, list[Json] | None] | None) -> tuple[str, ...]:
-    keys = []
-    for port_proto, binds in (bindings or {}).items():
-        target, _, proto = port_proto.partition("/")
-        for b in binds or [{}]:
-            host_ip = b.get("HostIp") or ""
-            published = b.get("HostPort") or ""
-            keys.append(
-                (f"{host_ip}:" if host_ip else "")
-                + (f"{published}:" if published else "")
-                + f"{target}/{proto or 'tcp'}"
-            )
-    return tuple(sorted(keys))
 
 
 def _source(mount: Json) -> str:
@@ -181,21 +161,10 @@ def _networks(container: Json) -> tuple[NetSpec, ...]:
     return tuple(sorted(nets, key=lambda n: n.name))
 
 
-def _caps(raw: list[str] | None) -> tuple[str, ...]:
-    return tuple(sorted(c.upper().removeprefix("CAP_") for c in raw or ()))
-
-
-def _restart(raw: Json | None) -> str:
-    raw = raw or {}
-    name = raw.get("Name") or "no"
-    retries = raw.get("MaximumRetryCount") or 0
-    return f"{name}:{retries}" if name == "on-failure" and retries else name
-
-
-def _hostname(container: Json) -> str | None:
-    hostname = (container.get("Config") or {}).get("Hostname") or None
-    # Docker names an unnamed host after the short container id.
-    return None if hostname == container.get("Id", "")[:12] else hostname
+#: Fields :data:`fleetform.plan.spec.FIELDS` leaves to this module.
+BY_HAND = frozenset(
+    {"command", "entrypoint", "env", "labels", "mounts", "networks", "healthcheck", "logging"}
+)
 
 
 def spec_from_inspect(container: Json) -> ContainerSpec:
@@ -203,41 +172,15 @@ def spec_from_inspect(container: Json) -> ContainerSpec:
     cfg = container.get("Config") or {}
     hc = container.get("HostConfig") or {}
     log = hc.get("LogConfig") or {}
-    nano = hc.get("NanoCpus") or 0
     labels = {k: v for k, v in (cfg.get("Labels") or {}).items() if k not in OWNERSHIP_LABELS}
     return ContainerSpec(
-        image=cfg.get("Image", ""),
+        **{f.name: f.observed(container) for f in FIELDS if f.observed is not None},
         command=_argv(cfg.get("Cmd")),
         entrypoint=_argv(cfg.get("Entrypoint")),
         env=_env_pairs(cfg.get("Env")),
-        labels=_pairs(labels),
-        user=cfg.get("User") or None,
-        working_dir=cfg.get("WorkingDir") or None,
-        hostname=_hostname(container),
-        ports=_ports(hc.get("PortBindings")),
+        labels=sorted_pairs(labels),
         mounts=_mounts(hc.get("Mounts")),
         networks=_networks(container),
         healthcheck=_health(cfg.get("Healthcheck")),
-        cap_add=_caps(hc.get("CapAdd")),
-        cap_drop=_caps(hc.get("CapDrop")),
-        read_only=bool(hc.get("ReadonlyRootfs")),
-        privileged=bool(hc.get("Privileged")),
-        init=bool(hc.get("Init")),
-        stop_signal=cfg.get("StopSignal") or None,
-        stop_timeout=cfg.get("StopTimeout"),
-        logging=LogSpec(log["Type"], _pairs(log.get("Config"))) if log.get("Type") else None,
-        ulimits=tuple(
-            sorted(
-                UlimitSpec(u["Name"], u.get("Soft", 0), u.get("Hard", 0))
-                for u in hc.get("Ulimits") or ()
-            )
-        ),
-        sysctls=_pairs(hc.get("Sysctls")),
-        extra_hosts=tuple(sorted(hc.get("ExtraHosts") or ())),
-        dns=tuple(hc.get("Dns") or ()),
-        restart=_restart(hc.get("RestartPolicy")),
-        cpus=nano / 1e9 if nano else None,
-        memory=hc.get("Memory") or None,
-        memory_reservation=hc.get("MemoryReservation") or None,
-        cpu_shares=hc.get("CpuShares") or None,
+        logging=LogSpec(log["Type"], sorted_pairs(log.get("Config"))) if log.get("Type") else None,
     )

@@ -12,7 +12,6 @@ Example::
 
 from __future__ import annotations
 
-import math
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,12 +28,12 @@ from fleetform.model import (
     Volume,
 )
 from fleetform.plan.spec import (
+    FIELDS,
     ContainerSpec,
     HealthSpec,
     LogSpec,
     MountSpec,
     NetSpec,
-    UlimitSpec,
     config_hash,
 )
 from fleetform.secrets import is_secret
@@ -138,10 +137,6 @@ def placed_on(hosts_selector: tuple[str, ...], host: str, groups: frozenset[str]
     return any(sel == host or sel in groups for sel in hosts_selector)
 
 
-def _seconds_ceil(ns: int) -> int:
-    return math.ceil(ns / 1_000_000_000)
-
-
 def _networks(stack: Stack, svc: Service) -> tuple[NetSpec, ...]:
     if not svc.networks:
         return (NetSpec(DEFAULT_BRIDGE),)
@@ -163,11 +158,6 @@ def _mounts(stack: Stack, svc: Service) -> tuple[MountSpec, ...]:
             source = m.source or ""
         mounts.append(MountSpec(m.type, m.target, source, m.read_only, m.tmpfs_size))
     return tuple(sorted(mounts, key=lambda m: m.target))
-
-
-def _cap(name: str) -> str:
-    upper = name.upper()
-    return upper[4:] if upper.startswith("CAP_") else upper
 
 
 def _health(hc: Healthcheck | None) -> HealthSpec | None:
@@ -194,42 +184,21 @@ def _entrypoint_command(
     return (head,), command or None
 
 
+#: Fields :data:`fleetform.plan.spec.FIELDS` leaves to this module.
+BY_HAND = frozenset({"command", "entrypoint", "mounts", "networks", "healthcheck", "logging"})
+
+
 def spec_for_service(stack: Stack, svc: Service) -> ContainerSpec:
     """The declared spec of ``svc``'s containers (see :mod:`fleetform.plan.spec`)."""
-    res = svc.resources
     entrypoint, command = _entrypoint_command(svc)
     return ContainerSpec(
-        image=svc.image,
+        **{f.name: f.declared(svc) for f in FIELDS if f.declared is not None},
         command=command,
         entrypoint=entrypoint,
-        env=svc.environment,
-        labels=svc.labels,
-        user=svc.user,
-        working_dir=svc.working_dir,
-        hostname=svc.hostname,
-        ports=tuple(sorted(p.key() for p in svc.ports)),
         mounts=_mounts(stack, svc),
         networks=_networks(stack, svc),
         healthcheck=_health(svc.healthcheck),
-        cap_add=tuple(sorted(_cap(c) for c in svc.cap_add)),
-        cap_drop=tuple(sorted(_cap(c) for c in svc.cap_drop)),
-        read_only=svc.read_only,
-        privileged=svc.privileged,
-        init=svc.init,
-        stop_signal=svc.stop_signal,
-        stop_timeout=(
-            _seconds_ceil(svc.stop_grace_period) if svc.stop_grace_period is not None else None
-        ),
         logging=LogSpec(svc.logging.driver, svc.logging.options) if svc.logging else None,
-        ulimits=tuple(sorted(UlimitSpec(u.name, u.soft, u.hard) for u in svc.ulimits)),
-        sysctls=svc.sysctls,
-        extra_hosts=tuple(sorted(svc.extra_hosts)),
-        dns=svc.dns,
-        restart=str(svc.restart),
-        cpus=round(res.cpus * 1e9) / 1e9 if res.cpus else None,
-        memory=res.memory or None,
-        memory_reservation=res.memory_reservation or None,
-        cpu_shares=round(res.cpus_reservation * 1024) if res.cpus_reservation else None,
     )
 
 

@@ -12,23 +12,16 @@ secret (its ``fleetform.secret-keys`` label; see :mod:`fleetform.secrets`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
-from fleetform.plan.spec import ContainerSpec, HealthSpec, LogSpec, NetSpec
+from fleetform.plan.fields import UNSET, Field
+from fleetform.plan.fields import show as _show
+from fleetform.plan.spec import FIELDS, ContainerSpec, HealthSpec, NetSpec
 from fleetform.secrets import SECRET, is_secret, looks_secret
 
-UNSET = "(unset)"
-
-#: spec field -> path shown to people, for fields Docker changes in place.
-IN_PLACE_PATHS = {
-    "restart": "restart",
-    "cpus": "resources.cpus",
-    "memory": "resources.memory",
-    "memory_reservation": "resources.memory_reservation",
-    "cpu_shares": "resources.cpu_shares",
-}
+__all__ = ["UNSET", "FieldChange", "diff_specs", "env_secret"]
 
 
 @dataclass(frozen=True)
@@ -48,25 +41,6 @@ class FieldChange:
         if self.new is None:
             return f"{self.path}: - {self.old}"
         return f"{self.path}: {self.old} -> {self.new}"
-
-
-def _show(value: object) -> str:
-    if value is None:
-        return UNSET
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple):
-        return json.dumps(list(value))
-    return str(value)
-
-
-def _bytes(value: int | None) -> str:
-    if value is None:
-        return UNSET
-    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if value % size == 0:
-            return f"{value // size}{unit}"
-    return str(value)
 
 
 def _duration(ns: int | None) -> str:
@@ -161,11 +135,34 @@ def _health(want: HealthSpec | None, have: HealthSpec | None) -> Iterator[FieldC
         yield FieldChange("healthcheck.retries", _show(have.retries), _show(want.retries))
 
 
-def _logging_text(log: LogSpec | None) -> str:
-    if log is None:
-        return "(daemon default)"
-    opts = ",".join(f"{k}={v}" for k, v in log.options)
-    return f"{log.driver} {{{opts}}}" if opts else log.driver
+def _by_table(field: Field, want: Any, have: Any) -> Iterator[FieldChange]:
+    if field.daemon_default and want is None:
+        return
+    if field.shape == "set":
+        changes: Iterator[FieldChange] = _sets(field.path, field.items(want), field.items(have))
+    elif field.shape == "pairs":
+        changes = _pairs(field.path, want, have, looks_secret)
+    elif want != have:
+        changes = iter((FieldChange(field.path, field.show(have), field.show(want)),))
+    else:
+        return
+    for change in changes:
+        yield replace(change, in_place=field.in_place)
+
+
+#: How this module compares the fields :data:`fleetform.plan.spec.FIELDS`
+#: leaves to it (``shape=None``); ``secret`` masks environment values.
+_BY_HAND: dict[
+    str, Callable[[ContainerSpec, ContainerSpec, Callable[[str], bool]], Iterator[FieldChange]]
+] = {
+    "env": lambda w, h, secret: _pairs("environment", w.env, h.env, secret),
+    "mounts": lambda w, h, _: _sets(
+        "volumes", tuple(m.key() for m in w.mounts), tuple(m.key() for m in h.mounts)
+    ),
+    "networks": lambda w, h, _: _networks(w.networks, h.networks),
+    "healthcheck": lambda w, h, _: _health(w.healthcheck, h.healthcheck),
+}
+BY_HAND = frozenset(_BY_HAND)
 
 
 def diff_specs(
@@ -174,45 +171,15 @@ def diff_specs(
     secret_keys: frozenset[str] = frozenset(),
     had_secret: frozenset[str] | None = frozenset(),
 ) -> tuple[FieldChange, ...]:
-    """Every difference between ``want`` and ``have``, in a stable order.
+    """Every difference between ``want`` and ``have``, in the order of the field table.
 
     ``secret_keys`` and ``had_secret``: see :func:`env_secret`.
     """
+    secret = env_secret(secret_keys, had_secret)
     out: list[FieldChange] = []
-    simple = ("image", "command", "entrypoint", "user", "working_dir", "hostname")
-    for name in simple:
-        old, new = getattr(have, name), getattr(want, name)
-        if old != new:
-            out.append(FieldChange(name, _show(old), _show(new)))
-    out += _pairs("environment", want.env, have.env, env_secret(secret_keys, had_secret))
-    out += _pairs("labels", want.labels, have.labels, looks_secret)
-    out += _sets("ports", want.ports, have.ports)
-    out += _sets(
-        "volumes", tuple(m.key() for m in want.mounts), tuple(m.key() for m in have.mounts)
-    )
-    out += _networks(want.networks, have.networks)
-    out += _health(want.healthcheck, have.healthcheck)
-    out += _sets("cap_add", want.cap_add, have.cap_add)
-    out += _sets("cap_drop", want.cap_drop, have.cap_drop)
-    for name in ("read_only", "privileged", "init", "stop_signal", "stop_timeout"):
-        old, new = getattr(have, name), getattr(want, name)
-        if old != new:
-            out.append(FieldChange(name, _show(old), _show(new)))
-    # An undeclared logging driver is the daemon's default, which the stack
-    # does not manage; the config hash still notices a removed `logging:`.
-    if want.logging is not None and want.logging != have.logging:
-        out.append(FieldChange("logging", _logging_text(have.logging), _logging_text(want.logging)))
-    out += _sets(
-        "ulimits",
-        tuple(f"{u.name}={u.soft}:{u.hard}" for u in want.ulimits),
-        tuple(f"{u.name}={u.soft}:{u.hard}" for u in have.ulimits),
-    )
-    out += _pairs("sysctls", want.sysctls, have.sysctls, looks_secret)
-    out += _sets("extra_hosts", want.extra_hosts, have.extra_hosts)
-    out += _sets("dns", want.dns, have.dns)
-    for name, path in IN_PLACE_PATHS.items():
-        old, new = getattr(have, name), getattr(want, name)
-        if old != new:
-            show = _bytes if name.startswith("memory") else _show
-            out.append(FieldChange(path, show(old), show(new), in_place=True))
+    for field in FIELDS:
+        if field.name in _BY_HAND:
+            out += _BY_HAND[field.name](want, have, secret)
+        else:
+            out += _by_table(field, getattr(want, field.name), getattr(have, field.name))
     return tuple(out)

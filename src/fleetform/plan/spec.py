@@ -31,58 +31,66 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fleetform.model import Pairs
+from fleetform.plan.fields import (
+    Field,
+    as_is,
+    as_tuple,
+    capabilities,
+    config,
+    cpus,
+    host_config,
+    hostname,
+    memory_args,
+    port_bindings,
+    restart_policy,
+    seconds_ceil,
+    show_bytes,
+    sorted_pairs,
+    sorted_tuple,
+)
+from fleetform.plan.parts import (
+    HealthSpec,
+    LogSpec,
+    MountSpec,
+    NetSpec,
+    UlimitSpec,
+    log_text,
+    ulimits,
+)
 from fleetform.secrets import is_secret
 
-#: Spec fields Docker changes in place (``docker update``).  They are left out
-#: of the config hash, because a container's labels cannot change after it is
-#: created: an in-place update must leave the hash label true.
-IN_PLACE_FIELDS = frozenset({"restart", "cpus", "memory", "memory_reservation", "cpu_shares"})
+__all__ = [
+    "FIELDS",
+    "HASH_V1_FIELDS",
+    "IN_PLACE_FIELDS",
+    "ContainerSpec",
+    "HealthSpec",
+    "ImageConfig",
+    "LogSpec",
+    "MountSpec",
+    "NetSpec",
+    "UlimitSpec",
+    "config_hash",
+    "spec_to_json",
+    "with_image_defaults",
+    "without_image_volumes",
+    "without_implicit_aliases",
+]
 
 HASH_VERSION = "v1"
 
-
-@dataclass(frozen=True)
-class MountSpec:
-    type: str  # volume | bind | tmpfs
-    target: str
-    source: str = ""  # docker volume name, host path, or "" (anonymous / tmpfs)
-    read_only: bool = False
-    tmpfs_size: int | None = None
-
-    def key(self) -> str:
-        src = f"{self.source}:" if self.source else ""
-        opts = ":ro" if self.read_only else ""
-        size = f" size={self.tmpfs_size}" if self.tmpfs_size else ""
-        return f"{self.type} {src}{self.target}{opts}{size}"
-
-
-@dataclass(frozen=True)
-class NetSpec:
-    name: str  # Docker name of the network
-    aliases: tuple[str, ...] = ()  # sorted
-    ipv4_address: str | None = None
-
-
-@dataclass(frozen=True)
-class HealthSpec:
-    test: tuple[str, ...] = ()  # () means "the image's test"
-    interval: int | None = None  # ns; None means the image's / Docker's default
-    timeout: int | None = None
-    retries: int | None = None
-    start_period: int | None = None
-
-
-@dataclass(frozen=True)
-class LogSpec:
-    driver: str
-    options: Pairs = ()
-
-
-@dataclass(frozen=True, order=True)
-class UlimitSpec:
-    name: str
-    soft: int
-    hard: int
+#: The fields the ``v1`` hash was defined over: always hashed.  A field added
+#: to :data:`FIELDS` later is hashed only when it is set, so adding one leaves
+#: the label of every existing container true (no recreate on an upgrade).
+HASH_V1_FIELDS = frozenset(
+    {
+        *("image", "command", "entrypoint", "env", "labels", "user", "working_dir"),
+        *("hostname", "ports", "mounts", "networks", "healthcheck", "cap_add", "cap_drop"),
+        *("read_only", "privileged", "init", "stop_signal", "stop_timeout", "logging"),
+        *("ulimits", "sysctls", "extra_hosts", "dns", "restart", "cpus", "memory"),
+        *("memory_reservation", "cpu_shares"),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,134 @@ class ContainerSpec:
     memory: int | None = None
     memory_reservation: int | None = None
     cpu_shares: int | None = None  # from resources.cpus_reservation (x 1024)
+
+
+#: Every field of :class:`ContainerSpec`, in the order a plan lists changes
+#: and ``docker create`` gets options (see :mod:`fleetform.plan.fields`).
+#: Fields without ``declared``, ``observed``, ``shape`` or a flag are handled
+#: by hand in plan.desired, plan.inspect, plan.diff and executor.argv.
+FIELDS: tuple[Field, ...] = (
+    Field("image", lambda s: s.image, lambda c: (c.get("Config") or {}).get("Image", "")),
+    Field("command"),
+    Field("entrypoint"),
+    Field("user", lambda s: s.user, config("User"), flag="--user"),
+    Field("working_dir", lambda s: s.working_dir, config("WorkingDir"), flag="--workdir"),
+    Field("hostname", lambda s: s.hostname, hostname, flag="--hostname"),
+    Field("env", lambda s: s.environment, shape=None, label="environment"),
+    Field("labels", lambda s: s.labels, shape="pairs"),
+    Field(
+        "ports",
+        lambda s: tuple(sorted(p.key() for p in s.ports)),
+        host_config("PortBindings", port_bindings),
+        shape="set",
+        flag="--publish",
+    ),
+    Field("mounts", shape=None, label="volumes"),
+    Field("networks", shape=None),
+    Field("healthcheck", shape=None),
+    Field(
+        "cap_add",
+        lambda s: capabilities(s.cap_add),
+        host_config("CapAdd", capabilities),
+        shape="set",
+        flag="--cap-add",
+    ),
+    Field(
+        "cap_drop",
+        lambda s: capabilities(s.cap_drop),
+        host_config("CapDrop", capabilities),
+        shape="set",
+        flag="--cap-drop",
+    ),
+    Field(
+        "read_only", lambda s: s.read_only, host_config("ReadonlyRootfs", bool), flag="--read-only"
+    ),
+    Field(
+        "privileged", lambda s: s.privileged, host_config("Privileged", bool), flag="--privileged"
+    ),
+    Field("init", lambda s: s.init, host_config("Init", bool), flag="--init"),
+    Field("stop_signal", lambda s: s.stop_signal, config("StopSignal"), flag="--stop-signal"),
+    Field(
+        "stop_timeout",
+        lambda s: seconds_ceil(s.stop_grace_period),
+        config("StopTimeout", as_is),
+        flag="--stop-timeout",
+    ),
+    Field("logging", show=log_text, daemon_default=True),
+    Field(
+        "ulimits",
+        lambda s: tuple(sorted(UlimitSpec(u.name, u.soft, u.hard) for u in s.ulimits)),
+        host_config("Ulimits", ulimits),
+        shape="set",
+        flag="--ulimit",
+        arg=UlimitSpec.text,
+    ),
+    Field(
+        "sysctls",
+        lambda s: s.sysctls,
+        host_config("Sysctls", sorted_pairs),
+        shape="pairs",
+        flag="--sysctl",
+    ),
+    Field(
+        "extra_hosts",
+        lambda s: tuple(sorted(s.extra_hosts)),
+        host_config("ExtraHosts", sorted_tuple),
+        shape="set",
+        flag="--add-host",
+    ),
+    Field("dns", lambda s: s.dns, host_config("Dns", as_tuple), shape="set", flag="--dns"),
+    # -- changed in place by `docker update`, not hashed --
+    Field(
+        "restart",
+        lambda s: str(s.restart),
+        host_config("RestartPolicy", restart_policy),
+        flag="--restart",
+        in_place=True,
+    ),
+    Field(
+        "cpus",
+        lambda s: cpus(s.resources.cpus),
+        host_config("NanoCpus", lambda nano: nano / 1e9 if nano else None),
+        flag="--cpus",
+        arg=lambda cpus: f"{cpus:g}",
+        in_place=True,
+        label="resources.cpus",
+    ),
+    Field(
+        "memory",
+        lambda s: s.resources.memory or None,
+        host_config("Memory"),
+        show=show_bytes,
+        args=memory_args,
+        in_place=True,
+        label="resources.memory",
+    ),
+    Field(
+        "memory_reservation",
+        lambda s: s.resources.memory_reservation or None,
+        host_config("MemoryReservation"),
+        show=show_bytes,
+        flag="--memory-reservation",
+        in_place=True,
+        label="resources.memory_reservation",
+    ),
+    Field(
+        "cpu_shares",
+        lambda s: (
+            round(s.resources.cpus_reservation * 1024) if s.resources.cpus_reservation else None
+        ),
+        host_config("CpuShares"),
+        flag="--cpu-shares",
+        in_place=True,
+        label="resources.cpu_shares",
+    ),
+)
+
+#: Spec fields Docker changes in place (``docker update``).  They are left out
+#: of the config hash, because a container's labels cannot change after it is
+#: created: an in-place update must leave the hash label true.
+IN_PLACE_FIELDS = frozenset(f.name for f in FIELDS if f.in_place)
 
 
 def _merge_pairs(base: Pairs, over: Pairs) -> Pairs:
@@ -215,8 +351,18 @@ def without_implicit_aliases(spec: ContainerSpec, container_name: str) -> Contai
 
 
 def spec_to_json(spec: ContainerSpec) -> dict[str, Any]:
-    """A JSON-able dict of the spec (tuples become lists)."""
-    return dataclasses.asdict(spec)
+    """A JSON-able dict of the spec (tuples become lists).
+
+    A field that is not one of :data:`HASH_V1_FIELDS` is left out while it
+    has its default value, so the dict (and the hash) of a spec that does
+    not use a field added later is what it was before.
+    """
+    unset = {f.name: f.default for f in dataclasses.fields(spec) if f.name not in HASH_V1_FIELDS}
+    return {
+        k: v
+        for k, v in dataclasses.asdict(spec).items()
+        if k not in unset or getattr(spec, k) != unset[k]
+    }
 
 
 def config_hash(spec: ContainerSpec, secret_keys: frozenset[str] = frozenset()) -> str:

@@ -1,8 +1,11 @@
-"""Docker Compose keys that fleetform does not read, so that an unknown key that
-is valid Compose is told so instead of being taken for a typo.
+"""Docker Compose keys, so that an unknown key that is valid Compose is told so
+instead of being taken for a typo.
 
 The names follow the Compose specification's schema (top level and service).
-Keys fleetform reads under another name point to that name.
+:data:`SERVICE` lists every service key of Compose, those fleetform reads too:
+only a key fleetform's schema rejects is looked up here, so supporting one more
+Compose key needs no change in this module.  Keys fleetform reads under another
+name point to that name.
 """
 
 from __future__ import annotations
@@ -16,8 +19,12 @@ SERVICE = frozenset(
         "annotations",
         "attach",
         "blkio_config",
+        "build",
+        "cap_add",
+        "cap_drop",
         "cgroup",
         "cgroup_parent",
+        "command",
         "configs",
         "container_name",
         "cpu_count",
@@ -30,21 +37,34 @@ SERVICE = frozenset(
         "cpus",
         "cpuset",
         "credential_spec",
+        "depends_on",
+        "deploy",
         "develop",
         "device_cgroup_rules",
         "devices",
+        "dns",
         "dns_opt",
         "dns_search",
         "domainname",
+        "entrypoint",
+        "env_file",
+        "environment",
         "expose",
         "extends",
         "external_links",
+        "extra_hosts",
         "gpus",
         "group_add",
+        "healthcheck",
+        "hostname",
+        "image",
+        "init",
         "ipc",
         "isolation",
         "label_file",
+        "labels",
         "links",
+        "logging",
         "mac_address",
         "mem_limit",
         "mem_reservation",
@@ -52,30 +72,42 @@ SERVICE = frozenset(
         "memswap_limit",
         "models",
         "network_mode",
+        "networks",
         "oom_kill_disable",
         "oom_score_adj",
         "pid",
         "pids_limit",
         "platform",
+        "ports",
         "post_start",
         "pre_stop",
+        "privileged",
         "profiles",
         "provider",
         "pull_policy",
         "pull_refresh_after",
+        "read_only",
+        "restart",
         "runtime",
         "scale",
         "secrets",
         "security_opt",
         "shm_size",
         "stdin_open",
+        "stop_grace_period",
+        "stop_signal",
         "storage_opt",
+        "sysctls",
         "tmpfs",
         "tty",
+        "ulimits",
         "use_api_socket",
+        "user",
         "userns_mode",
         "uts",
+        "volumes",
         "volumes_from",
+        "working_dir",
     }
 )
 
