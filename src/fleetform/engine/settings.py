@@ -178,7 +178,7 @@ def daemon_json_problems(text: str) -> list[str]:
     - Any ``hosts`` entry is refused: Debian's and Docker's units start dockerd
       with ``-H fd://``, and dockerd refuses to start when both are set, which
       would leave the host without an engine after the restart.
-    - Values dockerd would refuse at start (``fleetform.engine.daemon``).
+    - Values dockerd would refuse at start (``fleetform.stackfile.daemon``).
     """
     try:
         config = json.loads(text)

@@ -7,7 +7,7 @@ attribute once and binds it to everything that handles it:
 - ``declared``: the value a stack's :class:`~fleetform.model.Service` asks for
   (:func:`fleetform.plan.desired.spec_for_service`);
 - ``observed``: the value a ``docker inspect`` container entry shows
-  (:func:`fleetform.plan.inspect.spec_from_inspect`);
+  (:func:`fleetform.observe.inspect.spec_from_inspect`);
 - ``shape`` and ``show``: how two values are compared and shown in a plan
   (:func:`fleetform.plan.diff.diff_specs`);
 - ``flag`` and ``arg``: the ``docker create`` option
