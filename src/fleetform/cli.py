@@ -23,13 +23,14 @@ HANDLERS = {
     "plan": "fleetform.commands.converge:run_plan",
     "apply": "fleetform.commands.converge:run_apply",
     "verify": "fleetform.commands.verify:run_verify",
+    "history": "fleetform.commands.history:run_history",
     "lab": "fleetform.commands.lab:run_lab",
 }
 
 
-def _add_target_args(p: argparse.ArgumentParser) -> None:
+def _add_target_args(p: argparse.ArgumentParser, stacks_help: str = "stack files") -> None:
     p.add_argument("-i", "--inventory", required=True, help="pyinfra inventory file or host list")
-    p.add_argument("stacks", nargs="*", metavar="STACK", help="stack files")
+    p.add_argument("stacks", nargs="*", metavar="STACK", help=stacks_help)
     p.add_argument(
         "--limit",
         action="append",
@@ -86,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="check the hosts' real state against the stacks (testinfra)")
     _add_target_args(p)
     p.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
+
+    p = sub.add_parser("history", help="list each host's revisions of its stacks, newest first")
+    _add_target_args(p, stacks_help="stack names or stack files (default: every stack)")
+    _add_host_key_arg(p)
 
     p = sub.add_parser("lab", help="a local fleet of Debian hosts running as containers")
     lab = p.add_subparsers(dest="lab_command", required=True, metavar="ACTION")

@@ -53,6 +53,9 @@ services:
 # the marker of the Docker state part: only fleetform's one observation command has it
 DOCKER_PART = section("docker", "").splitlines()[0]
 FACT_START = FACT_SCRIPT.splitlines()[0]
+# the first line of the revision recording's host script (fleetform.revisions.host)
+REVISIONS_PART = section("key", "").splitlines()[0]
+DIGEST_KEY_HEX = "ab" * 32
 REFUSED = (
     "after the engine deploy, the new plan of this host has actions that were not shown (remove)"
 )
@@ -74,6 +77,8 @@ def fake_host(engine_fact: str, first_doc: str, later_doc: str) -> dict[str, Any
             DOCKER_PART: f"{engine.rstrip()}\n{section_output('docker', first_doc)}",
             FACT_START: engine,
             "[ -S /var/run/docker.sock ]": later_doc,
+            # the revision recording: a digest key, no revision yet
+            REVISIONS_PART: section_output("key", DIGEST_KEY_HEX),
             # fleetform's failing_command: the fake connector would report success
             re.compile(r"\Aecho 'fleetform: .*' >&2; exit 1\Z", re.S): {
                 "success": False,

@@ -2,7 +2,9 @@
 
 Flow: load stacks -> load inventory -> connect -> observe every host in one
 round trip (in parallel) -> ``plan()`` (pure) -> print -> [apply: confirm ->
-engine deploy + containers operation through pyinfra -> per-host summary].
+engine deploy + containers operation through pyinfra -> a new revision of
+each changed stack on each host that succeeded (docs/revisions.md) ->
+per-host summary].
 
 Exit codes: 0 success or no changes; 1 error (bad input, apply not approved,
 unreachable or failed host); 2 changes pending (``plan --detailed-exitcode`` only).
@@ -146,6 +148,7 @@ def run_apply(args: argparse.Namespace) -> int:
             out.info("Apply cancelled; nothing was changed.")
             return 1
         _add_operations(session, inputs.engines, obs)
+        _add_recording(session, obs, inputs.stacks)
         with out.progress(session, "Applying"):
             session.run()
         summary = _summarise(session, obs, time.monotonic() - t0)
@@ -196,6 +199,21 @@ def _add_operations(session: Session, engines: dict[str, Any], obs: Observation)
         plans=applied,
         desired=obs.desired,
         replan=sorted(obs.engine_pending | restarted),
+    )
+
+
+def _add_recording(session: Session, obs: Observation, stacks: list[Stack]) -> None:
+    from fleetform.executor.revisions import revisions
+    from fleetform.revisions.provenance import provenance
+
+    # Last, on every host: pyinfra runs it only where the containers were applied.
+    applied = {h: p for h, p in obs.plans.items() if not p.errors}
+    session.add_op(
+        revisions,
+        name="fleetform revisions",
+        plans=applied,
+        desired=obs.desired,
+        provenance=provenance(stacks),
     )
 
 
