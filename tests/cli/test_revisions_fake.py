@@ -19,7 +19,6 @@ from test_apply_fake import (  # tests/cli is on sys.path (pytest's prepend impo
     apply,
     fake_host,
     section_output,
-    sessions,  # noqa: F401 (a fixture)
 )
 
 PASSWORD = "s3cret-value-for-the-fake-test"
@@ -35,6 +34,23 @@ services:
       LOG_LEVEL: info
 """
 IMAGE_ID = "sha256:" + "c" * 64
+
+
+@pytest.fixture
+def sessions(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """As in test_apply_fake: the Session objects apply creates, without gevent patching."""
+    from fleetform.executor import session as session_module
+
+    made: list[Any] = []
+
+    class Recorded(session_module.Session):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(session_module, "patch", lambda: None)
+    monkeypatch.setattr(session_module, "Session", Recorded)
+    return made
 
 
 @pytest.fixture

@@ -90,8 +90,8 @@ def test_the_table_lists_every_entry_and_says_which_hosts_failed(capsys: Any) ->
     render(doc, Output())
     out = capsys.readouterr().out
     assert "2 *" in out and "ops@ctl" in out
-    assert "lab-2: no revisions recorded" in out
-    assert "lab-3: cannot connect: timed out" in out
+    assert "lab-2\n  no revisions recorded" in out
+    assert "lab-3\n  error: cannot connect: timed out" in out
 
 
 def test_bad_input_exits_1_with_a_message_and_no_traceback(tmp_path: Any) -> None:
@@ -125,7 +125,7 @@ def test_history_of_a_host_without_revisions_is_empty_and_exits_0(tmp_path: Any)
         ("@fake/one", [], None)
     ]
     text = run_cli("history", "-i", str(inventory))
-    assert text.code == 0 and "@fake/one: no revisions recorded" in text.out
+    assert text.code == 0 and "@fake/one\n  no revisions recorded" in text.out
 
 
 def test_a_host_that_answers_nonsense_is_an_error_and_exit_1(tmp_path: Any) -> None:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
-from rich.table import Table
 
 from fleetform.commands.common import Output, load_stacks_or_report, load_targets_or_report
 from fleetform.inventory import check_host_keys
@@ -79,20 +78,28 @@ def read_history(args: argparse.Namespace, out: Output) -> dict[str, Any] | None
 
 
 def render(doc: dict[str, Any], out: Output) -> None:
-    table = Table(title="Revisions, newest first (* current)", title_justify="left")
-    for column in _COLUMNS:
-        table.add_column(column)
+    """One line per revision under each host, columns aligned; nothing is ever cut short.
+
+    (A table would shorten ids and commits to fit an 80-column CI log.)
+    """
+    out.out.print("Revisions, newest first (* current):")
+    out.out.print("  " + "  ".join(_COLUMNS[1:]), style="bold")
     for entry in doc["hosts"]:
-        for rev in entry["revisions"]:
-            table.add_row(*(escape(c) for c in row_cells(entry["host"], rev)))
-    out.out.print(table)
-    for entry in doc["hosts"]:
+        rows = [row_cells(entry["host"], rev)[1:] for rev in entry["revisions"]]
+        widths = [max((len(r[i]) for r in rows), default=0) for i in range(len(_COLUMNS) - 1)]
+        out.out.print(escape(entry["host"]), style="bold")
+        for row in rows:
+            out.out.print(
+                escape(
+                    "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+                )
+            )
         if entry["error"]:
-            out.out.print(f"[red]{escape(entry['host'])}:[/] {escape(entry['error'])}")
-        elif not entry["revisions"]:
-            out.info(f"{entry['host']}: no revisions recorded")
+            out.out.print(f"  [red]error:[/] {escape(entry['error'])}")
+        elif not rows:
+            out.out.print("  no revisions recorded")
         for problem in entry["problems"]:
-            out.out.print(f"[yellow]{escape(entry['host'])}:[/] {escape(problem)}")
+            out.out.print(f"  [yellow]warning:[/] {escape(problem)}")
 
 
 def run_history(args: argparse.Namespace) -> int:
