@@ -23,6 +23,7 @@ HANDLERS = {
     "plan": "fleetform.commands.converge:run_plan",
     "apply": "fleetform.commands.converge:run_apply",
     "verify": "fleetform.commands.verify:run_verify",
+    "audit": "fleetform.commands.audit:run_audit",
     "lab": "fleetform.commands.lab:run_lab",
 }
 
@@ -82,10 +83,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="approve without asking (required without a terminal and with --json)",
     )
     p.add_argument("--verify", action="store_true", help="run fleetform verify after applying")
+    p.add_argument(
+        "--lock-wait",
+        metavar="DURATION",
+        help="when another run holds a stack's deploy lock, wait for it up to DURATION "
+        "(e.g. 30s, 5m) instead of failing at once",
+    )
 
     p = sub.add_parser("verify", help="check the hosts' real state against the stacks (testinfra)")
     _add_target_args(p)
     p.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
+
+    p = sub.add_parser("audit", help="show the hosts' audit logs, merged by time")
+    p.add_argument("-i", "--inventory", required=True, help="pyinfra inventory file or host list")
+    p.add_argument(
+        "--limit", action="append", default=[], metavar="HOSTS", help="only these hosts or groups"
+    )
+    p.add_argument("--since", metavar="DURATION", help="only entries newer than this (e.g. 1h, 2d)")
+    p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    _add_host_key_arg(p)
 
     p = sub.add_parser("lab", help="a local fleet of Debian hosts running as containers")
     lab = p.add_subparsers(dest="lab_command", required=True, metavar="ACTION")
