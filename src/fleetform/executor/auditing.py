@@ -40,7 +40,14 @@ def host_lines(
         commands.append(append_command(line(record)))
     for action in plan.actions:
         container = action.container
-        stack = container.stack if container is not None else action.owner_stack
+        owner = action.network or action.volume
+        stack = (
+            container.stack
+            if container is not None
+            else owner.stack
+            if owner is not None
+            else action.owner_stack
+        )
         is_container = action.resource_type == "container"
         record = entry(
             run,
