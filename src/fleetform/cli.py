@@ -24,6 +24,7 @@ HANDLERS = {
     "apply": "fleetform.commands.converge:run_apply",
     "verify": "fleetform.commands.verify:run_verify",
     "history": "fleetform.commands.history:run_history",
+    "audit": "fleetform.commands.audit:run_audit",
     "lab": "fleetform.commands.lab:run_lab",
 }
 
@@ -83,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="approve without asking (required without a terminal and with --json)",
     )
     p.add_argument("--verify", action="store_true", help="run fleetform verify after applying")
+    p.add_argument(
+        "--lock-wait",
+        metavar="DURATION",
+        help="when another run holds a stack's deploy lock, wait for it up to DURATION "
+        "(e.g. 30s, 5m) instead of failing at once",
+    )
 
     p = sub.add_parser("verify", help="check the hosts' real state against the stacks (testinfra)")
     _add_target_args(p)
@@ -90,6 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("history", help="list each host's revisions of its stacks, newest first")
     _add_target_args(p, stacks_help="stack names or stack files (default: every stack)")
+    _add_host_key_arg(p)
+
+    p = sub.add_parser("audit", help="show the hosts' audit logs, merged by time")
+    p.add_argument("-i", "--inventory", required=True, help="pyinfra inventory file or host list")
+    p.add_argument(
+        "--limit", action="append", default=[], metavar="HOSTS", help="only these hosts or groups"
+    )
+    p.add_argument("--since", metavar="DURATION", help="only entries newer than this (e.g. 1h, 2d)")
+    p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     _add_host_key_arg(p)
 
     p = sub.add_parser("lab", help="a local fleet of Debian hosts running as containers")

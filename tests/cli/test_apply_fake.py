@@ -74,6 +74,8 @@ def fake_host(engine_fact: str, first_doc: str, later_doc: str) -> dict[str, Any
         # the first match wins: fleetform's one observation command, the engine
         # deploy's fact, the containers operation's re-observation
         "fake_responses": {
+            # the deploy lock is free (fleetform.runlog.lock.acquire_script)
+            "echo acquired ": "acquired fftest",
             DOCKER_PART: f"{engine.rstrip()}\n{section_output('docker', first_doc)}",
             FACT_START: engine,
             "[ -S /var/run/docker.sock ]": later_doc,
@@ -164,8 +166,11 @@ def test_a_host_reported_as_an_error_gets_no_engine_change(
     assert code == 1
     assert result["broken"]["ok"] is False
     assert "permission denied on the socket" in result["broken"]["error"]
-    # only the observation ran there: no daemon.json rewrite, no dockerd restart
-    assert len(commands["broken"]) == 1 and DOCKER_PART in commands["broken"][0]
+    # only the observation ran there (between taking and releasing the deploy
+    # lock): no daemon.json rewrite, no dockerd restart
+    ran = [c for c in commands["broken"] if "flock -w" not in c]
+    assert len(ran) == 1 and DOCKER_PART in ran[0]
+    assert len(commands["broken"]) == 3
     assert result["broken"]["changed_steps"] == 0
     assert any("systemctl restart docker.service" in c for c in commands["fine"])
     assert result["fine"]["ok"] is True

@@ -66,3 +66,40 @@ def test_two_stacks_giving_one_host_different_engines_is_an_error(
     assert main(["apply", "-i", files["inv"], str(a), str(b), "--yes"]) == 1
     err = capsys.readouterr().err
     assert "a.yml" in err and "b.yml" in err and "h1" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "expected"),
+    [
+        (["apply", "--yes", "--lock-wait", "soon"], {}, "--lock-wait: 'soon' is not a duration"),
+        (["plan"], {"FLEETFORM_LOCK_STALE_AFTER": "1s"}, "must be at least twice"),
+        (["apply", "--yes"], {"FLEETFORM_LOCK_HEARTBEAT": "x"}, "is not a duration"),
+    ],
+)
+def test_bad_lock_options_exit_1_before_any_host_is_contacted(
+    files: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    env: dict[str, str],
+    expected: str,
+) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    # h1 does not exist: reaching it would fail differently ("cannot connect").
+    assert main([argv[0], "-i", files["inv"], files["good"], *argv[1:]]) == 1
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err
+
+
+def test_audit_with_a_bad_since_exits_1_without_a_traceback(files: dict[str, str]) -> None:
+    result = run_cli("audit", "-i", files["inv"], "--since", "yesterday")
+    assert result.code == 1
+    assert "--since: 'yesterday' is not a duration" in result.err
+    assert "Traceback" not in result.text
+
+
+def test_audit_with_a_missing_inventory_exits_1(files: dict[str, str]) -> None:
+    result = run_cli("audit", "-i", files["dir"] + "/nope.py")
+    assert result.code == 1 and "inventory file not found" in result.err
+    assert "Traceback" not in result.text

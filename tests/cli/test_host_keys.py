@@ -79,7 +79,7 @@ def test_plan_and_apply_set_the_policy_before_connecting(
     stack.write_text("version: 1\nname: s\nservices:\n  a:\n    image: busybox:1\n")
     seen: dict[str, str] = {}
 
-    def observe(inputs: Any, out: Any) -> Any:
+    def observe(inputs: Any, out: Any, lock: Any = None) -> Any:
         seen.update(policies(inputs.loaded.hosts))
         raise SystemExit(0)
 

@@ -46,6 +46,10 @@ class Output:
     def info(self, message: str) -> None:
         (self.err if self.json_mode else self.out).print(escape(message))
 
+    def note(self, message: str) -> None:
+        """A line about the run itself (locks, audit), on stderr in every mode."""
+        self.err.print(escape(message))
+
     def json(self, data: Any) -> None:
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
         sys.stdout.flush()

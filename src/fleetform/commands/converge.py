@@ -7,14 +7,23 @@ each changed stack on each host that succeeded (docs/revisions.md) ->
 per-host summary].
 
 Exit codes: 0 success or no changes; 1 error (bad input, apply not approved,
-unreachable or failed host); 2 changes pending (``plan --detailed-exitcode`` only).
+unreachable or failed host, a stack locked by another run); 2 changes pending
+(``plan --detailed-exitcode`` only).
+
+apply takes the deploy lock of each stack on each host (``fleetform.runlog``)
+right after connecting, before observing, so the plan it shows cannot be
+changed under it by another run; it releases them on success, failure,
+SIGINT and SIGTERM, and every host appends its audit lines.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,10 +34,25 @@ from fleetform.commands.common import (
 )
 from fleetform.inventory import LoadedInventory, TargetHost, check_host_keys
 from fleetform.model import Stack
+from fleetform.runlog.lock import LockSettings, LockSettingsError
+from fleetform.runlog.run import parse_duration
 
 if TYPE_CHECKING:
+    from fleetform.executor.locking import DeployLocks
     from fleetform.executor.observation import Observation
     from fleetform.executor.session import Session
+
+
+class LockBusy(Exception):
+    """A stack is locked by another run on a targeted host (the message names it)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: the ``finally`` blocks release the locks."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
 
 
 @dataclass
@@ -63,30 +87,57 @@ def _start(args: argparse.Namespace, out: Output) -> Inputs | None:
     return Inputs(stacks, loaded, targets, engines)
 
 
-def _observe(inputs: Inputs, out: Output) -> tuple[Session, Observation]:
+def _observe(
+    inputs: Inputs, out: Output, lock: Callable[[Session], None] | None = None
+) -> tuple[Session, Observation]:
+    """Connect, run ``lock`` (it may raise; then nothing more happens), observe."""
     from fleetform.executor.observation import observe_and_plan
     from fleetform.executor.session import Session
 
     session = Session(inputs.loaded)
     with out.status(f"Connecting to {len(inputs.loaded.hosts)} host(s)"):
         session.connect()
+    if lock is not None:
+        try:
+            lock(session)
+        except BaseException:
+            session.disconnect()
+            raise
     with out.status("Observing hosts"):
         obs = observe_and_plan(session, inputs.stacks, inputs.targets, inputs.engines)
     return session, obs
 
 
+def _lock_settings(out: Output) -> LockSettings | None:
+    try:
+        return LockSettings.from_env(os.environ)
+    except LockSettingsError as exc:
+        out.error(str(exc))
+        return None
+
+
 def run_plan(args: argparse.Namespace) -> int:
     out = Output(json_mode=args.json)
+    settings = _lock_settings(out)
+    if settings is None:
+        return 1
     inputs = _start(args, out)
     if inputs is None:
         return 1
     session, obs = _observe(inputs, out)
     session.disconnect()
     plan = obs.plan(session.failures)
+    stale_after = settings.stale_after
+    held = [(host, lock) for host, locks in sorted(obs.locks.items()) for lock in locks]
     if args.json:
-        out.json(plan.to_json())
+        doc = plan.to_json()
+        doc["locks"] = [lock.to_json(host, stale_after) for host, lock in held]
+        out.json(doc)
     else:
         out.plan(plan)
+        for host, lock in held:
+            stale = "; it is stale: the next apply breaks it" if lock.is_stale(stale_after) else ""
+            out.info(f"Note: {lock.describe(host)}{stale}.")
     if plan.errors:
         return 1
     if args.detailed_exitcode and plan.has_changes:
@@ -129,17 +180,64 @@ def approval_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _lock_wait(args: argparse.Namespace, out: Output) -> float | None:
+    try:
+        wait = parse_duration(args.lock_wait) if args.lock_wait else 0.0
+    except ValueError as exc:
+        out.error(f"--lock-wait: {exc}")
+        return None
+    return wait
+
+
 def run_apply(args: argparse.Namespace) -> int:
     out = Output(json_mode=args.json)
     problem = approval_problem(args)
     if problem is not None:  # before any host is contacted
         out.error(problem)
         return 1
+    settings = _lock_settings(out)
+    wait = _lock_wait(args, out)
+    if settings is None or wait is None:
+        return 1
     inputs = _start(args, out)
     if inputs is None:
         return 1
+    from fleetform.executor.locking import DeployLocks
+    from fleetform.runlog.run import new_run
+
+    run = new_run()
+    taken: list[DeployLocks] = []
+
+    def lock(session: Session) -> None:
+        locks = DeployLocks(
+            session, run, settings, [s.name for s in inputs.stacks], notify=out.note
+        )
+        taken.append(locks)
+        with out.status("Taking the deploy locks"):
+            problem = locks.acquire(wait)
+        if problem is not None:
+            raise LockBusy(problem)
+
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _apply_locked(args, out, inputs, run, lock, taken)
+    except LockBusy as exc:
+        out.error(str(exc))
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _apply_locked(
+    args: argparse.Namespace,
+    out: Output,
+    inputs: Inputs,
+    run: Any,
+    lock: Callable[[Session], None],
+    taken: list[DeployLocks],
+) -> int:
     t0 = time.monotonic()
-    session, obs = _observe(inputs, out)
+    session, obs = _observe(inputs, out, lock)
     try:
         plan = obs.plan(session.failures)
         if not args.json:
@@ -147,13 +245,30 @@ def run_apply(args: argparse.Namespace) -> int:
         if plan.has_changes and not args.yes and not _confirm():
             out.info("Apply cancelled; nothing was changed.")
             return 1
+        # No heartbeat runs while the prompt blocks: make sure no other run
+        # broke a lock meanwhile (it may have changed the hosts since the plan).
+        lost = taken[0].still_held() if taken and plan.has_changes and not args.yes else []
+        if lost:
+            out.error(
+                f"the deploy lock was broken by another run while waiting for approval "
+                f"on {', '.join(lost)}; nothing was changed"
+            )
+            return 1
         _add_operations(session, inputs.engines, obs)
         _add_recording(session, obs, inputs.stacks)
         with out.progress(session, "Applying"):
             session.run()
-        summary = _summarise(session, obs, time.monotonic() - t0)
+        seconds = time.monotonic() - t0
+        summary = _summarise(session, obs, seconds)
+        _record(session, run, obs, seconds, out)
     finally:
-        session.disconnect()
+        try:
+            for locks in taken:
+                failed = locks.release()
+                if failed:
+                    out.note(f"could not release the deploy lock on {', '.join(failed)}")
+        finally:
+            session.disconnect()
 
     verified = None
     if summary["ok"] and args.verify:
@@ -215,6 +330,17 @@ def _add_recording(session: Session, obs: Observation, stacks: list[Stack]) -> N
         desired=obs.desired,
         provenance=provenance(stacks),
     )
+
+
+def _record(session: Session, run: Any, obs: Observation, seconds: float, out: Output) -> None:
+    """Append the audit lines of what was applied on each host."""
+    from fleetform.executor.auditing import write_apply_lines
+
+    failures = {**obs.errors, **session.failures}
+    results = write_apply_lines(session, run, obs.plans, failures, seconds)
+    failed = sorted(name for name, result in results.items() if not result.ok)
+    if failed:
+        out.note(f"could not write the audit log on {', '.join(failed)}")
 
 
 def restarts_dockerd(engine: tuple[str, ...]) -> bool:

@@ -2,7 +2,8 @@
 
 One shell command per host (``fleetform.observe.sections``) runs the parts
 of the engine deploy's own fact script and, as part ``docker``, the Docker
-state script (``observe_command``).  From them come the host's plan: engine
+state script (``observe_command``), and, as part ``locks``, the deploy
+locks held on the stacks (``fleetform.runlog.lock``).  From them come the host's plan: engine
 changes first, then container, network, volume and image actions from the
 pure ``plan_host``.  The engine state is kept (``engine_states``): the engine
 deploy of ``apply`` runs against it instead of gathering it again.
@@ -36,9 +37,13 @@ from fleetform.observe import (
 from fleetform.plan import HostPlan, Plan, plan_host
 from fleetform.plan.desired import HostDesired, desired_for_host
 from fleetform.plan.observed import Observed
+from fleetform.runlog.lock import HeldLock, parse_lock_lines
+from fleetform.runlog.lock import state_command as lock_state_command
 
 #: the part of the host script that holds the Docker state document
 DOCKER_PART = "docker"
+#: the part that lists the deploy locks held on the stacks (fleetform.runlog.lock)
+LOCKS_PART = "locks"
 
 
 @dataclass
@@ -50,14 +55,22 @@ class Observation:
     engine_pending: set[str] = field(default_factory=set)
     #: host -> its engine as observed for the plan (what the engine deploy runs against)
     engine_states: dict[str, EngineState] = field(default_factory=dict)
+    #: host -> deploy locks held there on the stacks, when observed (plan shows them)
+    locks: dict[str, tuple[HeldLock, ...]] = field(default_factory=dict)
 
     def plan(self, failures: Mapping[str, str]) -> Plan:
         return Plan.from_hosts(self.plans.values(), errors={**failures, **self.errors})
 
 
 def host_command(desired: HostDesired) -> str:
-    """The one command that observes a host: engine state, then Docker state."""
-    return sectioned_script([*FACT_SECTIONS, (DOCKER_PART, observe_command(desired))])
+    """The one command that observes a host: engine state, Docker state, deploy locks."""
+    return sectioned_script(
+        [
+            *FACT_SECTIONS,
+            (DOCKER_PART, observe_command(desired)),
+            (LOCKS_PART, lock_state_command(desired.stacks)),
+        ]
+    )
 
 
 def split_output(stdout: str) -> tuple[dict[str, Section], str]:
@@ -85,6 +98,8 @@ def observe_and_plan(
             continue
         try:
             parts, docker_doc = split_output(result.stdout)
+            if LOCKS_PART in parts:
+                obs.locks[name] = parse_lock_lines(parts[LOCKS_PART].text)
             engine_state = engine_state_from_sections(parts)
             engine = engine_changes(engines[name], engine_state)
         except (ObserveError, ValueError) as exc:

@@ -104,21 +104,26 @@ class Session:
         with contextlib.suppress(PyinfraError):  # "No hosts remaining!" is a result here
             self.state.fail_hosts(failed, activated_count=len(self.loaded.hosts))
 
-    def run_everywhere(self, command_for: Callable[[Any], str]) -> dict[str, CommandResult]:
-        """Run one shell command per connected host, all hosts in parallel."""
+    def run_everywhere(
+        self, command_for: Callable[[Any], str], hosts: list[Any] | None = None
+    ) -> dict[str, CommandResult]:
+        """Run one shell command per connected host (or per host of ``hosts``), in parallel."""
         import gevent
-        from pyinfra.api.command import StringCommand
 
-        def one(host: Any) -> CommandResult:
-            try:
-                ok, output = host.run_shell_command(StringCommand(command_for(host)))
-            except Exception as exc:  # connection dropped mid-way
-                return CommandResult(False, "", f"{type(exc).__name__}: {exc}")
-            return CommandResult(ok, output.stdout, output.stderr)
-
-        greenlets = {self.state.pool.spawn(one, h): h for h in self.hosts}
+        chosen = self.hosts if hosts is None else hosts
+        greenlets = {gevent.spawn(self.run_on, h, command_for(h)): h for h in chosen}
         gevent.joinall(list(greenlets))
         return {host.name: g.get() for g, host in greenlets.items()}
+
+    def run_on(self, host: Any, command: str) -> CommandResult:
+        """Run one shell command on one host; a dropped connection is a failed result."""
+        from pyinfra.api.command import StringCommand
+
+        try:
+            ok, output = host.run_shell_command(StringCommand(command))
+        except Exception as exc:  # connection dropped mid-way
+            return CommandResult(False, "", f"{type(exc).__name__}: {exc}")
+        return CommandResult(ok, output.stdout, output.stderr)
 
     def add_op(self, op: Any, *args: Any, **kwargs: Any) -> None:
         from pyinfra.api.operation import add_op
