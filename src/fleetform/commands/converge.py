@@ -311,7 +311,7 @@ def _carry_out(
     seconds = time.monotonic() - t0
     summary = _summarise(session, obs, seconds)
     if rollout is not None and rolled is not None:
-        summary["rollout"] = rollout_json(rollout, rolled)
+        summary["rollout"] = {"run_id": run.run_id, **rollout_json(rollout, rolled)}
         if rolled.outcome != "done":
             summary["ok"] = False
     return summary, seconds
@@ -373,15 +373,20 @@ def _kept_plans(obs: Observation, rolled: RolloutResult) -> dict[str, Any]:
     """The host plans to record revisions for: none of a stack rolled back or paused."""
     if rolled.outcome == "done" or rolled.stopped_at is None:
         return dict(obs.plans)
+    from fleetform.revisions.document import stacks_changed
+
     stack = rolled.stopped_at[0]
-
-    def other(action: Any) -> bool:
-        owner = action.container or action.network or action.volume
-        return bool((owner.stack if owner is not None else action.owner_stack) != stack)
-
-    return {
-        h: replace(p, actions=tuple(a for a in p.actions if other(a))) for h, p in obs.plans.items()
-    }
+    out = {}
+    for host, p in obs.plans.items():
+        want = obs.desired.get(host)
+        # Whatever the action (an image pull too): none of that stack's is recorded.
+        keep = tuple(
+            a
+            for a in p.actions
+            if want is None or stack not in stacks_changed(replace(p, actions=(a,)), want)
+        )
+        out[host] = replace(p, actions=keep)
+    return out
 
 
 def _add_operations(

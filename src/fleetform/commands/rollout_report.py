@@ -63,6 +63,8 @@ def rollout_json(rollout: Rollout, result: RolloutResult) -> dict[str, Any]:
 def sentence(result: RolloutResult, states: dict[tuple[str, str, str], str]) -> str:
     """What happened, for the last line of the human output."""
     hosts = sorted({h for h, _, _ in states})
+    back = sorted({h for (h, _, _), s in states.items() if s == "rolled_back"})
+    untouched = sorted({h for (h, _, _), s in states.items() if s == "untouched"} - set(back))
     failed = sorted({f"{u.host}/{u.name}" for u in result.errors})
     where = f"{result.stopped_at[0]}/{result.stopped_at[1]}" if result.stopped_at else ""
     trouble = "" if not result.problems else " Some steps failed: see `problems`."
@@ -70,7 +72,8 @@ def sentence(result: RolloutResult, states: dict[tuple[str, str, str], str]) -> 
         return (
             f"Rolled back: {', '.join(failed)} failed the health gate of {where}; every "
             f"container this run replaced in that stack is back on its old container "
-            f"({len(hosts)} host(s)), so the fleet is on the old revision.{trouble}"
+            f"(rolled back on {', '.join(back) or 'no host'}; untouched: "
+            f"{', '.join(untouched) or 'none'}), so the fleet is on the old revision.{trouble}"
         )
     if result.outcome == "paused":
         return (
