@@ -204,6 +204,39 @@ class Build:
     target: str | None = None
 
 
+RolloutOrder = Literal["stop-first", "start-first"]
+FailureAction = Literal["rollback", "pause", "continue"]
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    """``deploy.update_config`` / ``deploy.rollback_config`` (docs/rollouts.md)."""
+
+    #: containers per batch, across all hosts and replicas of the service:
+    #: a count, or a percentage of them when ``parallelism_percent`` is set.
+    parallelism: int = 1
+    parallelism_percent: bool = False
+    delay: int = 0  # ns
+    order: RolloutOrder = "stop-first"
+    monitor: int = 5_000_000_000  # ns
+    #: ``rollback`` by default, deliberately not Compose's ``pause``: a failed
+    #: rollout should leave the fleet on the old revision, not half-way.
+    failure_action: FailureAction = "rollback"
+    max_failure_ratio: float = 0.0
+
+    def batch_size(self, total: int) -> int:
+        """Containers per batch out of ``total``: at least one.
+
+        >>> RolloutConfig(parallelism=25, parallelism_percent=True).batch_size(6)
+        1
+        >>> RolloutConfig(parallelism=50, parallelism_percent=True).batch_size(6)
+        3
+        """
+        if self.parallelism_percent:
+            return max(1, total * self.parallelism // 100)
+        return max(1, self.parallelism)
+
+
 @dataclass(frozen=True)
 class Service:
     name: str
@@ -241,6 +274,8 @@ class Service:
     depends_on: tuple[Dependency, ...] = ()
     replicas: int = 1
     resources: Resources = field(default_factory=Resources)
+    update_config: RolloutConfig = field(default_factory=RolloutConfig)
+    rollback_config: RolloutConfig = field(default_factory=RolloutConfig)
     #: placement: inventory groups or hosts; empty means the stack's hosts.
     hosts: tuple[str, ...] = ()
     state: ServiceState = "running"

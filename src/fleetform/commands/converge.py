@@ -24,7 +24,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from fleetform.commands.common import (
@@ -32,6 +32,7 @@ from fleetform.commands.common import (
     load_stacks_or_report,
     load_targets_or_report,
 )
+from fleetform.commands.rollout_report import rollout_json
 from fleetform.inventory import LoadedInventory, TargetHost, check_host_keys
 from fleetform.model import Stack
 from fleetform.runlog.lock import LockSettings, LockSettingsError
@@ -40,7 +41,9 @@ from fleetform.runlog.run import parse_duration
 if TYPE_CHECKING:
     from fleetform.executor.locking import DeployLocks
     from fleetform.executor.observation import Observation
+    from fleetform.executor.rollout import RolloutResult
     from fleetform.executor.session import Session
+    from fleetform.plan.rollout import Rollout
 
 
 class LockBusy(Exception):
@@ -254,12 +257,7 @@ def _apply_locked(
                 f"on {', '.join(lost)}; nothing was changed"
             )
             return 1
-        _add_operations(session, inputs.engines, obs)
-        _add_recording(session, obs, inputs.stacks)
-        with out.progress(session, "Applying"):
-            session.run()
-        seconds = time.monotonic() - t0
-        summary = _summarise(session, obs, seconds)
+        summary, seconds = _carry_out(session, obs, inputs, run, out, t0)
         _record(session, run, obs, seconds, out)
     finally:
         try:
@@ -277,6 +275,7 @@ def _apply_locked(
 
         if not args.json:
             out.summary(summary)
+            _say_rollout(out, summary)
             return run_verify(args)
         # One JSON document on stdout: the verify report goes inside it.
         reports = verify_reports(args, out)
@@ -287,12 +286,112 @@ def _apply_locked(
             doc["verify"] = verified
             doc["ok"] = bool(summary["ok"] and verified["ok"])
         out.json(doc)
-        return 0 if doc["ok"] else 1
+        return _exit_code(doc)
     out.summary(summary)
-    return 0 if summary["ok"] else 1
+    _say_rollout(out, summary)
+    return _exit_code(summary)
 
 
-def _add_operations(session: Session, engines: dict[str, Any], obs: Observation) -> None:
+def _carry_out(
+    session: Session, obs: Observation, inputs: Inputs, run: Any, out: Output, t0: float
+) -> tuple[dict[str, Any], float]:
+    """Run the approved plan (the recreates in health-gated batches); the summary."""
+    rollout = _rollout_of(obs)
+    _add_operations(session, inputs.engines, obs, rollout)
+    if rollout is None:
+        _add_recording(session, obs, inputs.stacks, obs.plans)
+    with out.progress(session, "Applying"):
+        session.run()
+    rolled = None
+    if rollout is not None:
+        rolled = _roll_out(session, rollout, run, out)
+        # Recorded once the rollout is over, and only for what stayed.
+        _add_recording(session, obs, inputs.stacks, _kept_plans(obs, rolled))
+        session.collect_failures()
+    seconds = time.monotonic() - t0
+    summary = _summarise(session, obs, seconds)
+    if rollout is not None and rolled is not None:
+        summary["rollout"] = {"run_id": run.run_id, **rollout_json(rollout, rolled)}
+        if rolled.outcome != "done":
+            summary["ok"] = False
+    return summary, seconds
+
+
+def _exit_code(doc: dict[str, Any]) -> int:
+    """0 ok, 3 rolled back or paused (the fleet is on the old revision), else 1."""
+    if doc.get("rollout", {}).get("outcome") in ("rolled_back", "paused"):
+        return 3
+    return 0 if doc["ok"] else 1
+
+
+def _say_rollout(out: Output, summary: dict[str, Any]) -> None:
+    doc = summary.get("rollout")
+    if doc is not None:
+        out.info(doc["sentence"])
+
+
+def _rollout_of(obs: Observation) -> Rollout | None:
+    """The batches of this apply's recreates, or None when there are none.
+
+    Hosts re-planned after the engine deploy (``_replanned``) apply in one
+    step, as before: their plan is only known once the engine is ready.
+    """
+    from fleetform.plan.rollout import rollout_plan
+
+    applied = {h: p for h, p in obs.plans.items() if not p.errors}
+    rollout = rollout_plan(applied, skip=_replanned(obs))
+    return rollout if rollout.units else None
+
+
+def _replanned(obs: Observation) -> set[str]:
+    restarted = {h for h, p in obs.plans.items() if restarts_dockerd(p.engine)}
+    return set(obs.engine_pending) | restarted
+
+
+def _roll_out(session: Session, rollout: Rollout, run: Any, out: Output) -> RolloutResult:
+    from fleetform.executor.rollout import run_rollout
+    from fleetform.plan.rollout import Rollout as RolloutType
+
+    # A host whose preparing step failed takes no part in the batches.
+    alive = {h.name for h in session.hosts}
+    kept = tuple(
+        replace(
+            svc,
+            batches=tuple(
+                b
+                for b in (tuple(u for u in batch if u.host in alive) for batch in svc.batches)
+                if b
+            ),
+        )
+        for svc in rollout.services
+    )
+    with out.status("Rolling out"):
+        return run_rollout(session, RolloutType(kept), run=run, notify=out.note)
+
+
+def _kept_plans(obs: Observation, rolled: RolloutResult) -> dict[str, Any]:
+    """The host plans to record revisions for: none of a stack rolled back or paused."""
+    if rolled.outcome == "done" or rolled.stopped_at is None:
+        return dict(obs.plans)
+    from fleetform.revisions.document import stacks_changed
+
+    stack = rolled.stopped_at[0]
+    out = {}
+    for host, p in obs.plans.items():
+        want = obs.desired.get(host)
+        # Whatever the action (an image pull too): none of that stack's is recorded.
+        keep = tuple(
+            a
+            for a in p.actions
+            if want is None or stack not in stacks_changed(replace(p, actions=(a,)), want)
+        )
+        out[host] = replace(p, actions=keep)
+    return out
+
+
+def _add_operations(
+    session: Session, engines: dict[str, Any], obs: Observation, rollout: Rollout | None
+) -> None:
     from fleetform.engine.deploy import docker_engine_by_host
     from fleetform.executor.operations import containers
 
@@ -302,27 +401,35 @@ def _add_operations(session: Session, engines: dict[str, Any], obs: Observation)
     # changes: the summary says "not applied there", and so it is.
     applied = {h: p for h, p in obs.plans.items() if not p.errors}
     skip = sorted(h.name for h in session.loaded.hosts if h.name not in applied)
+    if rollout is not None:
+        from fleetform.plan.rollout import prepare_plans
+
+        # The recreates run afterwards, in batches (fleetform.executor.rollout).
+        applied = prepare_plans(applied, rollout)
     # The engine deploy runs against the engine state the plan was made from.
     session.add_deploy(docker_engine_by_host, engines, skip=skip, observed=obs.engine_states)
     # Observed again after the engine deploy: hosts planned while dockerd did
     # not answer, and hosts whose dockerd it restarts (containers may have
     # stopped).  Their new plan runs only within what the user approved.
-    restarted = {h for h, p in applied.items() if restarts_dockerd(p.engine)}
     session.add_op(
         containers,
         name="fleetform containers",
         plans=applied,
         desired=obs.desired,
-        replan=sorted(obs.engine_pending | restarted),
+        replan=sorted(_replanned(obs)),
     )
 
 
-def _add_recording(session: Session, obs: Observation, stacks: list[Stack]) -> None:
+def _add_recording(
+    session: Session, obs: Observation, stacks: list[Stack], plans: dict[str, Any]
+) -> None:
     from fleetform.executor.revisions import revisions
     from fleetform.revisions.provenance import provenance
 
-    # Last, on every host: pyinfra runs it only where the containers were applied.
-    applied = {h: p for h, p in obs.plans.items() if not p.errors}
+    # Last, on every host: pyinfra runs it only where the containers were
+    # applied.  After a rollout pyinfra is executing already: the operation
+    # then runs at once (fleetform.executor.session).
+    applied = {h: p for h, p in plans.items() if not p.errors}
     session.add_op(
         revisions,
         name="fleetform revisions",

@@ -147,6 +147,11 @@ class Session:
         except PyinfraError as exc:
             if "No hosts remaining" not in str(exc):
                 raise
+        self.collect_failures()
+
+    def collect_failures(self) -> None:
+        """Note why each failed host failed (also after operations added while executing:
+        pyinfra runs those at once)."""
         for host in self.state.failed_hosts:
             self.failures.setdefault(host.name, self._op_error(host))
 

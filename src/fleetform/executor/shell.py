@@ -59,6 +59,24 @@ def wait_healthy_command(name: str, seconds: int) -> str:
     )
 
 
+def monitor_command(name: str, seconds: float) -> str:
+    """Fail unless ``name`` stays up for ``seconds``: running, healthy if it has a
+    healthcheck, not restarted (same RestartCount) and not OOM-killed."""
+    n = _q(name)
+    fmt = (
+        "{{.State.Status}} {{.RestartCount}} {{.State.OOMKilled}} "
+        "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}"
+    )
+    fail = _q(f"fleetform: container {name} did not stay up for {seconds:g}s")
+    return (
+        f"n0=$(docker inspect --format '{{{{.RestartCount}}}}' {n}) || exit 1; "
+        f"i=0; while :; do s=$(docker inspect --format {_q(fmt)} {n}) || exit 1; "
+        'case "$s" in "running $n0 false healthy"|"running $n0 false none") ;; '
+        f'*) echo {fail} "(status restarts oom-killed health: $s)" >&2; exit 1 ;; esac; '
+        f'if [ "$i" -ge {max(1, round(seconds))} ]; then break; fi; sleep 1; i=$((i+1)); done'
+    )
+
+
 def wait_exit_zero_command(name: str, seconds: int = 180) -> str:
     """Wait for the one-shot container ``name`` to exit, and fail unless it exited 0."""
     n = _q(name)

@@ -35,6 +35,7 @@ from fleetform.executor import argv as A
 from fleetform.executor.shell import (
     if_owned,
     join_steps,
+    monitor_command,
     remove_on_exit,
     wait_exit_zero_command,
     wait_healthy_command,
@@ -154,7 +155,13 @@ def _on_new(command: str) -> str:
     return command.replace(_NEW, '"$new"')
 
 
-def _swap(action: Action, c: DesiredContainer, env_dir: str) -> str:
+def _swap(
+    action: Action,
+    c: DesiredContainer,
+    env_dir: str,
+    keep_old: bool = False,
+    monitor: float | None = None,
+) -> str:
     old = action.container_id or c.name
     create = A.container_create_argv(
         c, _env_file(c, env_dir), name=c.name + NEW_SUFFIX, carried=action.carried_volumes
@@ -173,6 +180,11 @@ def _swap(action: Action, c: DesiredContainer, env_dir: str) -> str:
     ]
     if c.state == "running":
         swap.append(f"( {_on_new(join_steps(_start_steps(c, _NEW, after_exit=False)))} )")
+        if monitor is not None:
+            swap.append(f"( {monitor_command(c.name, monitor)} )")
+    # A rollout keeps the old container, stopped and renamed aside, until the
+    # whole rollout passed: going back is then a rename, with no pull.
+    done = ":" if keep_old else f"{shlex.join(A.rm_argv(old))} >/dev/null"
     running = "{{.State.Running}}"
     put_back = _q(f"fleetform: {c.name}: the new container failed; the old one is put back")
     return "".join(
@@ -183,7 +195,7 @@ def _swap(action: Action, c: DesiredContainer, env_dir: str) -> str:
             else "",
             f"r=$(docker container inspect --format {_q(running)} {_q(old)}) ",
             f"|| {{ {drop_new}; exit 1; }}; ",
-            f"if {' && '.join(swap)}; then {shlex.join(A.rm_argv(old))} >/dev/null; ",
+            f"if {' && '.join(swap)}; then {done}; ",
             f"else echo {put_back} >&2; {drop_new}; ",
             f'if [ -n "$m" ]; then {shlex.join(A.rename_argv(old, c.name))}; fi; ',
             f'if [ "$r" = true ]; then {shlex.join(A.start_argv(old))} >/dev/null; fi; ',
@@ -218,6 +230,69 @@ def recreate_command(action: Action, env_dir: str = SECRET_ENV_DIR) -> str:
         _swap(action, c, env_dir),
         f"{{ {_create_and_start(c, env_dir)}; }}",
     )
+
+
+def rollout_recreate_command(
+    action: Action, monitor_seconds: float, env_dir: str = SECRET_ENV_DIR
+) -> str:
+    """:func:`recreate_command` for a batch of a rollout (docs/rollouts.md).
+
+    The new container must also stay up for ``monitor_seconds`` after its
+    health wait (:func:`~fleetform.executor.shell.monitor_command`), or the
+    old one is put back as on any failure; and on success the old container
+    is kept, stopped, as ``<name>.fleetform-old`` (:func:`swap_back_command`
+    returns to it, :func:`drop_kept_command` removes it once the rollout
+    passed).  The secret env file, if any, goes when the command exits.
+    """
+    c = action.container
+    assert c is not None
+    old = action.container_id or c.name
+    env_file = _env_file(c, env_dir)
+    command = if_owned(
+        old,
+        action.owner_stack,
+        _swap(action, c, env_dir, keep_old=True, monitor=monitor_seconds),
+        f"{{ {_create_and_start(c, env_dir)}; }}",
+    )
+    return f"{remove_on_exit(env_file)}; {command}" if env_file else command
+
+
+def swap_back_command(action: Action) -> str:
+    """Go back to the kept old container of a rolled-out recreate.
+
+    The new container (checked to be the stack's) is removed without
+    ``--volumes``: the anonymous volumes it mounts are the old container's,
+    carried over, and stay.  The kept container gets its name back and starts.
+    """
+    c = action.container
+    assert c is not None
+    kept = c.name + OLD_SUFFIX
+    stack = c.stack
+    back = join_steps(
+        [
+            f"{shlex.join(A.rm_argv(c.name, force=True))} >/dev/null",
+            shlex.join(A.rename_argv(kept, c.name)),
+            f"{shlex.join(A.start_argv(c.name))} >/dev/null",
+        ]
+    )
+    missing = _q(f"fleetform: {c.name}: no kept container to go back to")
+    rename_start = join_steps(
+        [shlex.join(A.rename_argv(kept, c.name)), f"{shlex.join(A.start_argv(c.name))} >/dev/null"]
+    )
+    return if_owned(
+        kept,
+        stack,
+        if_owned(c.name, stack, back, rename_start),
+        f"echo {missing} >&2; exit 1",
+    )
+
+
+def drop_kept_command(action: Action) -> str:
+    """Remove the kept old container once the rollout passed (never ``--volumes``)."""
+    c = action.container
+    assert c is not None
+    kept = c.name + OLD_SUFFIX
+    return if_owned(kept, c.stack, f"{shlex.join(A.rm_argv(kept, force=True))} >/dev/null")
 
 
 def _remove(action: Action) -> str:

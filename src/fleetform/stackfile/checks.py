@@ -319,6 +319,22 @@ def check_docker_names(loaded: list[Loaded]) -> None:
             )
 
 
+def _start_first(stack: Stack, report: Report) -> None:
+    """``order: start-first`` runs old and new side by side: no fixed host port then."""
+    for svc in stack.services:
+        fixed = [p for p in svc.ports if p.published is not None]
+        if not fixed:
+            continue
+        for key in ("update_config", "rollback_config"):
+            if getattr(svc, key).order == "start-first":
+                report.error(
+                    ("services", svc.name, "deploy", key, "order"),
+                    f"`start-first` runs the old and the new container together, but both would "
+                    f"publish host port {fixed[0].published}/{fixed[0].protocol}; use "
+                    "`stop-first`, or leave the host port out",
+                )
+
+
 def check_stack(
     stack: Stack, data: dict[str, Any], report: Report, rejected: Rejected = _NOTHING_REJECTED
 ) -> None:
@@ -326,6 +342,7 @@ def check_stack(
     check_names(data, report)
     _deps(stack, report, rejected)
     _references(stack, data, report, rejected)
+    _start_first(stack, report)
 
 
 def check_stacks(loaded: list[Loaded]) -> None:

@@ -61,6 +61,7 @@ _SECTIONS = [
     ("services.*.networks.* (map form)", "#/$defs/networkAttachment"),
     ("services.*.healthcheck", "#/$defs/healthcheck"),
     ("services.*.deploy.resources.limits / reservations", "#/$defs/resourceSet"),
+    ("services.*.deploy.update_config / rollback_config", "#/$defs/rolloutConfig"),
 ]
 
 

@@ -19,6 +19,7 @@ from fleetform.model import (
     PullPolicy,
     Resources,
     RestartPolicy,
+    RolloutConfig,
     Service,
     ServiceState,
     Ulimit,
@@ -156,6 +157,27 @@ def _resources(r: _Reader) -> Resources:
             except ValueError as exc:
                 r.report.error(r.at("deploy", "resources", section, key), str(exc))
     return Resources(**values)
+
+
+def _rollout(r: _Reader, key: str) -> RolloutConfig:
+    """``deploy.update_config`` / ``deploy.rollback_config``; the schema checked the types."""
+    spec = r.spec.get("deploy", {}).get(key) or {}
+    values: dict[str, Any] = {}
+    raw = spec.get("parallelism")
+    if isinstance(raw, str):
+        values["parallelism"], values["parallelism_percent"] = int(raw.rstrip("%")), True
+    elif raw is not None:
+        values["parallelism"] = int(raw)
+    for name in ("delay", "monitor"):
+        ns = r.duration(spec.get(name), "deploy", key, name)
+        if ns is not None:
+            values[name] = ns
+    for name in ("order", "failure_action"):
+        if name in spec:
+            values[name] = spec[name]
+    if "max_failure_ratio" in spec:
+        values["max_failure_ratio"] = float(spec["max_failure_ratio"])
+    return RolloutConfig(**values)
 
 
 def _ulimits(r: _Reader) -> tuple[Ulimit, ...]:
@@ -298,6 +320,8 @@ def build_service(
         depends_on=_depends_on(r),
         replicas=int(spec.get("deploy", {}).get("replicas", 1)),
         resources=_resources(r),
+        update_config=_rollout(r, "update_config"),
+        rollback_config=_rollout(r, "rollback_config"),
         hosts=tuple(spec.get("hosts", [])),
         state=cast(ServiceState, spec.get("state", "running")),
         pull=_pull(r),

@@ -1,0 +1,116 @@
+"""Rollouts on the lab: a broken image rolls back everywhere; a good one rolls in batches."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .onhost import remove_stack, sh
+
+pytestmark = pytest.mark.e2e
+
+STACK = "v-rollout"
+HOSTS = ("lab-1", "lab-2", "lab-3")
+INVENTORY = "inventory/lab.py"
+
+
+def _write(path: Path, tag: str) -> None:
+    doc = {
+        "version": 1,
+        "name": STACK,
+        "services": {
+            "web": {
+                "image": f"registry.lab:5000/fleetform/demo:{tag}",
+                "ports": ["18182:8080"],
+                "healthcheck": {
+                    "test": "wget -q -O- http://127.0.0.1:8080/healthz",
+                    "interval": "1s",
+                    "timeout": "1s",
+                    "retries": 3,
+                    "start_period": "1s",
+                },
+                "restart": "unless-stopped",
+                "stop_grace_period": "1s",
+                "deploy": {"update_config": {"parallelism": 1, "monitor": "2s"}},
+            }
+        },
+    }
+    path.write_text(yaml.safe_dump(doc))
+
+
+def _containers(host: str) -> list[str]:
+    """``id name image running`` of every container of the stack on ``host``."""
+    fmt = "{{.Id}} {{.Name}} {{.Config.Image}} {{.State.Running}}"
+    out = sh(
+        host,
+        f"docker ps -aq --filter label=fleetform.stack={STACK} | "
+        f"xargs -r docker inspect --format '{fmt}'",
+    )
+    return sorted(out.splitlines())
+
+
+@pytest.fixture
+def stack_file(tmp_path: Path) -> Iterator[Path]:
+    for host in HOSTS:
+        remove_stack(host, STACK)
+    yield tmp_path / f"{STACK}.yml"
+    for host in HOSTS:
+        remove_stack(host, STACK)
+
+
+def _apply(fleetform: Callable[..., Any], path: Path) -> tuple[int, dict[str, Any]]:
+    proc = fleetform("apply", "-i", INVENTORY, str(path), "--yes", "--json")
+    assert proc.stdout, proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_a_broken_image_rolls_back_on_every_host_and_a_good_one_rolls_in_batches(
+    fleetform: Callable[..., Any], stack_file: Path
+) -> None:
+    _write(stack_file, "1")
+    code, _ = _apply(fleetform, stack_file)
+    assert code == 0
+    before = {h: _containers(h) for h in HOSTS}
+    assert all(len(c) == 1 and c[0].endswith("demo:1 true") for c in before.values()), before
+
+    # A broken image: the first batch fails its health gate, the fleet stays on demo:1.
+    _write(stack_file, "broken")
+    code, doc = _apply(fleetform, stack_file)
+    assert code == 3, doc
+    rollout = doc["rollout"]
+    assert rollout["outcome"] == "rolled_back"
+    states = {s["host"]: s["state"] for s in rollout["services"]}
+    assert states == {"lab-1": "rolled_back", "lab-2": "untouched", "lab-3": "untouched"}
+    assert len(rollout["batches"]) == 1
+    # The very same containers, running: the old one back on lab-1, no leftovers.
+    assert {h: _containers(h) for h in HOSTS} == before
+
+    # A good change rolls through one host at a time, then nothing is left to do.
+    _write(stack_file, "2")
+    code, doc = _apply(fleetform, stack_file)
+    assert code == 0, doc
+    assert doc["rollout"]["outcome"] == "done"
+    assert [b["containers"] for b in doc["rollout"]["batches"]] == [
+        [f"{h}/{STACK}-web-1"] for h in HOSTS
+    ]
+    for host in HOSTS:
+        (line,) = _containers(host)
+        assert line.endswith("demo:2 true") and line not in before[host]
+    proc = fleetform("audit", "-i", INVENTORY, "--json")
+    entries = [
+        e
+        for e in json.loads(proc.stdout)["entries"]
+        if e["stack"] == STACK
+        and e["action"] == "rollout"
+        and e["run_id"] == doc["rollout"]["run_id"]
+    ]
+    times = [e["time"] for e in sorted(entries, key=lambda e: e["details"]["batch"])]
+    # One batch after the other: each batch's gate (health + 2s monitor) ends before the next.
+    assert len(times) == 3 and times == sorted(times) and len(set(times)) == 3, entries
+    plan = fleetform("plan", "-i", INVENTORY, str(stack_file), "--detailed-exitcode")
+    assert plan.returncode == 0, plan.stdout
