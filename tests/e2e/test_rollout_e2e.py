@@ -114,3 +114,49 @@ def test_a_broken_image_rolls_back_on_every_host_and_a_good_one_rolls_in_batches
     assert len(times) == 3 and times == sorted(times) and len(set(times)) == 3, entries
     plan = fleetform("plan", "-i", INVENTORY, str(stack_file), "--detailed-exitcode")
     assert plan.returncode == 0, plan.stdout
+
+
+def _service(tag: str, env: str) -> dict[str, Any]:
+    return {
+        "image": f"registry.lab:5000/fleetform/demo:{tag}",
+        "hosts": ["lab-1"],
+        "environment": {"MARK": env},
+        "healthcheck": {
+            "test": "wget -q -O- http://127.0.0.1:8080/healthz",
+            "interval": "1s",
+            "timeout": "1s",
+            "retries": 3,
+            "start_period": "1s",
+        },
+        "stop_grace_period": "1s",
+        "deploy": {"update_config": {"parallelism": 1, "monitor": "1s"}},
+    }
+
+
+def test_a_failed_service_rolls_back_the_services_that_already_passed(
+    fleetform: Callable[..., Any], stack_file: Path
+) -> None:
+    # `alpha` rolls first and passes; `beta` then fails: stack-wide rollback puts
+    # alpha's old container back too (swap back of a container that had passed).
+    def write(alpha: tuple[str, str], beta: tuple[str, str]) -> None:
+        doc = {
+            "version": 1,
+            "name": STACK,
+            "services": {"alpha": _service(*alpha), "beta": _service(*beta)},
+        }
+        stack_file.write_text(yaml.safe_dump(doc))
+
+    write(("1", "old"), ("1", "old"))
+    code, _ = _apply(fleetform, stack_file)
+    assert code == 0
+    before = _containers("lab-1")
+    assert len(before) == 2 and all(c.endswith("demo:1 true") for c in before), before
+
+    write(("1", "new"), ("broken", "new"))
+    code, doc = _apply(fleetform, stack_file)
+    assert code == 3, doc
+    states = {s["service"]: s["state"] for s in doc["rollout"]["services"]}
+    assert states == {"alpha": "rolled_back", "beta": "rolled_back"}, doc["rollout"]
+    assert _containers("lab-1") == before  # the same containers, running, nothing left over
+    env = sh("lab-1", f"docker inspect --format '{{{{json .Config.Env}}}}' {STACK}-alpha-1")
+    assert "MARK=old" in env
