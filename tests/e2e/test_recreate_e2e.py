@@ -64,7 +64,8 @@ def _ours(host: str, stack: str) -> list[str]:
 
 
 def cleanup(host: str) -> None:
-    """Remove this module's containers, the anonymous volumes they made, and its image."""
+    """Remove this module's containers, the anonymous volumes they made, its networks
+    and its image."""
     for stack in (KEEP, SWAP):
         ids = sh(host, f"docker ps -aq --filter label=fleetform.stack={stack}", check=False)
         if not ids:
@@ -76,6 +77,11 @@ def cleanup(host: str) -> None:
         sh(host, f"docker rm -f {ids} >/dev/null", check=False)
         if vols.split():
             sh(host, f"docker volume rm {' '.join(vols.split())}", check=False)
+    for stack in (KEEP, SWAP):
+        # Networks too: a later run's stack file lives elsewhere (another identity).
+        nets = sh(host, f"docker network ls -q --filter label=fleetform.stack={stack}", check=False)
+        if nets.split():
+            sh(host, f"docker network rm {' '.join(nets.split())}", check=False)
     sh(host, f"docker image rm {KEEP}-db:1 2>/dev/null; true", check=False)
 
 
@@ -137,7 +143,8 @@ def test_a_value_docker_rejects_leaves_the_old_container_running(
 
     bad = stackfile(swap_stack(cap_add=["NOT_A_CAPABILITY"]))
     result = fleetform("apply", "-i", "inventory/lab.py", str(bad), "--yes")
-    assert result.returncode == 1, result.stdout + result.stderr
+    # The recreate rolls (deploy.update_config): a failed batch rolls back, exit 3.
+    assert result.returncode == 3, result.stdout + result.stderr
     assert "unknown capability" in result.stdout + result.stderr
     assert sh(host, f"docker inspect --format '{{{{.Id}}}} {{{{.State.Status}}}}' {name}") == (
         f"{before} running"

@@ -326,8 +326,16 @@ def _exit_code(doc: dict[str, Any]) -> int:
 
 def _say_rollout(out: Output, summary: dict[str, Any]) -> None:
     doc = summary.get("rollout")
-    if doc is not None:
-        out.info(doc["sentence"])
+    if doc is None:
+        return
+    # Why each container failed (Docker's or the health check's own words) comes
+    # before the sentence that says what happened to the fleet.
+    for failure in doc.get("errors", []):
+        out.error(f"{failure['host']}/{failure['container']}: {failure['error']}")
+    for host, messages in sorted(doc.get("problems", {}).items()):
+        for message in messages:
+            out.error(f"{host}: {message}")
+    out.info(doc["sentence"])
 
 
 def _rollout_of(obs: Observation) -> Rollout | None:
@@ -442,9 +450,25 @@ def _add_recording(
 def _record(session: Session, run: Any, obs: Observation, seconds: float, out: Output) -> None:
     """Append the audit lines of what was applied on each host."""
     from fleetform.executor.auditing import write_apply_lines
+    from fleetform.plan.rollout import Rollout as NoRollout
 
     failures = {**obs.errors, **session.failures}
-    results = write_apply_lines(session, run, obs.plans, failures, seconds)
+    # Recreates that rolled in batches have their own audit lines (rollout,
+    # rollback) with their real result; the host's overall result would say ok
+    # for a container that was rolled back.
+    rolled = {(u.host, u.action.resource) for u in (_rollout_of(obs) or NoRollout()).units}
+    plans = {
+        host: replace(
+            plan,
+            actions=tuple(
+                a
+                for a in plan.actions
+                if not (a.kind == "recreate" and (host, a.resource) in rolled)
+            ),
+        )
+        for host, plan in obs.plans.items()
+    }
+    results = write_apply_lines(session, run, plans, failures, seconds)
     failed = sorted(name for name, result in results.items() if not result.ok)
     if failed:
         out.note(f"could not write the audit log on {', '.join(failed)}")
