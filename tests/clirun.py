@@ -7,32 +7,25 @@ output of such a process, not on an in-process ``main()`` call.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@dataclass(frozen=True)
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def text(self) -> str:
-        return self.out + self.err
-
-
-def run_cli(*args: str, cwd: Path = ROOT, timeout: int = 120) -> CliResult:
-    proc = subprocess.run(
+def run_cli(
+    *args: str, env: Mapping[str, str] | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
+    """``fleetform ARGS`` from the repository root, stdin from /dev/null; ``env`` is added."""
+    return subprocess.run(
         [sys.executable, "-m", "fleetform.cli", *args],
-        cwd=cwd,
+        cwd=ROOT,
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
         timeout=timeout,
     )
-    return CliResult(proc.returncode, proc.stdout, proc.stderr)

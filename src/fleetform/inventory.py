@@ -6,9 +6,11 @@ fleetform takes the same inventories as ``pyinfra``: an inventory file
 
 Example::
 
-    >>> inv = load_inventory("inventory/lab.py", ["db"])
+    >>> inv = load_inventory("@fake/web-1,@fake/db-1", ["@fake/db-1"])
     >>> [t.name for t in inv.targets]
-    ['lab-3']
+    ['@fake/db-1']
+
+With ``inventory/lab.py`` and ``["db"]`` the target is the lab's last host.
 """
 
 from __future__ import annotations

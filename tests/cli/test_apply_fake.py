@@ -19,13 +19,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from fleetform.cli import main
 from fleetform.engine.changes import engine_changes
 from fleetform.engine.settings import EngineSettings
 from fleetform.engine.state import FACT_SCRIPT, parse_engine_state
-from fleetform.executor import session as session_module
 from fleetform.observe.sections import MARK, RC, section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,21 +85,6 @@ def fake_host(engine_fact: str, first_doc: str, later_doc: str) -> dict[str, Any
             },
         },
     }
-
-
-@pytest.fixture
-def sessions(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """The Session objects apply creates, without gevent's monkey-patching in pytest."""
-    made: list[Any] = []
-
-    class Recorded(session_module.Session):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            made.append(self)
-
-    monkeypatch.setattr(session_module, "patch", lambda: None)
-    monkeypatch.setattr(session_module, "Session", Recorded)
-    return made
 
 
 def apply(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,21 +90,23 @@ def test_every_problem_is_named_at_once(tmp_path: Path) -> None:
     assert "host h2: fleetform_registries" in str(info.value)
 
 
-def test_plain_pyinfra_names_bad_fleetform_stacks_in_one_line(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
+def _plain_pyinfra(tmp_path: Path, host_data: str, deploy: str) -> subprocess.CompletedProcess[str]:
+    """Run ``pyinfra -y`` with one @fake host carrying ``host_data`` (a dict literal)."""
     root = Path(__file__).resolve().parents[2]
     inventory = tmp_path / "inv.py"
-    inventory.write_text('fleet = [("@fake/a", {"fleetform_stacks": 5, "fake_delay": 0})]\n')
-    proc = subprocess.run(
-        [str(Path(sys.executable).with_name("pyinfra")), "-y", str(inventory), "deploys/stack.py"],
+    inventory.write_text(f'fleet = [("@fake/a", {{"fake_delay": 0, **{host_data}}})]\n')
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("pyinfra")), "-y", str(inventory), deploy],
         cwd=root,
         capture_output=True,
         text=True,
         timeout=120,
         stdin=subprocess.DEVNULL,
     )
+
+
+def test_plain_pyinfra_names_bad_fleetform_stacks_in_one_line(tmp_path: Path) -> None:
+    proc = _plain_pyinfra(tmp_path, '{"fleetform_stacks": 5}', "deploys/stack.py")
     assert proc.returncode == 1
     assert "host @fake/a: fleetform_stacks must be a list of stack files" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
@@ -111,22 +115,7 @@ def test_plain_pyinfra_names_bad_fleetform_stacks_in_one_line(tmp_path: Path) ->
 def test_plain_pyinfra_engine_deploy_names_bad_fleetform_registries_in_one_line(
     tmp_path: Path,
 ) -> None:
-    import subprocess
-    import sys
-
-    root = Path(__file__).resolve().parents[2]
-    inventory = tmp_path / "inv.py"
-    inventory.write_text(
-        'fleet = [("@fake/a", {"fleetform_registries": ["x"], "fake_delay": 0})]\n'
-    )
-    proc = subprocess.run(
-        [str(Path(sys.executable).with_name("pyinfra")), "-y", str(inventory), "deploys/engine.py"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = _plain_pyinfra(tmp_path, '{"fleetform_registries": ["x"]}', "deploys/engine.py")
     assert proc.returncode == 1
     assert "host @fake/a: fleetform_registries must map registry names" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr

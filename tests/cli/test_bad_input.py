@@ -51,9 +51,9 @@ def test_bad_input_exits_1_with_a_message(
     extra = ["--yes"] if command == "apply" else []
     # A separate process, as a user runs it: a crash would print a real traceback.
     result = run_cli(command, *args, *extra)
-    assert result.code == 1, result.text
-    assert expected in result.text
-    assert "Traceback" not in result.text
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert expected in (result.stdout + result.stderr)
+    assert "Traceback" not in (result.stdout + result.stderr)
 
 
 def test_two_stacks_giving_one_host_different_engines_is_an_error(
@@ -94,12 +94,12 @@ def test_bad_lock_options_exit_1_before_any_host_is_contacted(
 
 def test_audit_with_a_bad_since_exits_1_without_a_traceback(files: dict[str, str]) -> None:
     result = run_cli("audit", "-i", files["inv"], "--since", "yesterday")
-    assert result.code == 1
-    assert "--since: 'yesterday' is not a duration" in result.err
-    assert "Traceback" not in result.text
+    assert result.returncode == 1
+    assert "--since: 'yesterday' is not a duration" in result.stderr
+    assert "Traceback" not in (result.stdout + result.stderr)
 
 
 def test_audit_with_a_missing_inventory_exits_1(files: dict[str, str]) -> None:
     result = run_cli("audit", "-i", files["dir"] + "/nope.py")
-    assert result.code == 1 and "inventory file not found" in result.err
-    assert "Traceback" not in result.text
+    assert result.returncode == 1 and "inventory file not found" in result.stderr
+    assert "Traceback" not in (result.stdout + result.stderr)

@@ -37,23 +37,6 @@ IMAGE_ID = "sha256:" + "c" * 64
 
 
 @pytest.fixture
-def sessions(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """As in test_apply_fake: the Session objects apply creates, without gevent patching."""
-    from fleetform.executor import session as session_module
-
-    made: list[Any] = []
-
-    class Recorded(session_module.Session):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            made.append(self)
-
-    monkeypatch.setattr(session_module, "patch", lambda: None)
-    monkeypatch.setattr(session_module, "Session", Recorded)
-    return made
-
-
-@pytest.fixture
 def uploads(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[str, str]]]:
     """host -> [(remote path, text)] of every file uploaded."""
     seen: dict[str, list[tuple[str, str]]] = {}

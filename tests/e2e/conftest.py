@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
+from clirun import run_cli
 
 
 @pytest.fixture(scope="session")
 def fleetform() -> Callable[..., subprocess.CompletedProcess[str]]:
     """``fleetform(*args)`` runs the CLI as a user would, without a TTY."""
-
-    def run(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "fleetform.cli", *args],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=timeout,
-        )
-
-    return run
+    return run_cli

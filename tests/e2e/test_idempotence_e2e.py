@@ -18,15 +18,14 @@ digest is no change).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from clirun import run_cli
 
 from fleetform.stackfile import load_stacks
 
@@ -45,15 +44,7 @@ ENV = {"EVERYKEY_TOKEN": "pass-through-value"}
 
 def fleetform(*args: str) -> subprocess.CompletedProcess[str]:
     """The CLI as a user runs it, without a TTY, with ``ENV`` set."""
-    return subprocess.run(
-        [sys.executable, "-m", "fleetform.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, **ENV},
-        timeout=900,
-    )
+    return run_cli(*args, env=ENV, timeout=900)
 
 
 def _pending(doc: dict[str, Any]) -> list[str]:

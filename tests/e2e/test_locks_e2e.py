@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 import yaml
+from clirun import ROOT
 
-from .conftest import ROOT
 from .onhost import remove_stack, sh
 
 pytestmark = pytest.mark.e2e

@@ -175,3 +175,24 @@ def recorded_stack() -> Stack:
         volumes=(Volume("data", "fftest_data"),),
         services=(plain, web),
     )
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def assert_golden(text: str, name: str) -> None:
+    """``text`` equals ``golden/<name>.txt``; ``FLEETFORM_UPDATE_GOLDEN=1`` rewrites the file
+    instead (review the diff)."""
+    import os
+
+    golden = GOLDEN / f"{name}.txt"
+    if os.environ.get("FLEETFORM_UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert text == golden.read_text()
+
+
+def assert_plan_golden(desired: HostDesired, observed: Observed, name: str) -> None:
+    """The plan text of one host equals ``golden/<name>.txt``."""
+    from fleetform.plan import Plan, plan_host
+
+    assert_golden(str(Plan.from_hosts([plan_host(desired, observed)])), name)

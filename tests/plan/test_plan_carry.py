@@ -9,12 +9,10 @@ anonymous volumes mounted by name.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-from planbuilders import IMAGE_CONFIG, INSPECT, converged, running, stack, svc, want
+from planbuilders import IMAGE_CONFIG, INSPECT, assert_golden, converged, running, stack, svc, want
 
 from fleetform.model import LABEL_CONFIG_HASH, Mount, Volume
 from fleetform.observe import parse_observed
@@ -24,7 +22,6 @@ from fleetform.plan.desired import HostDesired
 from fleetform.plan.observed import Observed
 from fleetform.plan.spec import MountSpec
 
-GOLDEN = Path(__file__).parent / "golden"
 VOLUME_IMAGE = "fleetform-test/volume:1"
 CACHE = "dee8e38a65634f82ab92de2c01fcb1b878794c6331c408e6eb84f6b9e3dc1d9e"
 DB = "c64868c2a31636f56690af0b5ac69f7b85b91526b33b74a27d6e736ca2325532"
@@ -142,10 +139,7 @@ def test_the_plan_warns_when_a_recreate_leaves_anonymous_volumes() -> None:
     desired, observed = case_recreate_discards_anonymous_volumes()
     host_plan = plan_host(desired, observed)
     text = str(Plan.from_hosts([host_plan]))
-    golden = GOLDEN / "recreate_discards_anonymous_volumes.txt"
-    if os.environ.get("FLEETFORM_UPDATE_GOLDEN"):
-        golden.write_text(text)
-    assert text == golden.read_text()
+    assert_golden(text, "recreate_discards_anonymous_volumes")
     carried = {a.resource: a.carried_volumes for a in host_plan.actions}
     assert carried == {
         "demo-db-1": (),

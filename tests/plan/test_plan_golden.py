@@ -7,7 +7,6 @@ Regenerate the golden files after an intended change with
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from planbuilders import (
     IMAGE_CONFIG,
     IMAGE_ID,
+    assert_plan_golden,
     converged,
     host_state,
     running,
@@ -41,7 +41,6 @@ from fleetform.plan.observed import Observed, ObservedImage, ObservedNetwork, Ob
 from fleetform.stackfile.environment import build_environment
 from fleetform.stackfile.problems import Report
 
-GOLDEN = Path(__file__).parent / "golden"
 MiB = 1 << 20
 
 
@@ -405,12 +404,7 @@ CASES = {
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_plan_text_matches_the_golden_file(name: str) -> None:
-    desired, observed = CASES[name]()
-    text = str(Plan.from_hosts([plan_host(desired, observed)]))
-    golden = GOLDEN / f"{name}.txt"
-    if os.environ.get("FLEETFORM_UPDATE_GOLDEN"):
-        golden.write_text(text)
-    assert text == golden.read_text()
+    assert_plan_golden(*CASES[name](), name)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -6,19 +6,16 @@ tests/plan/test_plan_golden.py.
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from planbuilders import host_state, running, stack, svc, want
+from planbuilders import assert_plan_golden, host_state, running, stack, svc, want
 
 from fleetform.model import LABEL_STACK_FILE, Mount, Network, NetworkAttachment, Volume
-from fleetform.plan import Plan, plan_host
+from fleetform.plan import plan_host
 from fleetform.plan.desired import HostDesired
 from fleetform.plan.observed import Observed, ObservedContainer, ObservedNetwork, ObservedVolume
-
-GOLDEN = Path(__file__).parent / "golden"
 
 
 def web(name: str = "web", source: str = "teams/b/web.yml", *services: str) -> object:
@@ -169,12 +166,7 @@ CASES = {
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_ownership_plan_matches_the_golden_file(name: str) -> None:
-    desired, observed = CASES[name]()
-    text = str(Plan.from_hosts([plan_host(desired, observed)]))
-    golden = GOLDEN / f"ownership_{name}.txt"
-    if os.environ.get("FLEETFORM_UPDATE_GOLDEN"):
-        golden.write_text(text)
-    assert text == golden.read_text()
+    assert_plan_golden(*CASES[name](), f"ownership_{name}")
 
 
 def test_another_files_containers_are_never_removed() -> None:

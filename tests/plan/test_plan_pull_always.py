@@ -8,18 +8,24 @@ answer at all (the docker CLI path cannot ask).
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
-from planbuilders import IMAGE_CONFIG, IMAGE_ID, host_state, running, stack, svc, want
+from planbuilders import (
+    IMAGE_CONFIG,
+    IMAGE_ID,
+    assert_plan_golden,
+    host_state,
+    running,
+    stack,
+    svc,
+    want,
+)
 
 from fleetform.plan import Plan, plan_host
 from fleetform.plan.desired import HostDesired
 from fleetform.plan.observed import Observed, ObservedImage, RegistryAnswer
 
-GOLDEN = Path(__file__).parent / "golden"
 FRESH = "registry.lab:5000/fleetform/fresh:1"
 HOST_DIGEST = "sha256:" + "d1" * 32
 NEW_DIGEST = "sha256:" + "e2" * 32
@@ -75,12 +81,7 @@ CASES = {
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_plan_text_matches_the_golden_file(name: str) -> None:
-    desired, observed = CASES[name]()
-    text = str(Plan.from_hosts([plan_host(desired, observed)]))
-    golden = GOLDEN / f"{name}.txt"
-    if os.environ.get("FLEETFORM_UPDATE_GOLDEN"):
-        golden.write_text(text)
-    assert text == golden.read_text()
+    assert_plan_golden(*CASES[name](), name)
 
 
 def _plan(name: str) -> Plan:

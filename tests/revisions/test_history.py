@@ -98,15 +98,15 @@ def test_bad_input_exits_1_with_a_message_and_no_traceback(tmp_path: Any) -> Non
     inventory = tmp_path / "inv.py"
     inventory.write_text('hosts = ["@fake/one"]\n')
     bad_name = run_cli("history", "-i", str(inventory), "Not A Stack!")
-    assert bad_name.code == 1 and "neither a stack name" in bad_name.err
+    assert bad_name.returncode == 1 and "neither a stack name" in bad_name.stderr
     bad_file = tmp_path / "broken.yml"
     bad_file.write_text("version: 1\nname: [\n")
     broken = run_cli("history", "-i", str(inventory), str(bad_file))
-    assert broken.code == 1 and "problem(s) in the stack files" in broken.err
+    assert broken.returncode == 1 and "problem(s) in the stack files" in broken.stderr
     missing = run_cli("history", "-i", str(tmp_path / "nope.py"))
-    assert missing.code == 1 and "error:" in missing.err
+    assert missing.returncode == 1 and "error:" in missing.stderr
     for result in (bad_name, broken, missing):
-        assert "Traceback" not in result.text
+        assert "Traceback" not in (result.stdout + result.stderr)
 
 
 def test_history_of_a_host_without_revisions_is_empty_and_exits_0(tmp_path: Any) -> None:
@@ -118,21 +118,21 @@ def test_history_of_a_host_without_revisions_is_empty_and_exits_0(tmp_path: Any)
         f"hosts = [('@fake/one', {{'fake_delay': 0, 'fake_responses': {{'': {empty!r}}}}})]\n"
     )
     result = run_cli("history", "-i", str(inventory), "--json")
-    assert result.code == 0, result.text
-    doc = json.loads(result.out)
+    assert result.returncode == 0, result.stdout + result.stderr
+    doc = json.loads(result.stdout)
     assert doc["ok"] is True
     assert [(h["host"], h["revisions"], h["error"]) for h in doc["hosts"]] == [
         ("@fake/one", [], None)
     ]
     text = run_cli("history", "-i", str(inventory))
-    assert text.code == 0 and "@fake/one\n  no revisions recorded" in text.out
+    assert text.returncode == 0 and "@fake/one\n  no revisions recorded" in text.stdout
 
 
 def test_a_host_that_answers_nonsense_is_an_error_and_exit_1(tmp_path: Any) -> None:
     inventory = tmp_path / "inv.py"
     inventory.write_text("hosts = [('@fake/one', {'fake_delay': 0})]\n")
     result = run_cli("history", "-i", str(inventory), "--json")
-    assert result.code == 1
-    (host,) = json.loads(result.out)["hosts"]
+    assert result.returncode == 1
+    (host,) = json.loads(result.stdout)["hosts"]
     assert host["ok"] is False and "no revisions section" in host["error"]
-    assert "Traceback" not in result.text
+    assert "Traceback" not in (result.stdout + result.stderr)

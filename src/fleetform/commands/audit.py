@@ -14,8 +14,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from fleetform.commands.common import Output, load_targets_or_report
-from fleetform.inventory import check_host_keys
+from fleetform.commands.common import Output, ssh_targets_or_report
 from fleetform.runlog.audit import merge, parse_lines
 from fleetform.runlog.run import parse_duration
 
@@ -29,10 +28,9 @@ def run_audit(args: argparse.Namespace) -> int:
         except ValueError as exc:
             out.error(f"--since: {exc}")
             return 1
-    loaded = load_targets_or_report(args.inventory, args.limit, out)
+    loaded = ssh_targets_or_report(args, out)
     if loaded is None:
         return 1
-    check_host_keys(loaded.hosts, accept_new=args.accept_new_host_keys)
     from fleetform.executor.auditing import read_logs
     from fleetform.executor.session import Session
 

@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from fleetform.inventory import InventoryError, LoadedInventory, load_inventory
+from fleetform.inventory import InventoryError, LoadedInventory, check_host_keys, load_inventory
 from fleetform.model import Stack
 from fleetform.plan import Plan
 from fleetform.plan.render import Tone, plan_lines
@@ -123,3 +123,12 @@ def load_targets_or_report(spec: str, limits: Sequence[str], out: Output) -> Loa
     except InventoryError as exc:
         out.error(str(exc))
         return None
+
+
+def ssh_targets_or_report(args: Any, out: Output) -> LoadedInventory | None:
+    """The targets of a command that reaches hosts over pyinfra's SSH, with strict
+    host key checking unless ``--accept-new-host-keys`` (see ``check_host_keys``)."""
+    loaded = load_targets_or_report(args.inventory, args.limit, out)
+    if loaded is not None:
+        check_host_keys(loaded.hosts, accept_new=args.accept_new_host_keys)
+    return loaded

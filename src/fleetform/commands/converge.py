@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 from fleetform.commands.common import (
     Output,
     load_stacks_or_report,
-    load_targets_or_report,
+    ssh_targets_or_report,
 )
 from fleetform.commands.rollout_report import rollout_json
-from fleetform.inventory import LoadedInventory, TargetHost, check_host_keys
+from fleetform.inventory import LoadedInventory, TargetHost
 from fleetform.model import Stack
 from fleetform.runlog.lock import LockSettings, LockSettingsError
 from fleetform.runlog.run import parse_duration
@@ -71,10 +71,9 @@ def _start(args: argparse.Namespace, out: Output) -> Inputs | None:
     stacks = load_stacks_or_report(args.stacks, out)
     if stacks is None:
         return None
-    loaded = load_targets_or_report(args.inventory, args.limit, out)
+    loaded = ssh_targets_or_report(args, out)
     if loaded is None:
         return None
-    check_host_keys(loaded.hosts, accept_new=args.accept_new_host_keys)
     from fleetform.engine.deploy import REGISTRIES_DATA, with_host_registries
     from fleetform.engine.settings import EngineSettingsError, engine_for_host
 

@@ -13,8 +13,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from fleetform.commands.common import Output, load_stacks_or_report, load_targets_or_report
-from fleetform.inventory import check_host_keys
+from fleetform.commands.common import Output, load_stacks_or_report, ssh_targets_or_report
 from fleetform.revisions.history import history_json, host_entry, row_cells
 
 #: a stack name as the schema allows it
@@ -50,10 +49,9 @@ def read_history(args: argparse.Namespace, out: Output) -> dict[str, Any] | None
     stacks = stack_names(args.stacks, out)
     if stacks is None:
         return None
-    loaded = load_targets_or_report(args.inventory, args.limit, out)
+    loaded = ssh_targets_or_report(args, out)
     if loaded is None:
         return None
-    check_host_keys(loaded.hosts, accept_new=args.accept_new_host_keys)
     session = Session(loaded)
     try:
         with out.status(f"Reading revisions on {len(loaded.hosts)} host(s)"):

@@ -22,8 +22,26 @@ from fleetform.plan.spec import ContainerSpec, ImageConfig
 from fleetform.secrets import parse_secret_keys_label
 
 
+class _Labelled:
+    """Ownership read from a Docker object's labels (containers, networks, volumes)."""
+
+    labels: Pairs
+
+    def label(self, key: str) -> str | None:
+        return dict(self.labels).get(key)
+
+    @property
+    def stack(self) -> str | None:
+        return self.label(LABEL_STACK)
+
+    @property
+    def identity(self) -> str | None:
+        """The stack file that made it; None for objects of earlier versions."""
+        return self.label(LABEL_STACK_FILE)
+
+
 @dataclass(frozen=True)
-class ObservedContainer:
+class ObservedContainer(_Labelled):
     name: str
     id: str
     image_id: str
@@ -36,18 +54,6 @@ class ObservedContainer:
     #: (target, volume name) of the anonymous volumes it mounts: a recreate
     #: mounts them in the new container (see fleetform.plan.carry).
     anonymous_volumes: tuple[tuple[str, str], ...] = ()
-
-    def label(self, key: str) -> str | None:
-        return dict(self.labels).get(key)
-
-    @property
-    def stack(self) -> str | None:
-        return self.label(LABEL_STACK)
-
-    @property
-    def identity(self) -> str | None:
-        """The stack file that made it; None for containers of earlier versions."""
-        return self.label(LABEL_STACK_FILE)
 
     @property
     def service(self) -> str | None:
@@ -68,7 +74,7 @@ class ObservedContainer:
 
 
 @dataclass(frozen=True)
-class ObservedNetwork:
+class ObservedNetwork(_Labelled):
     name: str
     id: str
     driver: str
@@ -78,38 +84,22 @@ class ObservedNetwork:
     labels: Pairs
 
     @property
-    def stack(self) -> str | None:
-        return dict(self.labels).get(LABEL_STACK)
-
-    @property
     def key(self) -> str | None:
         """The network's key in its stack file (``fleetform.network``)."""
-        return dict(self.labels).get(LABEL_NETWORK)
-
-    @property
-    def identity(self) -> str | None:
-        return dict(self.labels).get(LABEL_STACK_FILE)
+        return self.label(LABEL_NETWORK)
 
 
 @dataclass(frozen=True)
-class ObservedVolume:
+class ObservedVolume(_Labelled):
     name: str
     driver: str
     options: Pairs
     labels: Pairs
 
     @property
-    def stack(self) -> str | None:
-        return dict(self.labels).get(LABEL_STACK)
-
-    @property
     def key(self) -> str | None:
         """The volume's key in its stack file (``fleetform.volume``)."""
-        return dict(self.labels).get(LABEL_VOLUME)
-
-    @property
-    def identity(self) -> str | None:
-        return dict(self.labels).get(LABEL_STACK_FILE)
+        return self.label(LABEL_VOLUME)
 
 
 @dataclass(frozen=True)
