@@ -50,6 +50,21 @@ LABEL_SECRET_KEYS = "fleetform.secret-keys"
 LABEL_NETWORK = "fleetform.network"
 LABEL_VOLUME = "fleetform.volume"
 
+#: A rolled-out replica's previous container stays on the host, stopped, as
+#: ``<name>`` + KEPT_SUFFIX: a rollback starts it again without a pull
+#: (docs/rollouts.md).  Service container names end with the replica number,
+#: so no service's own container can be called that.
+KEPT_SUFFIX = ".fleetform-old"
+
+
+def kept_base(name: str) -> str | None:
+    """The container a kept previous container belongs to, or None.
+
+    >>> kept_base("demo-web-1.fleetform-old"), kept_base("demo-web-1")
+    ('demo-web-1', None)
+    """
+    return name[: -len(KEPT_SUFFIX)] if name.endswith(KEPT_SUFFIX) else None
+
 
 def pairs(mapping: dict[str, str] | None) -> Pairs:
     """Return a mapping as sorted, hashable pairs."""

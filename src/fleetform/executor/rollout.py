@@ -7,8 +7,9 @@ operations that prepared the hosts (engine, networks, volumes, images).
 Every new container passes its health wait and then its ``monitor`` window
 on the host (:func:`fleetform.executor.steps.rollout_recreate_command`), or
 the command puts its old container back itself.  A passed replacement keeps
-its old container, stopped, until the whole rollout passed: a rollback swaps
-back to it (no pull), and the end of the rollout removes the kept ones.
+its old container, stopped: a rollback swaps back to it (no pull), and once
+the rollout passed it stays as the previous container, for ``fleetform
+rollback`` (superseded by the next rollout of that container).
 
 Example (what ``fleetform apply`` does)::
 
@@ -27,7 +28,6 @@ from typing import Any, Literal
 from fleetform.executor.session import CommandResult, Session
 from fleetform.executor.steps import (
     SECRET_ENV_DIR,
-    drop_kept_command,
     rollout_recreate_command,
     secret_env_file,
     swap_back_command,
@@ -144,18 +144,9 @@ def run_rollout(
     for svc in rollout.services:
         if not _run_service(session, svc, result, passed, run, env_dir, notify):
             break
-    keep_going = result.outcome != "rolled_back"
-    done = [u for u in passed if result.states.get(u) == "updated"]
-    if keep_going and done:
-        # The rollout passed (or paused with these in place): the kept old
-        # containers go.  Without --volumes: their anonymous volumes are
-        # mounted by the new containers.
-        _report(result, _round(session, _by_host(done, _drop)), "removing kept containers")
+    # The replaced containers that stayed keep their old container, stopped,
+    # as the previous container: `fleetform rollback` starts it again.
     return result
-
-
-def _drop(unit: Unit) -> str:
-    return drop_kept_command(unit.action)
 
 
 def _run_service(

@@ -40,7 +40,7 @@ from fleetform.executor.shell import (
     wait_exit_zero_command,
     wait_healthy_command,
 )
-from fleetform.model import LABEL_STACK
+from fleetform.model import KEPT_SUFFIX, LABEL_STACK
 from fleetform.plan.actions import Action, HostPlan
 from fleetform.plan.desired import DEFAULT_BRIDGE, DesiredContainer, DesiredImage
 
@@ -53,11 +53,12 @@ REMOTE_ROOT = "/var/lib/fleetform"
 SECRET_ENV_DIR = "/run/fleetform/env"
 
 #: A recreate's new container is created under ``<name>.fleetform-new``; the
-#: old one waits under ``<name>.fleetform-old`` until the new one runs.
+#: old one waits under ``<name>.fleetform-old`` (KEPT_SUFFIX) until the new
+#: one runs, and after a rollout stays there as the previous container.
 #: Service container names end with the replica number, so no service's
 #: container can be called that.
 NEW_SUFFIX = ".fleetform-new"
-OLD_SUFFIX = ".fleetform-old"
+OLD_SUFFIX = KEPT_SUFFIX
 
 #: Docker's healthcheck defaults, used for the wait timeout.
 _DEFAULT_INTERVAL = 30
@@ -187,8 +188,12 @@ def _swap(
     done = ":" if keep_old else f"{shlex.join(A.rm_argv(old))} >/dev/null"
     running = "{{.State.Running}}"
     put_back = _q(f"fleetform: {c.name}: the new container failed; the old one is put back")
+    # The previous rollout's kept container (if any) is superseded: it goes
+    # first, so the old container can take its name.
+    supersede = f"( {drop_kept(c)} ) || exit 1; " if keep_old else ""
     return "".join(
         [
+            supersede,
             f"new=$({shlex.join(create)}) || exit 1; m=; ",
             f"if ! ( {_on_new(join_steps(prepare))} ); then {drop_new}; exit 1; fi; "
             if prepare
@@ -240,9 +245,11 @@ def rollout_recreate_command(
     The new container must also stay up for ``monitor_seconds`` after its
     health wait (:func:`~fleetform.executor.shell.monitor_command`), or the
     old one is put back as on any failure; and on success the old container
-    is kept, stopped, as ``<name>.fleetform-old`` (:func:`swap_back_command`
-    returns to it, :func:`drop_kept_command` removes it once the rollout
-    passed).  The secret env file, if any, goes when the command exits.
+    is kept, stopped, as ``<name>.fleetform-old``: :func:`swap_back_command`
+    returns to it if the rollout fails, and it stays as the previous container
+    (for ``fleetform rollback``) once the rollout passed; a kept container
+    from an earlier rollout is superseded first.  The secret env file, if any,
+    goes when the command exits.
     """
     c = action.container
     assert c is not None
@@ -287,10 +294,8 @@ def swap_back_command(action: Action) -> str:
     )
 
 
-def drop_kept_command(action: Action) -> str:
-    """Remove the kept old container once the rollout passed (never ``--volumes``)."""
-    c = action.container
-    assert c is not None
+def drop_kept(c: DesiredContainer) -> str:
+    """Remove ``c``'s kept previous container, if the stack's (never ``--volumes``)."""
     kept = c.name + OLD_SUFFIX
     return if_owned(kept, c.stack, f"{shlex.join(A.rm_argv(kept, force=True))} >/dev/null")
 

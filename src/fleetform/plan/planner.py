@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from fleetform.model import kept_base
 from fleetform.plan.actions import Action, ActionKind, HostPlan, ReasonCode
 from fleetform.plan.carry import carry_volumes
 from fleetform.plan.desired import DesiredContainer, HostDesired
@@ -228,9 +229,21 @@ class _ContainerPlanner:
             start = self._action("start", want, "not_running", "not running", obs, (change,))
             self.found.add("converge", start)
 
+    def _kept(self, obs: ObservedContainer) -> bool:
+        """Whether ``obs`` is a declared container's kept previous container.
+
+        It stays, stopped, for a rollback (docs/rollouts.md) until a later
+        rollout of that container supersedes it or the stack stops declaring
+        the container.  Running, it is a leftover of an interrupted run.
+        """
+        base = kept_base(obs.name)
+        return base is not None and obs.status not in _RUNNING and bool(self.desired.container(base))
+
     def _plan_orphans(self) -> None:
         for obs in self.observed.containers:
             if obs.stack not in self.desired.stacks or self.desired.container(obs.name):
+                continue
+            if self._kept(obs):
                 continue
             identity = self.desired.identity_of(obs.stack)
             if identity is not None and not same_file(obs.identity, identity):

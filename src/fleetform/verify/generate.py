@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from fleetform.engine.settings import engine_for_host
-from fleetform.model import LABEL_STACK, LABEL_STACK_FILE, Stack
+from fleetform.model import LABEL_STACK, LABEL_STACK_FILE, Stack, kept_base
 from fleetform.plan.desired import DesiredNetwork, DesiredVolume, HostDesired, desired_for_host
 from fleetform.plan.ownership import same_file
 from fleetform.verify.checks import Check, Outcome
@@ -74,12 +74,18 @@ def orphans_check(desired: HostDesired, stack: str) -> Check:
         mine = identity is None or same_file(labels.get(LABEL_STACK_FILE), identity)
         return labels.get(LABEL_STACK) == stack and mine
 
+    def kept(c: dict[str, object], name: str) -> bool:
+        # A declared container's previous container, stopped, kept for a rollback.
+        running = bool((c.get("State") or {}).get("Running"))  # type: ignore[union-attr]
+        return kept_base(name) in declared and not running
+
     def probe(state: HostState) -> Outcome:
         orphans = sorted(
-            str(c.get("Name", "")).lstrip("/")
+            name
             for c in state.containers
             if ours(c.get("Config", {}).get("Labels") or {})
-            and str(c.get("Name", "")).lstrip("/") not in declared
+            and (name := str(c.get("Name", "")).lstrip("/")) not in declared
+            and not kept(c, name)
         )
         return Outcome(not orphans, ", ".join(orphans) if orphans else "none")
 
