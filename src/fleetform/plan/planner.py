@@ -237,7 +237,8 @@ class _ContainerPlanner:
         the container.  Running, it is a leftover of an interrupted run.
         """
         base = kept_base(obs.name)
-        return base is not None and obs.status not in _RUNNING and bool(self.desired.container(base))
+        declared = base is not None and self.desired.container(base) is not None
+        return declared and obs.status not in _RUNNING
 
     def _plan_orphans(self) -> None:
         for obs in self.observed.containers:
