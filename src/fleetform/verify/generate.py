@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from fleetform.engine.settings import engine_for_host
 from fleetform.model import LABEL_STACK, LABEL_STACK_FILE, Stack, kept_base
@@ -74,9 +75,9 @@ def orphans_check(desired: HostDesired, stack: str) -> Check:
         mine = identity is None or same_file(labels.get(LABEL_STACK_FILE), identity)
         return labels.get(LABEL_STACK) == stack and mine
 
-    def kept(c: dict[str, object], name: str) -> bool:
+    def kept(c: Mapping[str, Any], name: str) -> bool:
         # A declared container's previous container, stopped, kept for a rollback.
-        running = bool((c.get("State") or {}).get("Running"))  # type: ignore[union-attr]
+        running = bool((c.get("State") or {}).get("Running"))
         return kept_base(name) in declared and not running
 
     def probe(state: HostState) -> Outcome:
