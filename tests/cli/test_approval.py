@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from fleetform.cli import main
-from fleetform.commands import converge
+from fleetform.commands import common, converge
 
 STACK = "version: 1\nname: ok\nservices:\n  a:\n    image: busybox:1\n"
 
@@ -58,24 +58,24 @@ def test_only_yes_at_the_prompt_approves(
     monkeypatch: pytest.MonkeyPatch, typed: str, expected: bool
 ) -> None:
     monkeypatch.setattr("sys.stdin", FakeStdin(typed, tty=True))
-    assert converge._confirm() is expected
+    assert common.confirm("Apply these changes?") is expected
 
 
 def test_end_of_input_at_the_prompt_means_no(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr("sys.stdin", FakeStdin("", tty=True))  # Ctrl-D: input() gets EOF
-    assert converge._confirm() is False
+    assert common.confirm("Apply these changes?") is False
 
 
 def test_ctrl_c_at_the_prompt_means_no(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdin", RaisingStdin("", tty=True))
-    assert converge._confirm() is False
+    assert common.confirm("Apply these changes?") is False
 
 
 def test_a_prompt_without_a_terminal_never_approves(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdin", FakeStdin("yes\n", tty=False))
-    assert converge._confirm() is False
+    assert common.confirm("Apply these changes?") is False
 
 
 def test_apply_without_a_terminal_and_without_yes_refuses_before_contacting_a_host(

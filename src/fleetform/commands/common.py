@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -21,6 +22,8 @@ from fleetform.inventory import InventoryError, LoadedInventory, check_host_keys
 from fleetform.model import Stack
 from fleetform.plan import Plan
 from fleetform.plan.render import Tone, plan_lines
+from fleetform.runlog.lock import LockSettings, LockSettingsError
+from fleetform.runlog.run import parse_duration
 
 #: terminal style of each kind of plan segment (fleetform.plan.render)
 _TONE_STYLE: dict[Tone, str] = {
@@ -132,3 +135,57 @@ def ssh_targets_or_report(args: Any, out: Output) -> LoadedInventory | None:
     if loaded is not None:
         check_host_keys(loaded.hosts, accept_new=args.accept_new_host_keys)
     return loaded
+
+
+def confirm(question: str) -> bool:
+    """Ask on the terminal; anything but ``yes`` (also Ctrl-D, Ctrl-C) means no."""
+    if not sys.stdin.isatty():
+        return False  # never approve on behalf of a user who cannot answer
+    try:
+        answer = input(f"{question} Only 'yes' is accepted: ")
+    except (EOFError, KeyboardInterrupt):
+        print()  # the cursor is still on the prompt line
+        return False
+    return answer.strip() == "yes"
+
+
+def approval_problem(args: Any, command: str) -> str | None:
+    """Why ``command`` (apply, rollback) cannot ask for approval, so needs ``--yes``; or None.
+
+    As Terraform: a run nobody can answer (cron, ``ssh host fleetform apply``,
+    a pipe) or one that promises a JSON document on stdout must say ``--yes``
+    itself instead of being approved by default.
+    """
+    review = "`fleetform plan`" if command == "apply" else f"`fleetform {command}` on a terminal"
+    if args.yes:
+        return None
+    if args.json:
+        return (
+            f"{command} --json does not ask for approval: add --yes "
+            f"(review the changes first with {review}); nothing was changed"
+        )
+    if not sys.stdin.isatty():
+        return (
+            f"{command} needs approval but stdin is not a terminal: add --yes to {command} "
+            f"without asking (review the changes first with {review}); "
+            "nothing was changed"
+        )
+    return None
+
+
+def lock_settings_or_report(out: Output) -> LockSettings | None:
+    """The deploy lock settings from the environment (docs/locks-and-audit.md)."""
+    try:
+        return LockSettings.from_env(os.environ)
+    except LockSettingsError as exc:
+        out.error(str(exc))
+        return None
+
+
+def lock_wait_or_report(args: Any, out: Output) -> float | None:
+    """``--lock-wait`` in seconds (0 without it), or None after reporting bad input."""
+    try:
+        return parse_duration(args.lock_wait) if args.lock_wait else 0.0
+    except ValueError as exc:
+        out.error(f"--lock-wait: {exc}")
+        return None

@@ -19,9 +19,7 @@ SIGINT and SIGTERM, and every host appends its audit lines.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -29,14 +27,16 @@ from typing import TYPE_CHECKING, Any
 
 from fleetform.commands.common import (
     Output,
+    approval_problem,
+    confirm,
     load_stacks_or_report,
+    lock_settings_or_report,
+    lock_wait_or_report,
     ssh_targets_or_report,
 )
 from fleetform.commands.rollout_report import rollout_json
 from fleetform.inventory import LoadedInventory, TargetHost
 from fleetform.model import Stack
-from fleetform.runlog.lock import LockSettings, LockSettingsError
-from fleetform.runlog.run import parse_duration
 
 if TYPE_CHECKING:
     from fleetform.executor.locking import DeployLocks
@@ -110,17 +110,9 @@ def _observe(
     return session, obs
 
 
-def _lock_settings(out: Output) -> LockSettings | None:
-    try:
-        return LockSettings.from_env(os.environ)
-    except LockSettingsError as exc:
-        out.error(str(exc))
-        return None
-
-
 def run_plan(args: argparse.Namespace) -> int:
     out = Output(json_mode=args.json)
-    settings = _lock_settings(out)
+    settings = lock_settings_or_report(out)
     if settings is None:
         return 1
     inputs = _start(args, out)
@@ -147,58 +139,14 @@ def run_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _confirm() -> bool:
-    """Ask on the terminal; anything but ``yes`` (also Ctrl-D, Ctrl-C) means no."""
-    if not sys.stdin.isatty():
-        return False  # never approve on behalf of a user who cannot answer
-    try:
-        answer = input("Apply these changes? Only 'yes' is accepted: ")
-    except (EOFError, KeyboardInterrupt):
-        print()  # the cursor is still on the prompt line
-        return False
-    return answer.strip() == "yes"
-
-
-def approval_problem(args: argparse.Namespace) -> str | None:
-    """Why apply cannot ask for approval (so must have ``--yes``), or None.
-
-    As Terraform: a run nobody can answer (cron, ``ssh host fleetform apply``,
-    a pipe) or one that promises a JSON document on stdout must say ``--yes``
-    itself instead of being approved by default.
-    """
-    if args.yes:
-        return None
-    if args.json:
-        return (
-            "apply --json does not ask for approval: add --yes "
-            "(review the changes first with `fleetform plan`); nothing was changed"
-        )
-    if not sys.stdin.isatty():
-        return (
-            "apply needs approval but stdin is not a terminal: add --yes to apply "
-            "without asking (review the changes first with `fleetform plan`); "
-            "nothing was changed"
-        )
-    return None
-
-
-def _lock_wait(args: argparse.Namespace, out: Output) -> float | None:
-    try:
-        wait = parse_duration(args.lock_wait) if args.lock_wait else 0.0
-    except ValueError as exc:
-        out.error(f"--lock-wait: {exc}")
-        return None
-    return wait
-
-
 def run_apply(args: argparse.Namespace) -> int:
     out = Output(json_mode=args.json)
-    problem = approval_problem(args)
+    problem = approval_problem(args, "apply")
     if problem is not None:  # before any host is contacted
         out.error(problem)
         return 1
-    settings = _lock_settings(out)
-    wait = _lock_wait(args, out)
+    settings = lock_settings_or_report(out)
+    wait = lock_wait_or_report(args, out)
     if settings is None or wait is None:
         return 1
     inputs = _start(args, out)
@@ -244,7 +192,7 @@ def _apply_locked(
         plan = obs.plan(session.failures)
         if not args.json:
             out.plan(plan)
-        if plan.has_changes and not args.yes and not _confirm():
+        if plan.has_changes and not args.yes and not confirm("Apply these changes?"):
             out.info("Apply cancelled; nothing was changed.")
             return 1
         # No heartbeat runs while the prompt blocks: make sure no other run

@@ -40,6 +40,8 @@ UnitState = Literal["updated", "rolled_back", "failed"]
 Outcome = Literal["done", "rolled_back", "paused"]
 
 _OK, _FAILED = "fleetform-unit-ok", "fleetform-unit-failed"
+#: how a job the host said nothing about is failed (see :func:`run_marked`)
+NO_RESULT = "no result from the host"
 
 
 @dataclass
@@ -66,10 +68,40 @@ class RolloutResult:
     problems: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _unit_script(unit: Unit, monitor: float, env_dir: str) -> str:
-    command = rollout_recreate_command(unit.action, monitor, env_dir)
-    name = shlex.quote(unit.name)
-    return f"if ( {command} ); then echo {_OK} {name}; else echo {_FAILED} {name}; fi"
+def run_marked(
+    session: Session,
+    jobs: list[tuple[str, str, str]],
+    uploads: dict[str, list[tuple[str, str]]] | None = None,
+) -> dict[tuple[str, str], str | None]:
+    """Run ``(host, key, command)`` jobs, one round: each host's jobs in one command,
+    all hosts in parallel.  Each job -> None when its command succeeded, else why not.
+
+    A job's command runs in a subshell, so one failing does not stop the next;
+    a job the host printed no word about (connection lost) is failed with
+    "no result from the host".
+    """
+    scripts: dict[str, list[str]] = {}
+    for host, key, command in jobs:
+        name = shlex.quote(key)
+        scripts.setdefault(host, []).append(
+            f"if ( {command} ); then echo {_OK} {name}; else echo {_FAILED} {name}; fi"
+        )
+    results = _round(session, scripts, uploads)
+    out: dict[tuple[str, str], str | None] = {}
+    for host, key, _ in jobs:
+        res = results.get(host)
+        lines = res.stdout.splitlines() if res is not None else []
+        if f"{_OK} {key}" in lines:
+            out[(host, key)] = None
+        elif f"{_FAILED} {key}" not in lines:
+            # No word from the job: its old container may not be back.
+            out[(host, key)] = f"{NO_RESULT}: {res.stderr.strip() if res else ''}".strip().rstrip(
+                ":"
+            )
+        else:
+            why = (res.stderr.strip() if res is not None else "") or "host not reachable"
+            out[(host, key)] = "\n".join(why.splitlines()[-6:])
+    return out
 
 
 def _round(
@@ -94,27 +126,15 @@ def _run_batch(
     session: Session, batch: tuple[Unit, ...], monitor: float, env_dir: str
 ) -> dict[Unit, str | None]:
     """Run one batch; each unit -> None when it passed, else why it failed."""
-    scripts: dict[str, list[str]] = {}
+    jobs = []
     uploads: dict[str, list[tuple[str, str]]] = {}
     for unit in batch:
-        scripts.setdefault(unit.host, []).append(_unit_script(unit, monitor, env_dir))
+        jobs.append((unit.host, unit.name, rollout_recreate_command(unit.action, monitor, env_dir)))
         env = secret_env_file(unit.action, env_dir)
         if env is not None:
             uploads.setdefault(unit.host, []).append(env)
-    results = _round(session, scripts, uploads)
-    out: dict[Unit, str | None] = {}
-    for unit in batch:
-        res = results.get(unit.host)
-        lines = res.stdout.splitlines() if res is not None else []
-        if f"{_OK} {unit.name}" in lines:
-            out[unit] = None
-        elif f"{_FAILED} {unit.name}" not in lines:
-            # No word from the unit's command: its old container may not be back.
-            out[unit] = f"no result from the host: {res.stderr.strip() if res else ''}".strip()
-        else:
-            why = (res.stderr.strip() if res is not None else "") or "host not reachable"
-            out[unit] = "\n".join(why.splitlines()[-6:])
-    return out
+    outcomes = run_marked(session, jobs, uploads)
+    return {unit: outcomes[(unit.host, unit.name)] for unit in batch}
 
 
 def _by_host(units: Iterable[Unit], command: Callable[[Unit], str]) -> dict[str, list[str]]:
@@ -218,7 +238,7 @@ def _roll_back(
     # (unless the host gave no word: those stay failed).
     for unit, state in list(result.states.items()):
         mine = unit.action.container is not None and unit.action.container.stack == stack
-        said = not result.errors.get(unit, "").startswith("no result from the host")
+        said = not result.errors.get(unit, "").startswith(NO_RESULT)
         if state == "failed" and mine and said and unit not in outcomes:
             result.states[unit] = "rolled_back"
     _audit(session, run, "rollback", outcomes, started, seconds, None)

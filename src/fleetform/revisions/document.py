@@ -107,6 +107,8 @@ def _container(c: DesiredContainer, key: bytes) -> dict[str, Any]:
         "run_once": c.run_once,
         "secret_keys": sorted(k for k, _ in c.spec.env if k in secret),
         "spec": spec,
+        # how `fleetform rollback` batches and watches the way back to here
+        "rollback_config": dataclasses.asdict(c.service.rollback_config),
     }
 
 

@@ -160,6 +160,48 @@ def history_script(stacks: Iterable[str] = ()) -> str:
 
     Only the named stacks, or every stack when none is named.
     """
+    return sectioned_script([("revisions", _history_lines(stacks))])
+
+
+#: what the rollback script prints per container (tab-separated)
+_CONTAINER_FORMAT = (
+    "{{.Name}}\t{{.Id}}\t{{.State.Running}}\t"
+    '{{index .Config.Labels "fleetform.stack"}}\t'
+    '{{index .Config.Labels "fleetform.config-hash"}}'
+)
+
+
+def rollback_script(stacks: Iterable[str]) -> str:
+    """:func:`history_script`'s part, and the stacks' containers (kept ones too)."""
+    names = list(stacks)
+    listing = "\n".join(
+        f"ids=$(docker ps -aq --no-trunc --filter label=fleetform.stack={shlex.quote(s)}) "
+        '|| exit 1; [ -z "$ids" ] || '
+        f"docker inspect --format {shlex.quote(_CONTAINER_FORMAT)} $ids || exit 1"
+        for s in names
+    )
+    return sectioned_script(
+        [("revisions", _history_lines(names)), ("containers", listing or "true")]
+    )
+
+
+def parse_rollback(stdout: str) -> tuple[HostRevisions, list[tuple[str, ...]]]:
+    """The revisions and the container rows (name, id, running, stack, config hash)."""
+    revisions = parse_history(stdout)
+    part = split_sections(stdout).get("containers")
+    if part is None:
+        raise RevisionHostError("unexpected output (no containers section)")
+    if part.rc != 0:
+        raise RevisionHostError(f"cannot list the containers: {part.text.strip()[-300:]}")
+    rows = [
+        tuple(line.split("\t"))
+        for line in part.text.splitlines()
+        if line.count("\t") == _CONTAINER_FORMAT.count("\t")
+    ]
+    return revisions, rows
+
+
+def _history_lines(stacks: Iterable[str]) -> str:
     names = " ".join(shlex.quote(s) for s in stacks) or "*"
     root = shlex.quote(REVISIONS_DIR)
     script = (
@@ -172,7 +214,7 @@ def history_script(stacks: Iterable[str] = ()) -> str:
         "done\n"
         "true"
     )
-    return sectioned_script([("revisions", script)])
+    return script
 
 
 @dataclass

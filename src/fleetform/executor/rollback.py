@@ -1,0 +1,254 @@
+"""Carry out a rollback plan (``fleetform.revisions.rollback``): swaps in batches.
+
+Each :class:`~fleetform.revisions.rollback.Swap` is one host command
+(:func:`kept_swap_command`): stop the running container, start the kept one
+in its place, wait for its health and watch it for the ``rollback_config``
+monitor window; the container it replaced becomes the kept one, so a second
+swap goes forth again.  A swap that fails puts the running container back
+itself.  A failed batch leads to what ``rollback_config.failure_action``
+says (``fleetform.plan.rollout.after_batch``): by default every swap this
+run made is swapped back, so the fleet stays on the revision it was on.
+
+Stacks whose swaps all passed get a new revision on their host, holding the
+target's desired state (docs/revisions.md), and every swap an audit line.
+
+Example (what ``fleetform rollback`` does)::
+
+    result = run_rollback(session, plan, run=run, provenance=provenance)
+"""
+
+from __future__ import annotations
+
+import io
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from fleetform.executor import argv as A
+from fleetform.executor.rollout import run_marked
+from fleetform.executor.session import Session
+from fleetform.executor.shell import if_owned, monitor_command, wait_healthy_command
+from fleetform.model import KEPT_SUFFIX
+from fleetform.plan.rollout import after_batch
+from fleetform.revisions.document import Provenance, serialize
+from fleetform.revisions.host import upload_path, write_command
+from fleetform.revisions.provenance import now
+from fleetform.revisions.rollback import RollbackPlan, StackRollback, Swap, rollback_document
+from fleetform.runlog.audit import action_line_command, append_script, entry
+from fleetform.runlog.run import Run
+
+#: seconds a started kept container may take to become healthy
+HEALTH_WAIT = 120
+#: the name the running container waits under while its kept one starts
+SWAP_SUFFIX = ".fleetform-swap"
+
+Outcome = Literal["done", "reverted", "paused", "failed"]
+
+
+def kept_swap_command(name: str, stack: str, monitor: float, wait: int = HEALTH_WAIT) -> str:
+    """Start ``name``'s kept container in its place; the replaced one becomes the kept one.
+
+    Both containers are checked to be ``stack``'s first.  On any failure the
+    kept container is stopped and renamed back, and the one that ran before
+    gets its name back and starts again if it was running.
+    """
+    kept, tmp = name + KEPT_SUFFIX, name + SWAP_SUFFIX
+    q = shlex.quote
+    running = "{{.State.Running}}"
+    steps = [
+        f"{shlex.join(A.stop_argv(name, None))} >/dev/null",
+        shlex.join(A.rename_argv(name, tmp)),
+        "s=1",
+        shlex.join(A.rename_argv(kept, name)),
+        "s=2",
+        f"{shlex.join(A.start_argv(name))} >/dev/null",
+        f"( {wait_healthy_command(name, wait)} )",
+        f"( {monitor_command(name, monitor)} )",
+    ]
+    failed = q(f"fleetform: {name}: the kept container failed; the running one is put back")
+    swap = (
+        f"s=0; r=$(docker container inspect --format {q(running)} {q(name)}) || exit 1; "
+        f"if {' && '.join(steps)}; then {shlex.join(A.rename_argv(tmp, kept))}; "
+        f"else echo {failed} >&2; "
+        f'if [ "$s" -ge 2 ]; then {shlex.join(A.stop_argv(name, None))} >/dev/null 2>&1; '
+        f"{shlex.join(A.rename_argv(name, kept))}; fi; "
+        f'if [ "$s" -ge 1 ]; then {shlex.join(A.rename_argv(tmp, name))}; fi; '
+        f'if [ "$r" = true ]; then {shlex.join(A.start_argv(name))} >/dev/null; fi; '
+        "exit 1; fi"
+    )
+    gone = q(f"fleetform: {name} is not on the host any more")
+    no_kept = q(f"fleetform: {name} has no kept container any more")
+    return if_owned(
+        kept,
+        stack,
+        if_owned(name, stack, swap, f"echo {gone} >&2; exit 1"),
+        f"echo {no_kept} >&2; exit 1",
+    )
+
+
+@dataclass
+class RollbackResult:
+    outcome: Outcome = "done"
+    #: swap -> "rolled_back", "failed", "reverted" (went back again) or missing: untouched
+    states: dict[Swap, str] = field(default_factory=dict)
+    errors: dict[Swap, str] = field(default_factory=dict)
+    #: host -> the revision numbers recorded there, per stack
+    recorded: dict[str, dict[str, int]] = field(default_factory=dict)
+    problems: dict[str, list[str]] = field(default_factory=dict)
+
+
+def run_rollback(
+    session: Session,
+    plan: RollbackPlan,
+    *,
+    run: Run,
+    provenance: Provenance,
+    notify: Callable[[str], None] = lambda text: None,
+) -> RollbackResult:
+    """Every batch in order; then the new revisions and the audit lines."""
+    result = RollbackResult()
+    done: list[Swap] = []
+    counts: dict[tuple[str, str], list[int]] = {}
+    batches = plan.batches()
+    for number, (config, batch) in enumerate(batches, 1):
+        if number > 1 and config.delay:
+            time.sleep(config.delay / 1e9)
+        notify(f"rollback batch {number}/{len(batches)}: " + ", ".join(str(s) for s in batch))
+        started = time.time()
+        jobs = [
+            (s.host, s.name, kept_swap_command(s.name, s.stack, config.monitor / 1e9))
+            for s in batch
+        ]
+        outcomes = run_marked(session, jobs)
+        seconds = time.time() - started
+        failed = 0
+        for swap in batch:
+            error = outcomes[(swap.host, swap.name)]
+            if error is None:
+                result.states[swap] = "rolled_back"
+                done.append(swap)
+            else:
+                failed += 1
+                result.states[swap] = "failed"
+                result.errors[swap] = error
+        _audit(session, run, plan, {s: outcomes[(s.host, s.name)] for s in batch}, started, seconds)
+        count = counts.setdefault((batch[0].stack, batch[0].service), [0, 0])
+        count[0] += failed
+        count[1] += len(batch)
+        decision = after_batch(config, count[0], count[1])
+        if decision == "rollback":
+            _revert(session, run, plan, done, result)
+            return result
+        if decision == "pause":
+            result.outcome = "paused"
+            break
+    if result.errors and result.outcome == "done":
+        result.outcome = "failed"  # failure_action continue: some stayed where they were
+    _record(session, plan, result, provenance)
+    return result
+
+
+def _revert(
+    session: Session, run: Run, plan: RollbackPlan, done: list[Swap], result: RollbackResult
+) -> None:
+    """Swap every passed swap back: the fleet stays on the revision it was on."""
+    result.outcome = "reverted"
+    if not done:
+        return
+    started = time.time()
+    outcomes = run_marked(
+        session,
+        [(s.host, s.name, kept_swap_command(s.name, s.stack, 0)) for s in done],
+    )
+    for swap in done:
+        error = outcomes[(swap.host, swap.name)]
+        result.states[swap] = "reverted" if error is None else "failed"
+        if error is not None:
+            result.problems.setdefault(swap.host, []).append(
+                f"{swap.name}: could not go back to the container it ran before: {error}"
+            )
+    _audit(session, run, plan, outcomes_by_swap(done, outcomes), started, time.time() - started)
+
+
+def outcomes_by_swap(
+    swaps: list[Swap], outcomes: dict[tuple[str, str], str | None]
+) -> dict[Swap, str | None]:
+    return {s: outcomes[(s.host, s.name)] for s in swaps}
+
+
+def _stack_of(plan: RollbackPlan, swap: Swap) -> StackRollback:
+    return next(st for st in plan.stacks if st.host == swap.host and st.stack == swap.stack)
+
+
+def _audit(
+    session: Session,
+    run: Run,
+    plan: RollbackPlan,
+    outcomes: dict[Swap, str | None],
+    at: float,
+    seconds: float,
+) -> None:
+    scripts: dict[str, list[str]] = {}
+    for swap, error in outcomes.items():
+        st = _stack_of(plan, swap)
+        record = entry(
+            run,
+            host=swap.host,
+            action="rollback",
+            at=at,
+            stack=swap.stack,
+            service=swap.service,
+            resource=swap.name,
+            container_ids={"old": None, "new": None},
+            from_revision=str(st.from_revision),
+            to_revision=str(st.to_revision),
+            result="ok" if error is None else "failed",
+            duration=seconds,
+            error=error,
+        )
+        scripts.setdefault(swap.host, []).append(action_line_command(record, swap.name))
+    if scripts:
+        session.run_everywhere(
+            lambda h: append_script(scripts[h.name]),
+            hosts=[h for h in session.loaded.hosts if h.name in scripts and h.connected],
+        )
+
+
+def _record(
+    session: Session, plan: RollbackPlan, result: RollbackResult, provenance: Provenance
+) -> None:
+    """A new revision for each stack on a host whose swaps all passed."""
+    finished = now()
+    for host in session.loaded.hosts:
+        if not host.connected:
+            continue
+        for st in plan.stacks:
+            if st.host != host.name:
+                continue
+            if any(result.states.get(s) != "rolled_back" for s in st.swaps):
+                continue
+            doc = rollback_document(
+                st,
+                actor=provenance.actor,
+                fleetform_version=provenance.fleetform_version,
+                started_at=provenance.started_at,
+                finished_at=finished,
+            )
+            try:
+                host.put_file(
+                    io.BytesIO(serialize(doc).encode()), upload_path(st.stack, st.next_number)
+                )
+                res = session.run_on(host, write_command(st.stack, st.next_number))
+            except Exception as exc:  # the connection went: said, never raised
+                result.problems.setdefault(host.name, []).append(
+                    f"stack {st.stack}: no revision recorded: {exc}"
+                )
+                continue
+            if res.ok:
+                result.recorded.setdefault(host.name, {})[st.stack] = st.next_number
+            else:
+                result.problems.setdefault(host.name, []).append(
+                    f"stack {st.stack}: no revision recorded: {res.stderr.strip()}"
+                )
