@@ -24,6 +24,7 @@ HANDLERS = {
     "apply": "fleetform.commands.converge:run_apply",
     "verify": "fleetform.commands.verify:run_verify",
     "history": "fleetform.commands.history:run_history",
+    "rollback": "fleetform.commands.rollback:run_rollback",
     "audit": "fleetform.commands.audit:run_audit",
     "lab": "fleetform.commands.lab:run_lab",
 }
@@ -94,6 +95,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="check the hosts' real state against the stacks (testinfra)")
     _add_target_args(p)
     p.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
+
+    p = sub.add_parser(
+        "rollback", help="go back to an earlier revision of stacks, in health-gated batches"
+    )
+    _add_target_args(p, stacks_help="stack names or stack files to roll back")
+    _add_host_key_arg(p)
+    p.add_argument(
+        "--to",
+        type=int,
+        metavar="REVISION",
+        help="the revision to go back to (default: the previous one; see `fleetform history`)",
+    )
+    p.add_argument(
+        "-y",
+        "--yes",
+        action="store_true",
+        help="approve without asking (required without a terminal and with --json)",
+    )
+    p.add_argument(
+        "--lock-wait",
+        metavar="DURATION",
+        help="when another run holds a stack's deploy lock, wait for it up to DURATION",
+    )
 
     p = sub.add_parser("history", help="list each host's revisions of its stacks, newest first")
     _add_target_args(p, stacks_help="stack names or stack files (default: every stack)")

@@ -189,3 +189,12 @@ def lock_wait_or_report(args: Any, out: Output) -> float | None:
     except ValueError as exc:
         out.error(f"--lock-wait: {exc}")
         return None
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: the ``finally`` blocks release the locks."""
+
+
+def on_sigterm(signum: int, frame: object) -> None:
+    """The SIGTERM handler of the commands that hold deploy locks."""
+    raise Terminated()

@@ -32,6 +32,7 @@ from fleetform.commands.common import (
     load_stacks_or_report,
     lock_settings_or_report,
     lock_wait_or_report,
+    on_sigterm,
     ssh_targets_or_report,
 )
 from fleetform.commands.rollout_report import rollout_json
@@ -48,14 +49,6 @@ if TYPE_CHECKING:
 
 class LockBusy(Exception):
     """A stack is locked by another run on a targeted host (the message names it)."""
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled as Ctrl-C is: the ``finally`` blocks release the locks."""
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise Terminated()
 
 
 @dataclass
@@ -168,7 +161,7 @@ def run_apply(args: argparse.Namespace) -> int:
         if problem is not None:
             raise LockBusy(problem)
 
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         return _apply_locked(args, out, inputs, run, lock, taken)
     except LockBusy as exc:
@@ -251,7 +244,7 @@ def _carry_out(
         session.run()
     rolled = None
     if rollout is not None:
-        rolled = _roll_out(session, rollout, run, out)
+        rolled = _roll_out(session, rollout, run, out, obs.revisions)
         # Recorded once the rollout is over, and only for what stayed.
         _add_recording(session, obs, inputs.stacks, _kept_plans(obs, rolled))
         session.collect_failures()
@@ -303,7 +296,9 @@ def _replanned(obs: Observation) -> set[str]:
     return set(obs.engine_pending) | restarted
 
 
-def _roll_out(session: Session, rollout: Rollout, run: Any, out: Output) -> RolloutResult:
+def _roll_out(
+    session: Session, rollout: Rollout, run: Any, out: Output, numbers: Any
+) -> RolloutResult:
     from fleetform.executor.rollout import run_rollout
     from fleetform.plan.rollout import Rollout as RolloutType
 
@@ -321,7 +316,7 @@ def _roll_out(session: Session, rollout: Rollout, run: Any, out: Output) -> Roll
         for svc in rollout.services
     )
     with out.status("Rolling out"):
-        return run_rollout(session, RolloutType(kept), run=run, notify=out.note)
+        return run_rollout(session, RolloutType(kept), run=run, notify=out.note, numbers=numbers)
 
 
 def _kept_plans(obs: Observation, rolled: RolloutResult) -> dict[str, Any]:

@@ -4,8 +4,10 @@ A (host, service) is ``updated`` when all its replaced containers passed and
 stayed, ``rolled_back`` when any went back to its old container, ``failed``
 when one could not be brought back (or failed under ``pause``/``continue``),
 and ``untouched`` when none of its containers was replaced before the
-rollout stopped.  ``from_revision`` and ``to_revision`` are null for now:
-revision numbers are only known on the hosts when they are recorded.
+rollout stopped.  ``from_revision`` is the stack's current revision on the
+host when the apply started (null: none yet); ``to_revision`` the one it is
+on afterwards: the new revision the apply records when the service was
+updated, else the same.
 """
 
 from __future__ import annotations
@@ -33,8 +35,7 @@ def rollout_json(rollout: Rollout, result: RolloutResult) -> dict[str, Any]:
             "stack": stack,
             "service": service,
             "state": state,
-            "from_revision": None,
-            "to_revision": None,
+            **_revisions(result, host, stack, state),
         }
         for (host, stack, service), state in sorted(states.items())
     ]
@@ -57,6 +58,23 @@ def rollout_json(rollout: Rollout, result: RolloutResult) -> dict[str, Any]:
         "batches": batches,
         "errors": errors,
         "problems": result.problems,
+    }
+
+
+def _revisions(result: RolloutResult, host: str, stack: str, state: str) -> dict[str, Any]:
+    """The revision a (host, service) went from, and the one it is on now.
+
+    An updated service of a stack the apply recorded is on the new revision
+    (the highest + 1); anything else stayed on the current one.
+    """
+    got = result.numbers.get(host, {}).get(stack)
+    if got is None:
+        return {"from_revision": None, "to_revision": None}
+    stopped = result.stopped_at is not None and result.stopped_at[0] == stack
+    recorded = state == "updated" and not stopped
+    return {
+        "from_revision": got.current,
+        "to_revision": got.highest + 1 if recorded else got.current,
     }
 
 

@@ -37,6 +37,7 @@ from fleetform.observe import (
 from fleetform.plan import HostPlan, Plan, plan_host
 from fleetform.plan.desired import HostDesired, desired_for_host
 from fleetform.plan.observed import Observed
+from fleetform.revisions.host import StackNumbers, numbers_script, parse_numbers_lines
 from fleetform.runlog.lock import HeldLock, parse_lock_lines
 from fleetform.runlog.lock import state_command as lock_state_command
 
@@ -44,6 +45,8 @@ from fleetform.runlog.lock import state_command as lock_state_command
 DOCKER_PART = "docker"
 #: the part that lists the deploy locks held on the stacks (fleetform.runlog.lock)
 LOCKS_PART = "locks"
+#: the part that gives each stack's revision numbers (fleetform.revisions.host)
+REVISIONS_PART = "revisions"
 
 
 @dataclass
@@ -57,18 +60,22 @@ class Observation:
     engine_states: dict[str, EngineState] = field(default_factory=dict)
     #: host -> deploy locks held there on the stacks, when observed (plan shows them)
     locks: dict[str, tuple[HeldLock, ...]] = field(default_factory=dict)
+    #: host -> stack -> its revision numbers there, when observed (apply's rollout says
+    #: which revision it goes from and to)
+    revisions: dict[str, dict[str, StackNumbers]] = field(default_factory=dict)
 
     def plan(self, failures: Mapping[str, str]) -> Plan:
         return Plan.from_hosts(self.plans.values(), errors={**failures, **self.errors})
 
 
 def host_command(desired: HostDesired) -> str:
-    """The one command that observes a host: engine state, Docker state, deploy locks."""
+    """The one command that observes a host: engine, Docker state, locks, revision numbers."""
     return sectioned_script(
         [
             *FACT_SECTIONS,
             (DOCKER_PART, observe_command(desired)),
             (LOCKS_PART, lock_state_command(desired.stacks)),
+            (REVISIONS_PART, numbers_script(desired.stacks)),
         ]
     )
 
@@ -100,6 +107,8 @@ def observe_and_plan(
             parts, docker_doc = split_output(result.stdout)
             if LOCKS_PART in parts:
                 obs.locks[name] = parse_lock_lines(parts[LOCKS_PART].text)
+            if REVISIONS_PART in parts:
+                obs.revisions[name] = parse_numbers_lines(parts[REVISIONS_PART].text)
             engine_state = engine_state_from_sections(parts)
             engine = engine_changes(engines[name], engine_state)
         except (ObserveError, ValueError) as exc:

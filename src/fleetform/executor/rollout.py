@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import shlex
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -33,6 +33,7 @@ from fleetform.executor.steps import (
     swap_back_command,
 )
 from fleetform.plan.rollout import Rollout, ServiceRollout, Unit, after_batch
+from fleetform.revisions.host import StackNumbers
 from fleetform.runlog.audit import action_line_command, append_script, entry
 from fleetform.runlog.run import Run
 
@@ -66,6 +67,22 @@ class RolloutResult:
     stopped_at: tuple[str, str] | None = None
     #: units that could not be brought back or cleaned up: host -> messages
     problems: dict[str, list[str]] = field(default_factory=dict)
+    #: host -> stack -> the revision numbers the rollout started from
+    numbers: Mapping[str, Mapping[str, StackNumbers]] = field(default_factory=dict)
+
+    def revisions(self, unit: Unit, back: bool = False) -> tuple[str | None, str | None]:
+        """``(from, to)`` revision of a unit's rollout line (``back``: its rollback line).
+
+        A rollout goes from the current revision to the one the apply records
+        (the highest + 1); a rollback goes from that one, never recorded, back.
+        """
+        c = unit.action.container
+        got = self.numbers.get(unit.host, {}).get(c.stack) if c is not None else None
+        if got is None:
+            return None, None
+        now = str(got.current) if got.current is not None else None
+        new = str(got.highest + 1)
+        return (new, now) if back else (now, new)
 
 
 def run_marked(
@@ -137,19 +154,6 @@ def _run_batch(
     return {unit: outcomes[(unit.host, unit.name)] for unit in batch}
 
 
-def _by_host(units: Iterable[Unit], command: Callable[[Unit], str]) -> dict[str, list[str]]:
-    scripts: dict[str, list[str]] = {}
-    for unit in units:
-        scripts.setdefault(unit.host, []).append(f"( {command(unit)} )")
-    return scripts
-
-
-def _report(result: RolloutResult, results: dict[str, CommandResult], what: str) -> None:
-    for host, res in results.items():
-        if not res.ok:
-            result.problems.setdefault(host, []).append(f"{what}: {res.stderr.strip()}")
-
-
 def run_rollout(
     session: Session,
     rollout: Rollout,
@@ -157,9 +161,13 @@ def run_rollout(
     run: Run,
     env_dir: str = SECRET_ENV_DIR,
     notify: Callable[[str], None] = lambda text: None,
+    numbers: Mapping[str, Mapping[str, StackNumbers]] | None = None,
 ) -> RolloutResult:
-    """Run every batch of ``rollout`` in order; roll back or pause as ``after_batch`` says."""
-    result = RolloutResult()
+    """Run every batch of ``rollout`` in order; roll back or pause as ``after_batch`` says.
+
+    ``numbers``: each host's revision numbers of the stacks, as observed.
+    """
+    result = RolloutResult(numbers=numbers or {})
     passed: list[Unit] = []
     for svc in rollout.services:
         if not _run_service(session, svc, result, passed, run, env_dir, notify):
@@ -205,7 +213,7 @@ def _run_service(
         result.batches.append(
             BatchRecord(svc.stack, svc.service, number, batch, started, seconds, n_failed)
         )
-        _audit(session, run, "rollout", outcomes, started, seconds, number)
+        _audit(session, run, result, "rollout", outcomes, started, seconds, number)
         decision = after_batch(config, failed, attempted)
         if decision == "rollback":
             result.stopped_at = (svc.stack, svc.service)
@@ -221,32 +229,57 @@ def _run_service(
 def _roll_back(
     session: Session, stack: str, result: RolloutResult, passed: list[Unit], run: Run
 ) -> None:
-    """Every replacement of ``stack`` this run made goes back to its kept old container."""
+    """Every replacement of ``stack`` this run made goes back to its kept old container.
+
+    Service by service, in batches of the service's ``rollback_config``
+    (parallelism, delay), each container watched for its ``monitor`` window.
+    Whatever fails, every other container still goes back: a failed one is
+    reported, and there is nothing further back to go to.
+    """
     result.outcome = "rolled_back"
     back = [u for u in passed if u.action.container and u.action.container.stack == stack]
-    started = time.time()
-    results = _round(session, _by_host(back, lambda u: swap_back_command(u.action)))
-    seconds = time.time() - started
-    outcomes: dict[Unit, str | None] = {}
+    by_service: dict[str, list[Unit]] = {}
     for unit in back:
-        res = results.get(unit.host)
-        ok = res is not None and res.ok
-        result.states[unit] = "rolled_back" if ok else "failed"
-        outcomes[unit] = None if ok else (res.stderr.strip() if res else "host not reachable")
-    _report(result, results, "rolling back")
+        c = unit.action.container
+        assert c is not None
+        by_service.setdefault(c.service.name, []).append(unit)
+    for units in by_service.values():
+        c = units[0].action.container
+        assert c is not None
+        config = c.service.rollback_config
+        size = config.batch_size(len(units))
+        for number, i in enumerate(range(0, len(units), size), 1):
+            if number > 1 and config.delay:
+                time.sleep(config.delay / 1e9)
+            batch = units[i : i + size]
+            started = time.time()
+            jobs = [
+                (u.host, u.name, swap_back_command(u.action, config.monitor / 1e9)) for u in batch
+            ]
+            outcomes = run_marked(session, jobs)
+            by_unit = {u: outcomes[(u.host, u.name)] for u in batch}
+            for unit, error in by_unit.items():
+                result.states[unit] = "rolled_back" if error is None else "failed"
+                if error is not None:
+                    result.problems.setdefault(unit.host, []).append(
+                        f"rolling back {unit.name}: {error}"
+                    )
+            _audit(
+                session, run, result, "rollback", by_unit, started, time.time() - started, number
+            )
     # The failed replacements put their old container back themselves
     # (unless the host gave no word: those stay failed).
     for unit, state in list(result.states.items()):
         mine = unit.action.container is not None and unit.action.container.stack == stack
         said = not result.errors.get(unit, "").startswith(NO_RESULT)
-        if state == "failed" and mine and said and unit not in outcomes:
+        if state == "failed" and mine and said and unit not in back:
             result.states[unit] = "rolled_back"
-    _audit(session, run, "rollback", outcomes, started, seconds, None)
 
 
 def _audit(
     session: Session,
     run: Run,
+    result: RolloutResult,
     action: str,
     outcomes: dict[Unit, str | None],
     at: float,
@@ -257,6 +290,7 @@ def _audit(
     scripts: dict[str, list[str]] = {}
     for unit, error in outcomes.items():
         c = unit.action.container
+        from_revision, to_revision = result.revisions(unit, back=action == "rollback")
         record = entry(
             run,
             host=unit.host,
@@ -266,6 +300,8 @@ def _audit(
             service=c.service.name if c else None,
             resource=unit.name,
             container_ids={"old": unit.action.container_id, "new": None},
+            from_revision=from_revision,
+            to_revision=to_revision,
             result="ok" if error is None else "failed",
             duration=seconds,
             error=error,

@@ -264,15 +264,23 @@ def rollout_recreate_command(
     return f"{remove_on_exit(env_file)}; {command}" if env_file else command
 
 
-def swap_back_command(action: Action) -> str:
+def swap_back_command(action: Action, monitor_seconds: float | None = None) -> str:
     """Go back to the kept old container of a rolled-out recreate.
 
     The new container (checked to be the stack's) is removed without
     ``--volumes``: the anonymous volumes it mounts are the old container's,
-    carried over, and stay.  The kept container gets its name back and starts.
+    carried over, and stay.  The kept container gets its name back and starts;
+    with ``monitor_seconds`` it must then become healthy and stay up that long
+    (``rollback_config.monitor``), or the command fails.
     """
     c = action.container
     assert c is not None
+    if monitor_seconds is not None:
+        gate = [
+            wait_healthy_command(c.name, health_wait_seconds(c)),
+            monitor_command(c.name, monitor_seconds),
+        ]
+        return f"( {swap_back_command(action)} ) && " + " && ".join(f"( {g} )" for g in gate)
     kept = c.name + OLD_SUFFIX
     stack = c.stack
     back = join_steps(

@@ -129,6 +129,47 @@ def parse_prepared(stdout: str) -> Prepared:
     )
 
 
+def numbers_script(stacks: Iterable[str]) -> str:
+    """Per stack: ``<stack> <current> <file>...`` (``-`` when there is no ``current``).
+
+    Read by the observation, so apply can say which revision it goes from and to.
+    """
+    return (
+        "\n".join(
+            f"printf '%s %s ' {shlex.quote(s)} \"$(cat {shlex.quote(stack_dir(s))}/current "
+            f'2>/dev/null || echo -)"; ls -1A {shlex.quote(stack_dir(s))} 2>/dev/null | '
+            "tr '\\n' ' '; echo"
+            for s in stacks
+        )
+        or "true"
+    )
+
+
+@dataclass(frozen=True)
+class StackNumbers:
+    """A stack's revision numbers on a host: the current one and the highest."""
+
+    current: int | None
+    highest: int
+
+
+def parse_numbers_lines(text: str) -> dict[str, StackNumbers]:
+    """What :func:`numbers_script` printed.
+
+    >>> parse_numbers_lines("demo 2 1.json 2.json current\\nnew - \\n")
+    {'demo': StackNumbers(current=2, highest=2), 'new': StackNumbers(current=None, highest=0)}
+    """
+    out: dict[str, StackNumbers] = {}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) < 2:
+            continue
+        stack, current, *files = words
+        highest = parse_numbers(" ".join([stack, *files]))[stack]
+        out[stack] = StackNumbers(int(current) if current.isdigit() else None, highest)
+    return out
+
+
 def upload_path(stack: str, number: int) -> str:
     """Where a revision file is uploaded before it is moved into place."""
     return f"{stack_dir(stack)}/.{number}.json.tmp"

@@ -15,7 +15,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from fleetform.model import Port, RolloutConfig, Service, Stack
+from fleetform.model import Port, Service, Stack
 from fleetform.stackfile.names import check_names
 from fleetform.stackfile.parts import Rejected
 from fleetform.stackfile.ports import parse_long, parse_short
@@ -337,7 +337,6 @@ def _start_first(stack: Stack, report: Report) -> None:
 
 def _not_yet(stack: Stack, report: Report) -> None:
     """Rollout settings this version reads but cannot carry out are refused, not ignored."""
-    default = RolloutConfig()
     for svc in stack.services:
         for key in ("update_config", "rollback_config"):
             if getattr(svc, key).order == "start-first":
@@ -345,16 +344,6 @@ def _not_yet(stack: Stack, report: Report) -> None:
                     ("services", svc.name, "deploy", key, "order"),
                     "`start-first` is not supported yet: every rollout replaces a container "
                     "after stopping the old one (`stop-first`)",
-                )
-        back = svc.rollback_config
-        for name in ("parallelism", "delay", "monitor", "max_failure_ratio"):
-            if getattr(back, name) != getattr(default, name) or (
-                name == "parallelism" and back.parallelism_percent
-            ):
-                report.error(
-                    ("services", svc.name, "deploy", "rollback_config", name),
-                    f"`rollback_config.{name}` is not supported yet: a rollback puts every "
-                    "replaced container of the stack back at once",
                 )
 
 
