@@ -68,6 +68,15 @@ class Swap:
     from_hash: str
     to_hash: str
     config: RolloutConfig
+    #: the images of the current and the target revision (None: not recorded)
+    from_image: str | None = None
+    to_image: str | None = None
+
+    def change(self) -> str:
+        """What changes, for the plan: the image when it differs, else the config hash."""
+        if self.from_image and self.to_image and self.from_image != self.to_image:
+            return f"image {self.from_image} -> {self.to_image}"
+        return f"config {self.from_hash[:12]} -> {self.to_hash[:12]}"
 
     def __str__(self) -> str:
         return f"{self.host} {self.name}"
@@ -125,7 +134,7 @@ class RollbackPlan:
             )
             out += [
                 f"  ~ {s.name}: start the kept container of revision {st.to_revision} "
-                f"(config {s.from_hash[:12]} -> {s.to_hash[:12]}); the current one is kept"
+                f"({s.change()}); the current one is kept"
                 for s in st.swaps
             ]
             if not st.swaps:
@@ -167,6 +176,12 @@ def rollback_config(record: Mapping[str, Any] | None) -> RolloutConfig:
         return RolloutConfig()
 
 
+def _image(record: Mapping[str, Any] | None) -> str | None:
+    spec = (record or {}).get("spec")
+    image = spec.get("image") if isinstance(spec, Mapping) else None
+    return str(image) if image else None
+
+
 def _by_number(docs: Iterable[Mapping[str, Any]], stack: str) -> dict[int, Mapping[str, Any]]:
     return {int(d["revision"]): d for d in docs if d.get("stack") == stack}
 
@@ -204,7 +219,7 @@ def _target(revs: Mapping[int, Mapping[str, Any]], current: int, to: int | None)
         found = _default_target(revs, current)
         return "no earlier revision to roll back to" if found is None else found
     if to not in revs:
-        return f"has no revision {to} (it has {', '.join(str(n) for n in sorted(revs))})"
+        return f"there is no revision {to} (the host has {', '.join(str(n) for n in sorted(revs))})"
     return to
 
 
@@ -258,6 +273,8 @@ def _swaps(
                     from_hash=str(running.config_hash),
                     to_hash=then[name],
                     config=rollback_config(now_records.get(name) or record),
+                    from_image=_image(now_records.get(name)),
+                    to_image=_image(record),
                 )
             )
     return swaps, notes, problems
