@@ -252,6 +252,37 @@ class RolloutConfig:
         return max(1, self.parallelism)
 
 
+#: Defaults of the ``proxy`` key (docs/proxy.md).
+PROXY_HEALTH_PATH = "/"
+PROXY_HEALTH_INTERVAL = 1_000_000_000  # ns
+PROXY_HEALTH_TIMEOUT = 2_000_000_000  # ns
+PROXY_DRAIN = 10_000_000_000  # ns
+
+
+@dataclass(frozen=True)
+class ProxyHealth:
+    """The proxy's own HTTP check of each replica: only a passing replica gets traffic."""
+
+    path: str = PROXY_HEALTH_PATH
+    interval: int = PROXY_HEALTH_INTERVAL  # ns
+    timeout: int = PROXY_HEALTH_TIMEOUT  # ns
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    """``proxy``: the host's HTTP proxy serves ``listen`` and balances over the replicas.
+
+    The proxy reaches each replica at its address on the stack network and
+    ``target_port``, so the service needs no host port of its own.
+    """
+
+    listen: int  # host port the proxy serves
+    target_port: int  # container port
+    health: ProxyHealth = field(default_factory=ProxyHealth)
+    #: how long in-flight requests may finish on a replaced container.
+    drain: int = PROXY_DRAIN  # ns
+
+
 @dataclass(frozen=True)
 class Service:
     name: str
@@ -291,6 +322,8 @@ class Service:
     resources: Resources = field(default_factory=Resources)
     update_config: RolloutConfig = field(default_factory=RolloutConfig)
     rollback_config: RolloutConfig = field(default_factory=RolloutConfig)
+    #: fleetform's ``proxy`` key; None: no proxy in front of this service.
+    proxy: ProxyConfig | None = None
     #: placement: inventory groups or hosts; empty means the stack's hosts.
     hosts: tuple[str, ...] = ()
     state: ServiceState = "running"

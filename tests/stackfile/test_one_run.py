@@ -194,7 +194,7 @@ def test_the_compose_key_lists_match_the_keys_fleetform_reads() -> None:
     schema = load_schema()
     service = schema["$defs"]["service"]["properties"]
     assert compose.TOP_LEVEL.isdisjoint(schema["properties"])
-    own = {"image_archive", "hosts", "state", "pull"}
+    own = {"image_archive", "hosts", "state", "pull", "proxy"}
     assert set(service) - own <= compose.SERVICE
     for instead in compose.INSTEAD.values():
         node = schema["$defs"]["service"]

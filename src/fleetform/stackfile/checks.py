@@ -18,8 +18,9 @@ from typing import Any, NamedTuple
 from fleetform.model import Port, Service, Stack
 from fleetform.stackfile.names import check_names
 from fleetform.stackfile.parts import Rejected
-from fleetform.stackfile.ports import parse_long, parse_short
+from fleetform.stackfile.ports import port_index
 from fleetform.stackfile.problems import DocPath, Report, format_path
+from fleetform.stackfile.proxy import check_listen_clashes, own_port_problems
 from fleetform.stackfile.service import DEFAULT_NETWORK
 
 _WILDCARDS = ("", "0.0.0.0", "::")
@@ -166,22 +167,6 @@ class _Binding:
         return mine is None or theirs is None or bool(mine & theirs)
 
 
-def _port_index(items: list[Any], port: Port) -> int | None:
-    for i, item in enumerate(items):
-        try:
-            if isinstance(item, int):
-                found = [Port(item)]
-            elif isinstance(item, str):
-                found = parse_short(item)
-            else:
-                found = parse_long(item)
-        except ValueError:
-            continue
-        if port in found:
-            return i
-    return None
-
-
 def _bindings(loaded: Loaded) -> list[_Binding]:
     stack, data, report, rejected = loaded
     out = []
@@ -192,7 +177,7 @@ def _bindings(loaded: Loaded) -> list[_Binding]:
         for port in svc.ports:
             if port.published is None:
                 continue
-            path: DocPath = ("services", svc.name, "ports", _port_index(raw, port) or 0)
+            path: DocPath = ("services", svc.name, "ports", port_index(raw, port) or 0)
             if svc.replicas > 1:
                 report.error(
                     path,
@@ -320,17 +305,23 @@ def check_docker_names(loaded: list[Loaded]) -> None:
 
 
 def _start_first(stack: Stack, report: Report) -> None:
-    """``order: start-first`` runs old and new side by side: no fixed host port then."""
+    """``order: start-first`` runs old and new side by side: no fixed host port then.
+
+    A proxied service's own ``listen`` in ``ports`` is reported by
+    :func:`own_port_problems` instead.
+    """
     for svc in stack.services:
-        fixed = [p for p in svc.ports if p.published is not None]
+        listen = svc.proxy.listen if svc.proxy is not None else None
+        fixed = [p for p in svc.ports if p.published not in (None, listen)]
         if not fixed:
             continue
         for key in ("update_config", "rollback_config"):
             if getattr(svc, key).order == "start-first":
+                default = " (the default with `proxy`)" if svc.proxy is not None else ""
                 report.error(
                     ("services", svc.name, "deploy", key, "order"),
-                    f"`start-first` runs the old and the new container together, but both would "
-                    f"publish host port {fixed[0].published}/{fixed[0].protocol}; use "
+                    f"`start-first`{default} runs the old and the new container together, but "
+                    f"both would publish host port {fixed[0].published}/{fixed[0].protocol}; use "
                     "`stop-first`, or leave the host port out",
                 )
 
@@ -339,7 +330,8 @@ def _not_yet(stack: Stack, report: Report) -> None:
     """Rollout settings this version reads but cannot carry out are refused, not ignored."""
     for svc in stack.services:
         for key in ("update_config", "rollback_config"):
-            if getattr(svc, key).order == "start-first":
+            # A proxied service's start-first is refused with its proxy (proxy.py).
+            if getattr(svc, key).order == "start-first" and svc.proxy is None:
                 report.error(
                     ("services", svc.name, "deploy", key, "order"),
                     "`start-first` is not supported yet: every rollout replaces a container "
@@ -355,6 +347,7 @@ def check_stack(
     _deps(stack, report, rejected)
     _references(stack, data, report, rejected)
     _start_first(stack, report)
+    own_port_problems(stack, data, report)
     _not_yet(stack, report)
 
 
@@ -371,4 +364,5 @@ def check_stacks(loaded: list[Loaded]) -> None:
         seen.setdefault(stack.name, report)
     check_docker_names(loaded)
     check_port_clashes(loaded)
+    check_listen_clashes(loaded)
     check_image_sources(loaded)

@@ -62,6 +62,8 @@ _SECTIONS = [
     ("services.*.healthcheck", "#/$defs/healthcheck"),
     ("services.*.deploy.resources.limits / reservations", "#/$defs/resourceSet"),
     ("services.*.deploy.update_config / rollback_config", "#/$defs/rolloutConfig"),
+    ("services.*.proxy", "#/$defs/proxy"),
+    ("services.*.proxy.health", "#/$defs/proxyHealth"),
 ]
 
 

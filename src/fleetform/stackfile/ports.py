@@ -108,3 +108,20 @@ def parse_ports(items: list[Any], path: DocPath, report: Report) -> tuple[Port, 
             report.error(path, f"port {port.key()} is listed more than once")
         seen.add(port)
     return tuple(sorted(seen, key=lambda p: (p.target, p.protocol, p.host_ip, p.published or 0)))
+
+
+def port_index(items: list[Any], port: Port) -> int | None:
+    """The index in the raw `ports` list of the entry that makes ``port``."""
+    for i, item in enumerate(items):
+        try:
+            if isinstance(item, int):
+                found = [Port(item)]
+            elif isinstance(item, str):
+                found = parse_short(item)
+            else:
+                found = parse_long(item)
+        except ValueError:
+            continue
+        if port in found:
+            return i
+    return None

@@ -30,6 +30,7 @@ from fleetform.stackfile.keyvalue import labels, scalar_text, string_pairs
 from fleetform.stackfile.mounts import parse_mounts
 from fleetform.stackfile.ports import parse_ports
 from fleetform.stackfile.problems import DocPath, Report
+from fleetform.stackfile.proxy import parse_proxy
 from fleetform.stackfile.units import parse_cpus, parse_duration, parse_memory
 
 DEFAULT_NETWORK = "default"
@@ -175,6 +176,9 @@ def _rollout(r: _Reader, key: str) -> RolloutConfig:
     for name in ("order", "failure_action"):
         if name in spec:
             values[name] = spec[name]
+    if "order" not in spec and r.spec.get("proxy") is not None:
+        # The proxy drains the old container while the new one serves: no gap.
+        values["order"] = "start-first"
     if "max_failure_ratio" in spec:
         values["max_failure_ratio"] = float(spec["max_failure_ratio"])
     return RolloutConfig(**values)
@@ -322,6 +326,7 @@ def build_service(
         resources=_resources(r),
         update_config=_rollout(r, "update_config"),
         rollback_config=_rollout(r, "rollback_config"),
+        proxy=parse_proxy(spec.get("proxy"), r.at("proxy"), report),
         hosts=tuple(spec.get("hosts", [])),
         state=cast(ServiceState, spec.get("state", "running")),
         pull=_pull(r),
