@@ -43,15 +43,16 @@ def _write(path: Path, tag: str) -> None:
     path.write_text(yaml.safe_dump(doc))
 
 
-def _containers(host: str) -> list[str]:
-    """``id name image running`` of every container of the stack on ``host``."""
+def _containers(host: str, kept: bool = False) -> list[str]:
+    """``id name image running`` of the stack's containers on ``host``: the service's, or
+    (``kept``) the previous containers a rollout kept."""
     fmt = "{{.Id}} {{.Name}} {{.Config.Image}} {{.State.Running}}"
     out = sh(
         host,
         f"docker ps -aq --filter label=fleetform.stack={STACK} | "
         f"xargs -r docker inspect --format '{fmt}'",
     )
-    return sorted(out.splitlines())
+    return sorted(line for line in out.splitlines() if (".fleetform-old " in line) == kept)
 
 
 @pytest.fixture
@@ -99,8 +100,17 @@ def test_a_broken_image_rolls_back_on_every_host_and_a_good_one_rolls_in_batches
         [f"{h}/{STACK}-web-1"] for h in HOSTS
     ]
     for host in HOSTS:
-        (line,) = _containers(host)
-        assert line.endswith("demo:2 true") and line not in before[host]
+        # The new container runs; the old one stays, stopped, as the previous container.
+        new, kept = _containers(host), _containers(host, kept=True)
+        assert len(new) == 1 and new[0].endswith("demo:2 true") and new[0] not in before[host]
+        (old,) = before[host]
+        assert kept == [
+            old.replace(f"/{STACK}-web-1 ", f"/{STACK}-web-1.fleetform-old ")[:-4] + "false"
+        ]
+    revisions = {
+        (s["host"], s["from_revision"], s["to_revision"]) for s in doc["rollout"]["services"]
+    }
+    assert revisions == {(h, 1, 2) for h in HOSTS}, doc["rollout"]["services"]
     proc = fleetform("audit", "-i", INVENTORY, "--json")
     entries = [
         e
