@@ -26,7 +26,13 @@ STUBS = {
 case "$1" in
   version) [ -f "$S/up" ] ;;
   ps) [ -f "$S/up" ] && cat "$S/running" ;;
-  inspect) grep -qx "$4" "$S/running" && echo true || echo false ;;
+  inspect)
+    if grep -qx "$4" "$S/running"; then
+      if grep -qx "$4" "$S/unhealthy" 2>/dev/null; then health=unhealthy; else health=none; fi
+      case "$3" in *Status*) echo "running $health" ;; *) echo true ;; esac
+    else
+      case "$3" in *Status*) echo "exited none" ;; *) echo false ;; esac
+    fi ;;
   start) echo "$2" >> "$S/started"; echo "$2" >> "$S/running" ;;
   *) exit 2 ;;
 esac
@@ -78,8 +84,15 @@ class Host:
         (self.state / "up").touch()
         (self.state / "running").write_text("")
 
-    def run(self, daemon_json: str, running: list[str], validate: bool = False) -> Run:
+    def run(
+        self,
+        daemon_json: str,
+        running: list[str],
+        validate: bool = False,
+        unhealthy: tuple[str, ...] = (),
+    ) -> Run:
         (self.state / "running").write_text("".join(f"{c}\n" for c in running))
+        (self.state / "unhealthy").write_text("".join(f"{c}\n" for c in unhealthy))
         if validate:
             (self.state / "has-validate").touch()
         steps = daemon_json_steps(EngineSettings(daemon_json=daemon_json), observed("lab-running"))
@@ -120,6 +133,17 @@ def test_containers_running_before_the_restart_are_started_again_and_only_those(
     assert run.daemon_json == '{"live-restore":false}\n'
     assert run.backup == '{"debug":true}\n'
     assert run.log == ["reset-failed", "reset-failed", "restart"]
+
+
+def test_a_container_unhealthy_after_the_restart_fails_the_step_so_no_next_host_restarts(
+    host: Host,
+) -> None:
+    # The step runs host by host (pyinfra's _serial); failing here stops the hosts after it.
+    run = host.run('{"live-restore":false}', running=["aaa", "bbb"], unhealthy=("bbb",))
+    assert run.rc == 1
+    assert "container bbb is not healthy again after the restart (running unhealthy)" in run.stderr
+    assert "aaa" not in run.stderr
+    assert run.daemon_json == '{"live-restore":false}\n'  # the change itself is in place
 
 
 def test_a_stopped_container_is_not_started(host: Host) -> None:

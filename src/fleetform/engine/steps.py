@@ -182,13 +182,39 @@ def validate_daemon_json(settings: EngineSettings, state: EngineState) -> str:
     )
 
 
+#: seconds a host's containers have, all together, to be healthy again after a restart
+HEALTH_GATE_SECONDS = 180
+
+
+def _health_gate() -> str:
+    """Wait until every container in ``$running`` runs again, healthy if it has a
+    healthcheck; ``failed=1`` (with a message) for one that does not within
+    :data:`HEALTH_GATE_SECONDS`.  The step runs host by host, so the next host
+    restarts only once this one's containers are back (docs/rollouts.md)."""
+    fmt = shlex.quote(
+        "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}"
+    )
+    return (
+        "t=0; for c in $running; do while :; do "
+        f's=$(docker inspect -f {fmt} "$c" 2>/dev/null) || break; '
+        'case "$s" in "running healthy"|"running none") break ;; '
+        '"running unhealthy"|exited*|dead*) echo "container $c is not healthy again after '
+        'the restart ($s)" >&2; failed=1; break ;; esac; '
+        f'if [ "$t" -ge {HEALTH_GATE_SECONDS} ]; then echo "container $c is not healthy '
+        f'{HEALTH_GATE_SECONDS}s after the restart ($s)" >&2; failed=1; break; fi; '
+        "sleep 1; t=$((t+1)); done; done"
+    )
+
+
 def guarded_restart(settings: EngineSettings, state: EngineState, install: str) -> list[str]:
     """Install the new daemon.json and restart dockerd, without losing the host.
 
     - The containers running before are listed first; a restart without
       ``live-restore`` stops them, and ``restart: no`` ones stay stopped, so
       they are started again afterwards.  Only those: a container that was
-      stopped before stays stopped.
+      stopped before stays stopped.  The step then waits until they all run
+      again, healthy where they have a healthcheck (the health gate: the
+      step runs host by host, so the next host restarts only after that).
     - The old file is copied to ``daemon.json.fleetform-backup``.  When dockerd
       does not come back, the old file is put back and dockerd restarted with
       it; the step then fails, saying why.
@@ -222,6 +248,7 @@ def guarded_restart(settings: EngineSettings, state: EngineState, install: str) 
         f'st=$(docker inspect -f {shlex.quote("{{.State.Running}}")} "$c" 2>/dev/null) '
         '|| continue; [ "$st" = true ] || docker start "$c" >/dev/null || { echo "container '
         '$c was running before the restart and does not start again" >&2; failed=1; }; done; '
+        f"{_health_gate()}; "
         '[ "$ok" = 1 ] || { echo \'the previous daemon.json is back and dockerd runs with '
         'it; the new one was not applied\' >&2; exit 1; }; [ -z "$failed" ]; }'
     )
