@@ -40,6 +40,12 @@ UnitState = Literal["updated", "rolled_back", "failed"]
 Outcome = Literal["done", "rolled_back", "paused"]
 
 _OK, _FAILED = "fleetform-unit-ok", "fleetform-unit-failed"
+#: why a unit has no result when its host said nothing (an SSH connection
+#: that dropped mid-command gives neither output nor an error)
+_LOST = (
+    "the connection was lost before the command ended; "
+    "the container may be on the old or the new version"
+)
 
 
 @dataclass
@@ -110,7 +116,8 @@ def _run_batch(
             out[unit] = None
         elif f"{_FAILED} {unit.name}" not in lines:
             # No word from the unit's command: its old container may not be back.
-            out[unit] = f"no result from the host: {res.stderr.strip() if res else ''}".strip()
+            why = (res.stderr.strip() if res is not None else "") or _LOST
+            out[unit] = f"no result from the host: {why}"
         else:
             why = (res.stderr.strip() if res is not None else "") or "host not reachable"
             out[unit] = "\n".join(why.splitlines()[-6:])
