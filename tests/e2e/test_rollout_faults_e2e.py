@@ -103,9 +103,16 @@ def wait_serving(host: str, timeout: float = 60) -> bool:
 
 
 def start_apply(path: Path) -> subprocess.Popen[str]:
+    """``apply --yes --json`` in the background: its progress lines come on stderr."""
     return subprocess.Popen(
-        [sys.executable, "-m", "fleetform.cli", "apply", "-i", INVENTORY, str(path)]
-        + ["--yes", "--json"],
+        [
+            sys.executable,
+            "-m",
+            "fleetform.cli",
+            *("apply", "-i", INVENTORY, str(path)),
+            "--yes",
+            "--json",
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
