@@ -240,7 +240,6 @@ def test_dockerd_restarted_on_one_host_mid_rollout(fleetform: Any, stack: Path) 
     assert doc["rollout"]["outcome"] == "rolled_back", report
     assert states(doc) == {HOSTS[0]: "rolled_back", HOSTS[1]: "rolled_back", HOSTS[2]: "untouched"}
     assert [e["host"] for e in doc["rollout"]["errors"]] == [HOSTS[1]], report
-    print(doc["rollout"]["errors"], [b["seconds"] for b in doc["rollout"]["batches"]])
     # What the JSON says is what the hosts run: the old containers, the old value.
     for host in HOSTS:
         assert list(after[host]) == [NAME], report
@@ -269,7 +268,10 @@ def test_a_host_unreachable_mid_rollout(fleetform: Any, stack: Path) -> None:
     assert code != 0 and code in (1, 3), report
     assert gone in err, report  # the human lines name the host
     failed = [e for e in doc["rollout"]["errors"] if e["host"] == gone]
-    print(code, failed, doc["rollout"]["problems"], err.splitlines()[-4:], left)
+    # Its command ran on without the controller: the new or the old container
+    # serves under the name, nothing is left half-created.
+    assert left.get(NAME, ("", "", ""))[1] == "running", (left, report)
+    assert not any(n.endswith(".fleetform-new") for n in left), (left, report)
     assert failed and "the connection was lost" in failed[0]["error"], report
     # The design: the unit without a word from its host counts as failed, so
     # the stack rolls back on the hosts that are reachable: they run the old
@@ -296,7 +298,9 @@ def test_a_controller_killed_in_a_batch_leaves_a_lock_the_next_apply_breaks(
     # Past FLEETFORM_LOCK_STALE_AFTER without a heartbeat, and past the batch's
     # monitor window (4s): what the host's command did without its controller.
     time.sleep(6)
-    print({h: containers(h) for h in HOSTS})
+    for host in HOSTS:  # no host is left without the service, nothing half-created
+        found = containers(host)
+        assert found[NAME][1] == "running" and f"{NAME}.fleetform-new" not in found, found
     held = [h for h in HOSTS if sh(h, f"cat /var/lib/fleetform/locks/{STACK}/holder.json || true")]
     assert held == list(HOSTS)
     code, doc, err = apply(fleetform, stack)
