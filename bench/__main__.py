@@ -100,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         bench.noop()
         bench.change()
         bench.fanout()
+        bench.rollout()
     finally:
         try:
             bench.cleanup()
@@ -121,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
 def _failed(r: Results) -> bool:
     series = [s for by_n in [*r.noop.values(), *r.fanout.values()] for s in by_n.values()]
     series += [*r.change.values(), *r.engine.values()]
-    return bool(r.cleanup_error) or any(s.error for s in series)
+    rollout = any(run.error for run in r.rollout)
+    return bool(r.cleanup_error) or rollout or any(s.error for s in series)
 
 
 def main(argv: list[str] | None = None) -> int:

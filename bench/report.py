@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
-from bench.results import Results, Series
+from bench.results import Results, RolloutRun, Series
 from bench.targets import Verdict, judge
 
 TOOL_LABELS = {
@@ -157,6 +158,38 @@ def _engine(r: Results) -> list[str]:
     ]
 
 
+def rollout_table(runs: list[RolloutRun]) -> list[str]:
+    """The rollout scenario's modes side by side, one column each."""
+    head = ["", *(f"{r.mode} (`parallelism: {r.parallelism}`)" for r in runs)]
+    cells: list[tuple[str, Callable[[RolloutRun], str]]] = [
+        ("requests sent (all hosts)", lambda r: str(r.requests)),
+        ("failed requests", lambda r: str(r.failed)),
+        ("longest window with a failing host", lambda r: f"{r.some_host_down:.1f} s"),
+        ("longest window with no host serving", lambda r: f"{r.all_hosts_down:.1f} s"),
+        ("apply wall time", lambda r: f"{r.seconds:.1f} s"),
+        (
+            "batches: seconds each",
+            lambda r: f"{len(r.batches)}: " + ", ".join(f"{s:.1f}" for s in r.batches),
+        ),
+    ]
+    return _table(head, [[label, *(cell(r) for r in runs)] for label, cell in cells])
+
+
+def _rollout(r: Results) -> list[str]:
+    if not r.rollout:
+        return []
+    n = r.rollout[0].hosts
+    lines = [f"## Rollout: an environment change on {n} host(s), all at once or one at a time", ""]
+    lines += [
+        "The demo's `web` service (stacks/demo.yml, its healthcheck and default 10 s stop "
+        "timeout) publishes a port on each host; an `environment` change is applied "
+        "stop-first with the default `monitor` (5 s) while one probe per host sends "
+        "`GET /healthz` every 50 ms to the host's lab address (docs/rollouts.md).",
+        "",
+    ]
+    return lines + rollout_table(r.rollout)
+
+
 def _verdicts(verdicts: list[Verdict]) -> list[str]:
     label = {True: "met", False: "**missed**", None: "not measured"}
     rows = [[v.target, v.measured, label[v.met]] for v in verdicts]
@@ -178,6 +211,9 @@ def _errors(r: Results) -> list[str]:
     for tool, s in [*r.change.items(), *r.engine.items()]:
         if s.error:
             found.append(f"- {tool}: {s.error.splitlines()[0]}")
+    for run in r.rollout:
+        if run.error:
+            found.append(f"- rollout, {run.mode}: {run.error.splitlines()[0]}")
     if r.cleanup_error:
         found.append(f"- cleanup: {r.cleanup_error.splitlines()[0]}")
     return ["## Errors", "", *found, ""] if found else []
@@ -202,7 +238,8 @@ def render(r: Results, plot: Path | None) -> str:
     lines += ["Setup done by the harness in this run (0 s: already there):", ""]
     lines += _table(["step", "time"], setup)
     lines += _verdicts(judge(r))
-    lines += _noop(r, plot) + _change(r) + _fanout(r) + _ssh(r) + _engine(r) + _errors(r)
+    lines += _noop(r, plot) + _change(r) + _fanout(r) + _ssh(r) + _engine(r) + _rollout(r)
+    lines += _errors(r)
     lines += [
         "## How each tool is run",
         "",

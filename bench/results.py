@@ -22,6 +22,8 @@ class Plan:
     #: (tool, containers) no-op sizes a tool skips: Ansible takes about a second per
     #: container per run here, and no target needs its 40-container no-op.
     skip_noop: frozenset[tuple[str, int]] = frozenset()
+    #: hosts 1..rollout_hosts serve the rollout scenario's published port
+    rollout_hosts: int = 3
 
     def runs_noop(self, tool: str, n: int) -> bool:
         return (tool, n) not in self.skip_noop
@@ -55,6 +57,7 @@ SMOKE = Plan(
     engine_reps=1,
     # The smoke run installs the engine of its one tool host as its measurement.
     engine_hosts=(1, 2),
+    rollout_hosts=1,
 )
 
 
@@ -89,6 +92,25 @@ class Series:
 
 
 @dataclass
+class RolloutRun:
+    """One apply of an ``environment`` change in the rollout scenario, and what a
+    probe sending requests to every host saw meanwhile (bench/rollout.py)."""
+
+    mode: str
+    parallelism: str
+    hosts: int
+    seconds: float = 0.0
+    batches: list[float] = field(default_factory=list)
+    requests: int = 0
+    failed: int = 0
+    #: longest window in which at least one host failed its requests
+    some_host_down: float = 0.0
+    #: longest window in which every host failed (nobody was served)
+    all_hosts_down: float = 0.0
+    error: str | None = None
+
+
+@dataclass
 class Results:
     plan: Plan
     smoke: bool
@@ -103,6 +125,8 @@ class Results:
     fanout: dict[str, dict[int, Series]] = field(default_factory=dict)
     #: "fleetform" (engine-only apply) and "apt" (bare apt-get over SSH)
     engine: dict[str, Series] = field(default_factory=dict)
+    #: the rollout scenario: all at once, then one at a time
+    rollout: list[RolloutRun] = field(default_factory=list)
     started: str = ""
     cleanup_error: str = ""
     total_seconds: float = 0.0

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from bench import labhosts, roundtrips, workload
 from bench.labhosts import Host, HostError
-from bench.results import Results, Series
+from bench.results import Results, RolloutRun, Series
 from bench.tools import Fleetform, Run, ToolError, bare_apt_install
 
 
@@ -107,6 +107,17 @@ class Bench:
                 log(f"fan-out, {plan.fanout_per_host} containers on {count} host(s): {tool.label}")
                 with recording(f"{tool.key} fan-out {count}", series):
                     self._series(tool, self.hosts[:count], plan.fanout_per_host, series)
+
+    def rollout(self) -> None:
+        """An env change rolled all at once, then one container at a time, under a probe."""
+        from bench.rollout import run_scenario
+
+        hosts = self.hosts[: self.results.plan.rollout_hosts]
+        log(f"rollout, {len(hosts)} host(s): all at once, then one at a time")
+        try:
+            self.results.rollout = run_scenario(hosts)
+        except (HostError, RuntimeError) as exc:  # the first apply or the cleanup failed
+            self.results.rollout = [RolloutRun("setup", "-", len(hosts), error=str(exc))]
 
     def cleanup(self) -> None:
         self._reset()

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import subprocess
 
+from fleetform.lab.config import LabConfig
+
+
+def lab_host(index: int) -> str:
+    """Name of lab host ``index`` (1-based) of the lab ``FLEETFORM_LAB_NAME`` names."""
+    return LabConfig.from_env().host_name(index)
+
 
 def sh(host: str, command: str, check: bool = True, timeout: int = 300) -> str:
     """Run ``command`` in lab host ``host`` (``docker exec``); stdout, stripped."""

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .onhost import remove_stack, sh
+from .onhost import lab_host, remove_stack, sh
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +18,7 @@ STACK = "noyes"
 def test_apply_without_a_tty_and_without_yes_refuses_and_changes_nothing(
     fleetform: Any, lab: Any, tmp_path: Path
 ) -> None:
-    host = "lab-1"
+    host = lab_host(1)
     remove_stack(host, STACK)
     # On a fresh lab the engine is not installed yet: then apply must not install it either.
     engine = sh(host, "command -v docker || true")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .onhost import remove_stack, sh
+from .onhost import lab_host, remove_stack, sh
 
 pytestmark = pytest.mark.e2e
 
@@ -51,31 +51,31 @@ def test_site_deploy_installs_the_engine_and_converges_assigned_stacks(
     try:
         # without -y: pyinfra's change detection runs the operations before any
         # change (the stack operation observes the host before the engine step)
-        first = pyinfra("deploys/site.py", "--limit", "lab-1", "--data", data, yes=False)
+        first = pyinfra("deploys/site.py", "--limit", lab_host(1), "--data", data, yes=False)
         out = first.stdout + first.stderr
         assert first.returncode == 0, out
         assert "Detected changes" in out and "Traceback" not in out
         assert "create container pyit-app-1" in out
         # the engine part of the site deploy: packages installed, dockerd answering
         assert "Docker engine" in out
-        installed = sh("lab-1", "dpkg-query -W -f='${Status}' docker.io containerd runc")
+        installed = sh(lab_host(1), "dpkg-query -W -f='${Status}' docker.io containerd runc")
         assert installed == "install ok installed" * 3
-        assert sh("lab-1", "docker info --format '{{.ServerVersion}}'")
-        env = sh("lab-1", "docker inspect -f '{{json .Config.Env}}' pyit-app-1")
+        assert sh(lab_host(1), "docker info --format '{{.ServerVersion}}'")
+        env = sh(lab_host(1), "docker inspect -f '{{json .Config.Env}}' pyit-app-1")
         assert "COLOR=blue" in env
-        cid = sh("lab-1", "docker inspect -f '{{.Id}}' pyit-app-1")
+        cid = sh(lab_host(1), "docker inspect -f '{{.Id}}' pyit-app-1")
 
-        second = pyinfra("deploys/stack.py", "--limit", "lab-1", "--data", data)
+        second = pyinfra("deploys/stack.py", "--limit", lab_host(1), "--data", data)
         assert second.returncode == 0, second.stdout + second.stderr
         assert "create container" not in second.stdout + second.stderr
-        assert sh("lab-1", "docker inspect -f '{{.Id}}' pyit-app-1") == cid
+        assert sh(lab_host(1), "docker inspect -f '{{.Id}}' pyit-app-1") == cid
 
         stack["services"]["app"]["environment"]["COLOR"] = "green"
         path.write_text(yaml.safe_dump(stack))
-        third = pyinfra("deploys/stack.py", "--limit", "lab-1", "--data", data)
+        third = pyinfra("deploys/stack.py", "--limit", lab_host(1), "--data", data)
         assert third.returncode == 0, third.stdout + third.stderr
         assert "environment.COLOR: blue -> green" in third.stdout + third.stderr
-        env = sh("lab-1", "docker inspect -f '{{json .Config.Env}}' pyit-app-1")
+        env = sh(lab_host(1), "docker inspect -f '{{json .Config.Env}}' pyit-app-1")
         assert "COLOR=green" in env
     finally:
-        remove_stack("lab-1", STACK)
+        remove_stack(lab_host(1), STACK)

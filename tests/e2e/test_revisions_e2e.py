@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from .onhost import remove_stack, sh
+from .onhost import lab_host, remove_stack, sh
 
 pytestmark = pytest.mark.e2e
 
 STACK = "u-revisions"
-HOSTS = ("lab-1", "lab-2")
+HOSTS = (lab_host(1), lab_host(2))
 TOKEN = f"tok-{secrets.token_hex(8)}"  # unique per run: a hit is this run's leak
 FOLDER = f"/var/lib/fleetform/revisions/{STACK}"
 
@@ -60,7 +60,7 @@ def _commit(repo: Path, mode: str) -> str:
 
 
 def _clean() -> None:
-    for host in ("lab-1", "lab-2", "lab-3"):
+    for host in (lab_host(1), lab_host(2), lab_host(3)):
         remove_stack(host, STACK, f"rm -rf {FOLDER}")
 
 
@@ -107,7 +107,7 @@ def test_revisions_are_recorded_on_change_only_and_history_lists_them(
         assert rev["plan_hash"].startswith("sha256:")
         assert "@" in rev["actor"] and rev["fleetform_version"]
         assert rev["started_at"] <= rev["finished_at"]
-    assert sh("lab-3", f"ls {FOLDER} 2>/dev/null; true") == ""  # not targeted
+    assert sh(lab_host(3), f"ls {FOLDER} 2>/dev/null; true") == ""  # not targeted
 
     again = _apply(fleetform, repo)  # nothing to change: no new revision
     assert again["plan"]["has_changes"] is False
@@ -122,13 +122,13 @@ def test_revisions_are_recorded_on_change_only_and_history_lists_them(
         assert _revision(host, 2)["git"]["commit"] == second
         assert any("recreate container" in a for a in _revision(host, 2)["actions"])
 
-    result = fleetform("history", "-i", "inventory/lab.py", STACK, "--json", "--limit", "lab-1")
+    result = fleetform("history", "-i", "inventory/lab.py", STACK, "--json", "--limit", lab_host(1))
     assert result.returncode == 0, result.stdout + result.stderr
     (entry,) = json.loads(result.stdout)["hosts"]
     revisions = entry["revisions"]
     assert [(r["revision"], r["current"]) for r in revisions] == [(2, True), (1, False)]
     assert [r["git"]["commit"] for r in revisions] == [second, first]
-    text = fleetform("history", "-i", "inventory/lab.py", STACK, "--limit", "lab-1")
+    text = fleetform("history", "-i", "inventory/lab.py", STACK, "--limit", lab_host(1))
     assert text.returncode == 0 and "2 *" in text.stdout and second[:12] in text.stdout
 
 

@@ -158,7 +158,5 @@ def test_rollback_goes_back_to_the_previous_revision_and_a_failed_one_changes_no
 
     # A stack file at revision 2 sees the rollback as a change to make, and nothing else.
     plan = fleetform("plan", "-i", INVENTORY, str(stack_file), "--json")
-    kinds = {
-        (h["host"], a["kind"]) for h in json.loads(plan.stdout)["hosts"] for a in h["actions"]
-    }
+    kinds = {(h["host"], a["kind"]) for h in json.loads(plan.stdout)["hosts"] for a in h["actions"]}
     assert kinds == {(h, "recreate") for h in HOSTS}, plan.stdout

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import yaml
 
-from .onhost import remove_stack, sh
+from .onhost import lab_host, remove_stack, sh
 
 pytestmark = pytest.mark.e2e
 
 STACK = "v-rollout"
-HOSTS = ("lab-1", "lab-2", "lab-3")
+HOSTS = (lab_host(1), lab_host(2), lab_host(3))
 INVENTORY = "inventory/lab.py"
 
 
@@ -86,7 +86,11 @@ def test_a_broken_image_rolls_back_on_every_host_and_a_good_one_rolls_in_batches
     rollout = doc["rollout"]
     assert rollout["outcome"] == "rolled_back"
     states = {s["host"]: s["state"] for s in rollout["services"]}
-    assert states == {"lab-1": "rolled_back", "lab-2": "untouched", "lab-3": "untouched"}
+    assert states == {
+        lab_host(1): "rolled_back",
+        lab_host(2): "untouched",
+        lab_host(3): "untouched",
+    }
     assert len(rollout["batches"]) == 1
     # The very same containers, running: the old one back on lab-1, no leftovers.
     assert {h: _containers(h) for h in HOSTS} == before
@@ -129,7 +133,7 @@ def test_a_broken_image_rolls_back_on_every_host_and_a_good_one_rolls_in_batches
 def _service(tag: str, env: str) -> dict[str, Any]:
     return {
         "image": f"registry.lab:5000/fleetform/demo:{tag}",
-        "hosts": ["lab-1"],
+        "hosts": [lab_host(1)],
         "environment": {"MARK": env},
         "healthcheck": {
             "test": "wget -q -O- http://127.0.0.1:8080/healthz",
@@ -159,7 +163,7 @@ def test_a_failed_service_rolls_back_the_services_that_already_passed(
     write(("1", "old"), ("1", "old"))
     code, _ = _apply(fleetform, stack_file)
     assert code == 0
-    before = _containers("lab-1")
+    before = _containers(lab_host(1))
     assert len(before) == 2 and all(c.endswith("demo:1 true") for c in before), before
 
     write(("1", "new"), ("broken", "new"))
@@ -167,6 +171,6 @@ def test_a_failed_service_rolls_back_the_services_that_already_passed(
     assert code == 3, doc
     states = {s["service"]: s["state"] for s in doc["rollout"]["services"]}
     assert states == {"alpha": "rolled_back", "beta": "rolled_back"}, doc["rollout"]
-    assert _containers("lab-1") == before  # the same containers, running, nothing left over
-    env = sh("lab-1", f"docker inspect --format '{{{{json .Config.Env}}}}' {STACK}-alpha-1")
+    assert _containers(lab_host(1)) == before  # the same containers, running, nothing left over
+    env = sh(lab_host(1), f"docker inspect --format '{{{{json .Config.Env}}}}' {STACK}-alpha-1")
     assert "MARK=old" in env

@@ -43,6 +43,12 @@ Outcome = Literal["done", "rolled_back", "paused"]
 _OK, _FAILED = "fleetform-unit-ok", "fleetform-unit-failed"
 #: how a job the host said nothing about is failed (see :func:`run_marked`)
 NO_RESULT = "no result from the host"
+#: why a unit has no result when its host said nothing (an SSH connection
+#: that dropped mid-command gives neither output nor an error)
+_LOST = (
+    "the connection was lost before the command ended; "
+    "the container may be on the old or the new version"
+)
 
 
 @dataclass
@@ -112,9 +118,8 @@ def run_marked(
             out[(host, key)] = None
         elif f"{_FAILED} {key}" not in lines:
             # No word from the job: its old container may not be back.
-            out[(host, key)] = f"{NO_RESULT}: {res.stderr.strip() if res else ''}".strip().rstrip(
-                ":"
-            )
+            why = (res.stderr.strip() if res is not None else "") or _LOST
+            out[(host, key)] = f"{NO_RESULT}: {why}"
         else:
             why = (res.stderr.strip() if res is not None else "") or "host not reachable"
             out[(host, key)] = "\n".join(why.splitlines()[-6:])
