@@ -16,16 +16,17 @@ from typing import Any
 import pytest
 import yaml
 
-from .onhost import remove_stack, sh
+from fleetform.lab.config import LabConfig
+
+from .onhost import lab_host, remove_stack, sh
 
 pytestmark = pytest.mark.e2e
 
 STACK = "v-rollback"
-HOSTS = ("lab-1", "lab-2", "lab-3")
+HOSTS = (lab_host(1), lab_host(2), lab_host(3))
 INVENTORY = "inventory/lab.py"
 PORT = 18183
 STATE = "/var/lib/fleetform-e2e-rollback"
-ADDRESSES = {"lab-1": "10.213.0.11", "lab-2": "10.213.0.12", "lab-3": "10.213.0.13"}
 
 
 def _write(path: Path, tag: str, marker: bool) -> None:
@@ -60,7 +61,8 @@ def _write(path: Path, tag: str, marker: bool) -> None:
 
 def _serving(host: str) -> str:
     """What the host's published port answers (the demo image says its version)."""
-    with urllib.request.urlopen(f"http://{ADDRESSES[host]}:{PORT}/", timeout=5) as answer:
+    address = LabConfig.from_env().host_address(HOSTS.index(host) + 1)
+    with urllib.request.urlopen(f"http://{address}:{PORT}/", timeout=5) as answer:
         return str(answer.read().decode().strip())
 
 
@@ -113,21 +115,21 @@ def test_rollback_goes_back_to_the_previous_revision_and_a_failed_one_changes_no
     assert proc.returncode == 1 and "--yes" in proc.stderr
 
     # A failed rollback: revision 1's kept container is unhealthy on lab-2 now.
-    sh("lab-2", f"rm -f {STATE}/ok")
+    sh(HOSTS[1], f"rm -f {STATE}/ok")
     before = {h: _ids(h) for h in HOSTS}
     proc = fleetform("rollback", "-i", INVENTORY, STACK, "--yes", "--json")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["outcome"] == "reverted" and not doc["ok"]
-    assert [e["host"] for e in doc["errors"]] == ["lab-2"]
+    assert [e["host"] for e in doc["errors"]] == [HOSTS[1]]
     # lab-1 had switched and went back; lab-3 was never touched: the same containers,
     # in the same places, each host still serving revision 2, no revision recorded.
     assert {h: _ids(h) for h in HOSTS} == before
     assert {h: _serving(h) for h in HOSTS} == {h: "demo 2" for h in HOSTS}
-    assert [r["revision"] for r in _current(fleetform, "lab-1")] == [2, 1]
+    assert [r["revision"] for r in _current(fleetform, HOSTS[0])] == [2, 1]
 
     # With the marker back, the rollback goes through, host by host.
-    sh("lab-2", f"touch {STATE}/ok")
+    sh(HOSTS[1], f"touch {STATE}/ok")
     proc = fleetform("rollback", "-i", INVENTORY, STACK, "--yes", "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     doc = json.loads(proc.stdout)
