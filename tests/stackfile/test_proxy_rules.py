@@ -140,7 +140,17 @@ def test_start_first_without_proxy_keeps_its_refusals() -> None:
         )
     )
     assert any("both would publish host port 80/tcp" in p for p in problems)
-    assert any("`start-first` is not supported yet" in p for p in problems)
+    # Without a fixed host port, start-first is allowed (docs/rollouts.md).
+    _, problems = build(
+        doc(
+            web={
+                "image": "x",
+                "ports": ["80"],
+                "deploy": {"update_config": {"order": "start-first"}},
+            }
+        )
+    )
+    assert problems == []
 
 
 @pytest.mark.parametrize("key", ["interval", "timeout"])

@@ -5,7 +5,7 @@ batch leads to from ``after_batch``.  Each batch is one round of one shell
 command per host (the hosts of a batch in parallel), run after the pyinfra
 operations that prepared the hosts (engine, networks, volumes, images).
 Every new container passes its health wait and then its ``monitor`` window
-on the host (:func:`fleetform.executor.steps.rollout_recreate_command`), or
+on the host (:func:`fleetform.executor.rollout_steps.rollout_recreate_command`), or
 the command puts its old container back itself.  A passed replacement keeps
 its old container, stopped: a rollback swaps back to it (no pull), and once
 the rollout passed it stays as the previous container, for ``fleetform
@@ -25,13 +25,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from fleetform.executor.rollout_steps import rollout_recreate_command, swap_back_command
 from fleetform.executor.session import CommandResult, Session
-from fleetform.executor.steps import (
-    SECRET_ENV_DIR,
-    rollout_recreate_command,
-    secret_env_file,
-    swap_back_command,
-)
+from fleetform.executor.steps import SECRET_ENV_DIR, secret_env_file
 from fleetform.plan.rollout import Rollout, ServiceRollout, Unit, after_batch
 from fleetform.revisions.host import StackNumbers
 from fleetform.runlog.audit import action_line_command, append_script, entry

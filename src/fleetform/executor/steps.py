@@ -127,11 +127,11 @@ def _start_steps(c: DesiredContainer, ref: str, *, after_exit: bool = True) -> l
     return steps
 
 
-def _env_file(c: DesiredContainer, env_dir: str) -> str | None:
+def env_file_of(c: DesiredContainer, env_dir: str) -> str | None:
     return _env_path(c, env_dir) if _secret_env(c) else None
 
 
-def _connect_steps(c: DesiredContainer, ref: str) -> list[str]:
+def connect_steps(c: DesiredContainer, ref: str) -> list[str]:
     return [
         shlex.join(A.network_connect_argv(net, ref))
         for net in c.spec.networks[1:]
@@ -139,9 +139,9 @@ def _connect_steps(c: DesiredContainer, ref: str) -> list[str]:
     ]
 
 
-def _create_and_start(c: DesiredContainer, env_dir: str) -> str:
-    create = A.container_create_argv(c, _env_file(c, env_dir))
-    steps = [f"{shlex.join(create)} >/dev/null", *_connect_steps(c, c.name)]
+def create_and_start(c: DesiredContainer, env_dir: str) -> str:
+    create = A.container_create_argv(c, env_file_of(c, env_dir))
+    steps = [f"{shlex.join(create)} >/dev/null", *connect_steps(c, c.name)]
     if c.state == "running":
         steps += _start_steps(c, c.name)
     return join_steps(steps)
@@ -149,14 +149,14 @@ def _create_and_start(c: DesiredContainer, env_dir: str) -> str:
 
 #: Stands for ``"$new"``, the new container's id, in the argv of a recreate's
 #: steps that address it (Docker names cannot contain ``@``).
-_NEW = "@new@"
+NEW_REF = "@new@"
 
 
-def _on_new(command: str) -> str:
-    return command.replace(_NEW, '"$new"')
+def on_new(command: str) -> str:
+    return command.replace(NEW_REF, '"$new"')
 
 
-def _swap(
+def swap_in(
     action: Action,
     c: DesiredContainer,
     env_dir: str,
@@ -165,22 +165,22 @@ def _swap(
 ) -> str:
     old = action.container_id or c.name
     create = A.container_create_argv(
-        c, _env_file(c, env_dir), name=c.name + NEW_SUFFIX, carried=action.carried_volumes
+        c, env_file_of(c, env_dir), name=c.name + NEW_SUFFIX, carried=action.carried_volumes
     )
-    drop_new = f"{_on_new(shlex.join(A.rm_argv(_NEW, force=True)))} >/dev/null"
+    drop_new = f"{on_new(shlex.join(A.rm_argv(NEW_REF, force=True)))} >/dev/null"
     # Before the old container is touched: the new one's other networks, and
     # the one-shot jobs it depends on.  Subshells: a failing step exits them,
     # not the script, so the new container can be dropped / the old put back.
-    prepare = _connect_steps(c, _NEW)
+    prepare = connect_steps(c, NEW_REF)
     prepare += [wait_exit_zero_command(dep, WAIT_MAX) for dep in c.after_exit]
     swap = [
         f"{shlex.join(A.stop_argv(old, action.stop_timeout))} >/dev/null",
         shlex.join(A.rename_argv(old, c.name + OLD_SUFFIX)),
         "m=1",
-        _on_new(shlex.join(A.rename_argv(_NEW, c.name))),
+        on_new(shlex.join(A.rename_argv(NEW_REF, c.name))),
     ]
     if c.state == "running":
-        swap.append(f"( {_on_new(join_steps(_start_steps(c, _NEW, after_exit=False)))} )")
+        swap.append(f"( {on_new(join_steps(_start_steps(c, NEW_REF, after_exit=False)))} )")
         if monitor is not None:
             swap.append(f"( {monitor_command(c.name, monitor)} )")
     # A rollout keeps the old container, stopped and renamed aside, until the
@@ -188,14 +188,10 @@ def _swap(
     done = ":" if keep_old else f"{shlex.join(A.rm_argv(old))} >/dev/null"
     running = "{{.State.Running}}"
     put_back = _q(f"fleetform: {c.name}: the new container failed; the old one is put back")
-    # The previous rollout's kept container (if any) is superseded: it goes
-    # first, so the old container can take its name.
-    supersede = f"( {drop_kept(c)} ) || exit 1; " if keep_old else ""
     return "".join(
         [
-            supersede,
             f"new=$({shlex.join(create)}) || exit 1; m=; ",
-            f"if ! ( {_on_new(join_steps(prepare))} ); then {drop_new}; exit 1; fi; "
+            f"if ! ( {on_new(join_steps(prepare))} ); then {drop_new}; exit 1; fi; "
             if prepare
             else "",
             f"r=$(docker container inspect --format {_q(running)} {_q(old)}) ",
@@ -232,80 +228,9 @@ def recreate_command(action: Action, env_dir: str = SECRET_ENV_DIR) -> str:
     return if_owned(
         old,
         action.owner_stack,
-        _swap(action, c, env_dir),
-        f"{{ {_create_and_start(c, env_dir)}; }}",
+        swap_in(action, c, env_dir),
+        f"{{ {create_and_start(c, env_dir)}; }}",
     )
-
-
-def rollout_recreate_command(
-    action: Action, monitor_seconds: float, env_dir: str = SECRET_ENV_DIR
-) -> str:
-    """:func:`recreate_command` for a batch of a rollout (docs/rollouts.md).
-
-    The new container must also stay up for ``monitor_seconds`` after its
-    health wait (:func:`~fleetform.executor.shell.monitor_command`), or the
-    old one is put back as on any failure; and on success the old container
-    is kept, stopped, as ``<name>.fleetform-old``: :func:`swap_back_command`
-    returns to it if the rollout fails, and it stays as the previous container
-    (for ``fleetform rollback``) once the rollout passed; a kept container
-    from an earlier rollout is superseded first.  The secret env file, if any,
-    goes when the command exits.
-    """
-    c = action.container
-    assert c is not None
-    old = action.container_id or c.name
-    env_file = _env_file(c, env_dir)
-    command = if_owned(
-        old,
-        action.owner_stack,
-        _swap(action, c, env_dir, keep_old=True, monitor=monitor_seconds),
-        f"{{ {_create_and_start(c, env_dir)}; }}",
-    )
-    return f"{remove_on_exit(env_file)}; {command}" if env_file else command
-
-
-def swap_back_command(action: Action, monitor_seconds: float | None = None) -> str:
-    """Go back to the kept old container of a rolled-out recreate.
-
-    The new container (checked to be the stack's) is removed without
-    ``--volumes``: the anonymous volumes it mounts are the old container's,
-    carried over, and stay.  The kept container gets its name back and starts;
-    with ``monitor_seconds`` it must then become healthy and stay up that long
-    (``rollback_config.monitor``), or the command fails.
-    """
-    c = action.container
-    assert c is not None
-    if monitor_seconds is not None:
-        gate = [
-            wait_healthy_command(c.name, health_wait_seconds(c)),
-            monitor_command(c.name, monitor_seconds),
-        ]
-        return f"( {swap_back_command(action)} ) && " + " && ".join(f"( {g} )" for g in gate)
-    kept = c.name + OLD_SUFFIX
-    stack = c.stack
-    back = join_steps(
-        [
-            f"{shlex.join(A.rm_argv(c.name, force=True))} >/dev/null",
-            shlex.join(A.rename_argv(kept, c.name)),
-            f"{shlex.join(A.start_argv(c.name))} >/dev/null",
-        ]
-    )
-    missing = _q(f"fleetform: {c.name}: no kept container to go back to")
-    rename_start = join_steps(
-        [shlex.join(A.rename_argv(kept, c.name)), f"{shlex.join(A.start_argv(c.name))} >/dev/null"]
-    )
-    return if_owned(
-        kept,
-        stack,
-        if_owned(c.name, stack, back, rename_start),
-        f"echo {missing} >&2; exit 1",
-    )
-
-
-def drop_kept(c: DesiredContainer) -> str:
-    """Remove ``c``'s kept previous container, if the stack's (never ``--volumes``)."""
-    kept = c.name + OLD_SUFFIX
-    return if_owned(kept, c.stack, f"{shlex.join(A.rm_argv(kept, force=True))} >/dev/null")
 
 
 def _remove(action: Action) -> str:
@@ -348,9 +273,9 @@ def _container_command(action: Action, env_dir: str) -> str:
         raise ValueError(f"action {kind} {action.resource} carries no container")
     ref = action.container_id or c.name
     owner = action.owner_stack
-    env_file = _env_file(c, env_dir) if kind in ("create", "recreate") else None
+    env_file = env_file_of(c, env_dir) if kind in ("create", "recreate") else None
     if kind == "create":
-        command = _create_and_start(c, env_dir)
+        command = create_and_start(c, env_dir)
     elif kind == "recreate":
         command = recreate_command(action, env_dir)
     elif kind == "update":

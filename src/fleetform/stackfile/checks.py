@@ -326,19 +326,6 @@ def _start_first(stack: Stack, report: Report) -> None:
                 )
 
 
-def _not_yet(stack: Stack, report: Report) -> None:
-    """Rollout settings this version reads but cannot carry out are refused, not ignored."""
-    for svc in stack.services:
-        for key in ("update_config", "rollback_config"):
-            # A proxied service's start-first is refused with its proxy (proxy.py).
-            if getattr(svc, key).order == "start-first" and svc.proxy is None:
-                report.error(
-                    ("services", svc.name, "deploy", key, "order"),
-                    "`start-first` is not supported yet: every rollout replaces a container "
-                    "after stopping the old one (`stop-first`)",
-                )
-
-
 def check_stack(
     stack: Stack, data: dict[str, Any], report: Report, rejected: Rejected = _NOTHING_REJECTED
 ) -> None:
@@ -348,7 +335,6 @@ def check_stack(
     _references(stack, data, report, rejected)
     _start_first(stack, report)
     own_port_problems(stack, data, report)
-    _not_yet(stack, report)
 
 
 def check_stacks(loaded: list[Loaded]) -> None:
