@@ -153,8 +153,14 @@ def test_one_env_change_recreates_exactly_that_service(
     assert result.returncode == 0, result.stdout + result.stderr
     for host in hosts:
         after = container_ids(host)
-        assert set(after) == set(before[host])
+        # The replaced api container stays, stopped, as the previous container.
+        kept = f"{STACK}-api-1.fleetform-old"
+        assert set(after) == set(before[host]) | {kept}
+        assert after[kept] == before[host][f"{STACK}-api-1"]
+        assert state(host, kept) == "exited"
         for name, cid in after.items():
+            if name == kept:
+                continue
             if name == f"{STACK}-api-1":
                 assert cid != before[host][name], f"{host}: api was not recreated"
                 env = sh(host, f"docker inspect -f '{{{{json .Config.Env}}}}' {name}")

@@ -126,7 +126,14 @@ def test_a_recreate_keeps_the_data_of_anonymous_and_image_volumes(
         container = f"{KEEP}-{name}-1"
         assert _id(host, container) != before[name], f"{container} was not recreated"
         assert sh(host, f"docker exec {container} cat {target}/f") == f"kept-{name}"
-    assert _ours(host, KEEP) == [f"{KEEP}-data-1", f"{KEEP}-db-1"]
+    # The replaced containers stay, stopped, as the previous containers (a rollback
+    # starts them again); they mount the same anonymous volumes, none was removed.
+    assert _ours(host, KEEP) == [
+        f"{KEEP}-data-1",
+        f"{KEEP}-data-1.fleetform-old",
+        f"{KEEP}-db-1",
+        f"{KEEP}-db-1.fleetform-old",
+    ]
 
     again = fleetform("plan", "-i", "inventory/lab.py", str(path), "--detailed-exitcode")
     assert again.returncode == 0, again.stdout + again.stderr

@@ -58,10 +58,10 @@ def _containers(host: str, kept: bool = False) -> list[str]:
 @pytest.fixture
 def stack_file(tmp_path: Path) -> Iterator[Path]:
     for host in HOSTS:
-        remove_stack(host, STACK)
+        remove_stack(host, STACK, f"rm -rf /var/lib/fleetform/revisions/{STACK}")
     yield tmp_path / f"{STACK}.yml"
     for host in HOSTS:
-        remove_stack(host, STACK)
+        remove_stack(host, STACK, f"rm -rf /var/lib/fleetform/revisions/{STACK}")
 
 
 def _apply(fleetform: Callable[..., Any], path: Path) -> tuple[int, dict[str, Any]]:
@@ -174,3 +174,42 @@ def test_a_failed_service_rolls_back_the_services_that_already_passed(
     assert _containers(lab_host(1)) == before  # the same containers, running, nothing left over
     env = sh(lab_host(1), f"docker inspect --format '{{{{json .Config.Env}}}}' {STACK}-alpha-1")
     assert "MARK=old" in env
+
+
+def test_start_first_starts_the_new_container_before_the_old_one_stops(
+    fleetform: Callable[..., Any], stack_file: Path
+) -> None:
+    def write(mark: str) -> None:
+        service = _service("1", mark)
+        service.pop("hosts")
+        service["deploy"] = {"update_config": {"order": "start-first", "monitor": "2s"}}
+        doc = {"version": 1, "name": STACK, "services": {"web": service}}
+        stack_file.write_text(yaml.safe_dump(doc))
+
+    write("old")
+    code, _ = _apply(fleetform, stack_file)
+    assert code == 0
+    since = {h: sh(h, "date +%s.%N") for h in HOSTS}
+    old = {h: sh(h, f"docker inspect --format '{{{{.Id}}}}' {STACK}-web-1") for h in HOSTS}
+    write("new")
+    code, doc = _apply(fleetform, stack_file)
+    assert code == 0, doc
+    assert doc["rollout"]["outcome"] == "done"
+    for host in HOSTS:
+        until = sh(host, "date +%s.%N")
+        events = sh(
+            host,
+            f"docker events --since {since[host]} --until {until} "
+            f"--filter label=fleetform.stack={STACK} --filter type=container "
+            "--format '{{.Action}} {{.Actor.ID}}'",
+        ).splitlines()
+        new = sh(host, f"docker inspect --format '{{{{.Id}}}}' {STACK}-web-1")
+        actions = [(a, cid) for a, cid, *_ in (e.split() for e in events)]
+        started = actions.index(("start", new))
+        stopped = next(i for i, (a, cid) in enumerate(actions) if cid == old[host] and a == "die")
+        # The new container ran (and passed its gate) while the old one still ran.
+        assert started < stopped, actions
+        state = sh(
+            host, f"docker inspect --format '{{{{.State.Status}}}}' {STACK}-web-1.fleetform-old"
+        )
+        assert state == "exited"
