@@ -81,3 +81,16 @@ def test_a_host_without_a_proxied_service_leaves_its_haproxy_alone() -> None:
     desired = want([stack(svc("plain"))])
     assert plan_host(desired, Observed(), ObservedProxy(True, False, "global\n")).proxy == ()
     assert plan_host(desired, Observed(), None).proxy == ()
+
+
+def test_the_backend_of_a_stack_not_being_applied_is_neither_compared_nor_removed() -> None:
+    from fleetform.plan import plan_host
+    from fleetform.plan.observed import Observed
+    from fleetform.proxy.config import ProxiedService, render_config
+    from fleetform.proxy.host import ObservedProxy
+
+    desired = want([stack(svc("web", proxy=WEB, replicas=2))])
+    text = render_config(
+        [ProxiedService("demo", "web", WEB, 2), ProxiedService("other", "api", WEB, 1)]
+    )
+    assert plan_host(desired, Observed(), ObservedProxy(True, True, text)).proxy == ()

@@ -76,3 +76,26 @@ def test_the_host_read_keeps_only_the_stacks_own_running_containers() -> None:
     running, states = parse_read(text, [WEB])["demo-web"]
     assert running == {1: "172.18.0.5"}
     assert [s.server for s in states] == ["s1", "s2", "s3", "s4"]
+
+
+def test_a_host_without_haproxy_yet_still_gives_its_replicas_and_no_slots() -> None:
+    text = "@fleetform-backend demo-web\n1|demo|true|172.18.0.5\n@fleetform-state\n@fleetform-end\n"
+    running, states = parse_read(text, [WEB])["demo-web"]
+    assert (running, states) == ({1: "172.18.0.5"}, ())
+
+
+def test_the_file_is_rendered_with_the_slots_that_serve() -> None:
+    from fleetform.model import ProxyConfig
+    from fleetform.proxy.config import ProxiedService, render_config
+    from fleetform.proxy.slots import wanted_slots
+
+    now = state(
+        ("s1", "127.0.0.1", 5), ("s2", "172.18.0.5", 4), ("s3", "1.1.1.1", 5), ("s4", "1.1.1.1", 5)
+    )
+    slots = wanted_slots(WEB, {1: "172.18.0.5", 2: "172.18.0.6"}, parse_servers_state(now))
+    assert slots == {"s2": "172.18.0.5", "s3": "172.18.0.6"}
+    text = render_config(
+        [ProxiedService("demo", "web", ProxyConfig(80, 8080), 2)], {"demo-web": slots}
+    )
+    assert "    server s2 172.18.0.5:8080\n" in text
+    assert "    server s1 127.0.0.1:8080 disabled\n" in text

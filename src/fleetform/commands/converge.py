@@ -278,7 +278,7 @@ def _sync_proxies(session: Session, obs: Observation, hosts: list[str], out: Out
     from fleetform.executor.proxy import sync_proxies
 
     with out.status("Configuring the proxy"):
-        problems = sync_proxies(session, obs.desired, hosts)
+        problems = sync_proxies(session, obs.desired, hosts, obs.proxies)
     for host, problem in problems.items():
         session.failures.setdefault(host, problem)
 

@@ -186,7 +186,12 @@ def host_proxy_actions(
         return ()
     want = desired_backends(desired)
     got = read_config(observed.config) if observed.config.strip() else None
-    have = {k: (v.proxy, v.replicas) for k, v in got.backends.items()} if got else {}
+    # Backends of stacks not being applied are theirs: neither compared nor removed.
+    have = {
+        k: (v.proxy, v.replicas)
+        for k, v in (got.backends.items() if got else ())
+        if v.stack in desired.stacks
+    }
     out: list[ProxyAction] = []
     if want and not observed.installed:
         out.append(

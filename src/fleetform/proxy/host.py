@@ -8,8 +8,7 @@ Pure builders (the executor runs what they return, :mod:`fleetform.executor.prox
 - :func:`ensure_script`: install ``haproxy`` (and ``socat``, the runtime API
   client) when missing, write the rendered file only when it differs, after
   ``haproxy -c`` passed on it (else the old file stays and the step fails),
-  save the servers' state first (their addresses survive the reload) and
-  reload seamlessly (``systemctl reload``: the package's master-worker unit);
+  and reload seamlessly (``systemctl reload``: the package's master-worker unit);
 - :data:`HAPX`, a shell function that sends one runtime API line to the
   admin socket and prints the reply.
 
@@ -22,7 +21,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from fleetform.proxy.config import CONFIG_FILE, SOCKET, STATE_FILE
+from fleetform.proxy.config import CONFIG_FILE, SOCKET
 
 PACKAGES = ("haproxy", "socat")
 _NEW = CONFIG_FILE + ".fleetform-new"
@@ -75,7 +74,7 @@ def ensure_script(config: str) -> str:
     """
     if _EOF in config:
         raise ValueError("the configuration holds the here-document's end marker")
-    new, cfg, state = (shlex.quote(p) for p in (_NEW, CONFIG_FILE, STATE_FILE))
+    new, cfg = (shlex.quote(p) for p in (_NEW, CONFIG_FILE))
     missing = " ".join(f"! command -v {p} >/dev/null ||" for p in PACKAGES)
     refused = shlex.quote(
         "fleetform: the new haproxy.cfg does not pass `haproxy -c`; the old file stays"
@@ -84,18 +83,12 @@ def ensure_script(config: str) -> str:
         [
             HAPX,
             f"if {missing} false; then {_apt_install()} || exit 1; fi",
-            f"install -d -m 755 {shlex.quote(STATE_FILE.rsplit('/', 1)[0])}",
             f"cat > {new} <<'{_EOF}'",
             config.rstrip("\n"),
             _EOF,
             "changed=",
             f"if ! cmp -s {new} {cfg}; then",
             f"  if ! haproxy -c -q -f {new} >&2; then echo {refused} >&2; rm -f {new}; exit 1; fi",
-            # Addresses set through the runtime API come back after the reload.
-            "  if systemctl is-active -q haproxy; then",
-            f"    s=$(ff_hapx 'show servers state') && case \"$s\" in 1*) "
-            f"printf '%s\\n' \"$s\" > {state} ;; esac",
-            "  fi",
             f"  mv -f {new} {cfg}; changed=1",
             f"else rm -f {new}; fi",
             "pid=$(ff_hapx 'show info' 2>/dev/null | sed -n 's/^Pid: //p')",

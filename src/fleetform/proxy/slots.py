@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from fleetform.model import LABEL_STACK
 from fleetform.proxy.runtime import (
+    RuntimeReplyError,
     ServerState,
     parse_servers_state,
     set_server_addr,
@@ -96,7 +97,11 @@ def parse_read(
         elif line == _STATE:
             state = []
         elif line == _END:
-            out[backend] = (running, parse_servers_state("\n".join(state or [])))
+            try:
+                states = parse_servers_state("\n".join(state or []))
+            except RuntimeReplyError:
+                states = ()  # HAProxy not installed or not running yet: no slot serves
+            out[backend] = (running, states)
             backend = None
         elif state is not None:
             state.append(line)
@@ -109,22 +114,20 @@ def parse_read(
     return out
 
 
-def slot_commands(
+def wanted_slots(
     target: SlotTarget, running: Mapping[int, str], states: Iterable[ServerState]
-) -> list[str]:
-    """The runtime API lines that make the backend's slots match ``running``.
-
-    ``running``: replica number -> its container's address on the stack
-    network.  Nothing when the slots match already.
-    """
+) -> dict[str, str]:
+    """Slot -> address of the replica it should serve: every running replica in one
+    slot of its pair, the one serving it already if any (``running``: replica
+    number -> its container's address on the stack network)."""
     by_slot = {s.server: s for s in states if s.backend == target.backend}
-    out: list[str] = []
-    b = target.backend
-    for k in range(1, target.replicas + 1):
+    out: dict[str, str] = {}
+    for k, address in sorted(running.items()):
+        if not 1 <= k <= target.replicas:
+            continue
         slots = pair(k)
-        address = running.get(k)
 
-        def serves(slot: str, address: str | None = address) -> bool:
+        def serves(slot: str, address: str = address) -> bool:
             s = by_slot.get(slot)
             return (
                 s is not None
@@ -133,14 +136,49 @@ def slot_commands(
                 and s.port == target.target_port
             )
 
-        keep = next((slot for slot in slots if address is not None and serves(slot)), None)
-        if address is not None and keep is None:
+        keep = next((slot for slot in slots if serves(slot)), None)
+        if keep is None:
             free = [slot for slot in slots if slot not in by_slot or by_slot[slot].admin == "maint"]
             keep = (free or list(slots))[0]
-            out.append(set_server_addr(b, keep, address, target.target_port))
-            out.append(set_server_state(b, keep, "ready"))
-        for slot in slots:
+        out[keep] = address
+    return out
+
+
+def serving_slots(backend: str, states: Iterable[ServerState]) -> dict[str, str]:
+    """Slot -> address of the slots that serve now: ready and passing their checks (a
+    backend left as it is).  A ready slot failing its checks is not carried into
+    the file: it may point anywhere, even at the proxy's own port."""
+    return {s.server: s.address for s in states if s.backend == backend and s.serving}
+
+
+def slot_commands(
+    target: SlotTarget, running: Mapping[int, str], states: Iterable[ServerState]
+) -> list[str]:
+    """The runtime API lines that make the backend's slots match ``running``.
+
+    Nothing when the slots match already.
+    """
+    states = tuple(states)
+    by_slot = {s.server: s for s in states if s.backend == target.backend}
+    wanted = wanted_slots(target, running, states)
+    out: list[str] = []
+    b = target.backend
+    for k in range(1, target.replicas + 1):
+        for slot in pair(k):
             s = by_slot.get(slot)
-            if slot != keep and s is not None and s.admin != "maint":
+            if slot in wanted:
+                serving = (
+                    s is not None
+                    and s.admin == "ready"
+                    and s.address == wanted[slot]
+                    and s.port == target.target_port
+                )
+                if not serving:
+                    out.append(set_server_addr(b, slot, wanted[slot], target.target_port))
+                    out.append(set_server_state(b, slot, "ready"))
+    for k in range(1, target.replicas + 1):
+        for slot in pair(k):
+            s = by_slot.get(slot)
+            if slot not in wanted and s is not None and s.admin != "maint":
                 out.append(set_server_state(b, slot, "maint"))
     return out
