@@ -46,3 +46,51 @@ def test_the_desired_backends_are_the_proxied_services_placed_on_the_host() -> N
         svc("plain"),
     )
     assert desired_backends(want([s])) == {"demo-web": (WEB, 2)}
+
+
+def test_a_host_plan_installs_configures_and_shows_the_proxy_in_text_and_json() -> None:
+    from fleetform.plan import plan_host
+    from fleetform.plan.observed import Observed
+    from fleetform.proxy.config import ProxiedService, render_config
+    from fleetform.proxy.host import ObservedProxy
+
+    desired = want([stack(svc("web", proxy=WEB, replicas=2))])
+    fresh = plan_host(desired, Observed(), ObservedProxy())
+    assert [(a.kind, a.reason_code) for a in fresh.proxy] == [
+        ("install-proxy", "proxy_missing"),
+        ("create-backend", "missing"),
+    ]
+    assert "  + install proxy haproxy" in fresh.lines()
+    assert fresh.to_json()["proxy"][1]["resource_type"] == "proxy-backend"
+    # The package's own file, HAProxy stopped: started, and the backend created.
+    stopped = plan_host(desired, Observed(), ObservedProxy(True, False, "global\n"))
+    assert [a.kind for a in stopped.proxy] == ["start-proxy", "create-backend"]
+    # What fleetform wrote, running: nothing to do; one setting changed: one update line.
+    ours = render_config([ProxiedService("demo", "web", WEB, 2)])
+    assert plan_host(desired, Observed(), ObservedProxy(True, True, ours)).proxy == ()
+    older = render_config([ProxiedService("demo", "web", replace(WEB, drain=S), 2)])
+    (update,) = plan_host(desired, Observed(), ObservedProxy(True, True, older)).proxy
+    assert [str(c) for c in update.changes] == ["proxy.drain: 1s -> 10s"]
+
+
+def test_a_host_without_a_proxied_service_leaves_its_haproxy_alone() -> None:
+    from fleetform.plan import plan_host
+    from fleetform.plan.observed import Observed
+    from fleetform.proxy.host import ObservedProxy
+
+    desired = want([stack(svc("plain"))])
+    assert plan_host(desired, Observed(), ObservedProxy(True, False, "global\n")).proxy == ()
+    assert plan_host(desired, Observed(), None).proxy == ()
+
+
+def test_the_backend_of_a_stack_not_being_applied_is_neither_compared_nor_removed() -> None:
+    from fleetform.plan import plan_host
+    from fleetform.plan.observed import Observed
+    from fleetform.proxy.config import ProxiedService, render_config
+    from fleetform.proxy.host import ObservedProxy
+
+    desired = want([stack(svc("web", proxy=WEB, replicas=2))])
+    text = render_config(
+        [ProxiedService("demo", "web", WEB, 2), ProxiedService("other", "api", WEB, 1)]
+    )
+    assert plan_host(desired, Observed(), ObservedProxy(True, True, text)).proxy == ()

@@ -53,8 +53,8 @@ def test_the_settings_read_back_from_the_file_are_the_rendered_ones() -> None:
     read = read_config(render_config([WEB, API]))
     assert read.intact
     assert read.backends == {
-        "demo-web": BackendSettings(WEB.proxy, 2),
-        "demo-api": BackendSettings(API.proxy, 1),
+        "demo-web": BackendSettings(WEB.proxy, 2, "demo", "web"),
+        "demo-api": BackendSettings(API.proxy, 1, "demo", "api"),
     }
 
 

@@ -1,5 +1,4 @@
-"""The `proxy` key: its model, defaults, rules (each with its own message), and the refusal
-that stands until the host side lands."""
+"""The `proxy` key: its model, defaults and rules (each with its own message)."""
 
 from __future__ import annotations
 
@@ -9,9 +8,9 @@ from typing import Any
 import pytest
 
 from fleetform.model import ProxyConfig, ProxyHealth
+from fleetform.stackfile import load_stacks
 from fleetform.stackfile.checks import check_stack
 from fleetform.stackfile.problems import Report
-from fleetform.stackfile.proxy import NOT_AVAILABLE
 from fleetform.stackfile.stack import build_stack
 
 from .helpers import messages, write
@@ -21,7 +20,7 @@ HEAD = "version: 1\nname: {name}\n"
 
 
 def build(data: dict[str, Any]) -> tuple[Any, list[str]]:
-    """The stack and the problems of one document, without the not-available refusal."""
+    """The stack and the problems of one document."""
     report = Report("stack.yml")
     stack = build_stack(data, Path("stack.yml"), report)
     check_stack(stack, data, report)
@@ -79,20 +78,12 @@ def test_a_service_without_proxy_has_none() -> None:
     assert stack.service("web").proxy is None
 
 
-def test_a_valid_proxy_is_refused_with_one_clear_error_until_the_host_side_lands(
-    tmp_path: Path,
-) -> None:
+def test_a_valid_proxy_loads_and_rolls_out_start_first(tmp_path: Path) -> None:
     text = HEAD.format(name="p") + "services:\n  web:\n    image: x\n    proxy: {listen: 8080}\n"
-    assert messages(write(tmp_path, text)) == [f"services.web.proxy: {NOT_AVAILABLE}"]
-
-
-def test_the_refusal_waits_until_every_other_rule_passes(tmp_path: Path) -> None:
-    text = (
-        HEAD.format(name="p")
-        + "services:\n  web:\n    image: x\n    ports: ['8080:80']\n    proxy: {listen: 8080}\n"
-    )
-    found = messages(write(tmp_path, text))
-    assert len(found) == 1 and NOT_AVAILABLE not in found[0]
+    (stack,) = load_stacks([str(write(tmp_path, text))])
+    web = stack.service("web")
+    assert web.proxy is not None and web.proxy.listen == 8080
+    assert web.update_config.order == "start-first" == web.rollback_config.order
 
 
 def test_publishing_the_own_listen_port_is_refused() -> None:
@@ -182,8 +173,7 @@ def test_proxies_on_disjoint_hosts_may_share_a_listen_port(tmp_path: Path) -> No
         + "  a:\n    image: x\n    hosts: [db]\n    proxy: {listen: 8080}\n"
         + "  b:\n    image: x\n    hosts: [web]\n    proxy: {listen: 8080}\n"
     )
-    found = messages(write(tmp_path, text))
-    assert found == [f"services.a.proxy: {NOT_AVAILABLE}", f"services.b.proxy: {NOT_AVAILABLE}"]
+    assert len(load_stacks([write(tmp_path, text)])) == 1  # valid: no problem
 
 
 def test_a_listen_port_clashes_across_files_and_with_published_ports(tmp_path: Path) -> None:
@@ -214,7 +204,7 @@ def test_an_absent_proxied_service_takes_no_port(tmp_path: Path) -> None:
         + "  a:\n    image: x\n    state: absent\n    proxy: {listen: 8080}\n"
         + "  b:\n    image: x\n    ports: ['8080:80']\n"
     )
-    assert messages(write(tmp_path, text)) == [f"services.a.proxy: {NOT_AVAILABLE}"]
+    assert len(load_stacks([write(tmp_path, text)])) == 1  # valid: no problem
 
 
 @pytest.mark.parametrize(

@@ -242,9 +242,12 @@ def _carry_out(
         _add_recording(session, obs, inputs.stacks, obs.plans)
     with out.progress(session, "Applying"):
         session.run()
+    proxies = _proxy_hosts(obs)
+    _sync_proxies(session, obs, proxies, out)
     rolled = None
     if rollout is not None:
         rolled = _roll_out(session, rollout, run, out, obs.revisions)
+        _sync_proxies(session, obs, proxies, out)
         # Recorded once the rollout is over, and only for what stayed.
         _add_recording(session, obs, inputs.stacks, _kept_plans(obs, rolled))
         session.collect_failures()
@@ -255,6 +258,29 @@ def _carry_out(
         if rolled.outcome != "done":
             summary["ok"] = False
     return summary, seconds
+
+
+def _proxy_hosts(obs: Observation) -> list[str]:
+    """Hosts whose approved plan changes something and that serve (or served) a proxy."""
+    from fleetform.executor.proxy import proxied
+
+    return sorted(
+        h
+        for h, p in obs.plans.items()
+        if not p.errors and p.has_changes and (p.proxy or proxied(obs.desired[h])[0])
+    )
+
+
+def _sync_proxies(session: Session, obs: Observation, hosts: list[str], out: Output) -> None:
+    """HAProxy configured and every running replica in its slot (fleetform.executor.proxy)."""
+    if not hosts:
+        return
+    from fleetform.executor.proxy import sync_proxies
+
+    with out.status("Configuring the proxy"):
+        problems = sync_proxies(session, obs.desired, hosts, obs.proxies)
+    for host, problem in problems.items():
+        session.failures.setdefault(host, problem)
 
 
 def _exit_code(doc: dict[str, Any]) -> int:
@@ -435,7 +461,7 @@ def _summarise(session: Session, obs: Observation, seconds: float) -> dict[str, 
                 "host": name,
                 "ok": error is None,
                 "changed_steps": changed,
-                "actions": len(hp.actions) + len(hp.engine) if hp is not None else 0,
+                "actions": len(hp.actions) + len(hp.engine) + len(hp.proxy) if hp else 0,
                 "error": error,
             }
         )

@@ -37,6 +37,8 @@ from fleetform.observe import (
 from fleetform.plan import HostPlan, Plan, plan_host
 from fleetform.plan.desired import HostDesired, desired_for_host
 from fleetform.plan.observed import Observed
+from fleetform.proxy.host import OBSERVE_SCRIPT as PROXY_SCRIPT
+from fleetform.proxy.host import ObservedProxy, parse_observed_proxy
 from fleetform.revisions.host import StackNumbers, numbers_script, parse_numbers_lines
 from fleetform.runlog.lock import HeldLock, parse_lock_lines
 from fleetform.runlog.lock import state_command as lock_state_command
@@ -47,6 +49,8 @@ DOCKER_PART = "docker"
 LOCKS_PART = "locks"
 #: the part that gives each stack's revision numbers (fleetform.revisions.host)
 REVISIONS_PART = "revisions"
+#: the part that reads the host's HAProxy: package, service, haproxy.cfg (fleetform.proxy.host)
+PROXY_PART = "proxy"
 
 
 @dataclass
@@ -63,6 +67,8 @@ class Observation:
     #: host -> stack -> its revision numbers there, when observed (apply's rollout says
     #: which revision it goes from and to)
     revisions: dict[str, dict[str, StackNumbers]] = field(default_factory=dict)
+    #: host -> its HAProxy as observed (package, service, haproxy.cfg)
+    proxies: dict[str, ObservedProxy] = field(default_factory=dict)
 
     def plan(self, failures: Mapping[str, str]) -> Plan:
         return Plan.from_hosts(self.plans.values(), errors={**failures, **self.errors})
@@ -76,6 +82,7 @@ def host_command(desired: HostDesired) -> str:
             (DOCKER_PART, observe_command(desired)),
             (LOCKS_PART, lock_state_command(desired.stacks)),
             (REVISIONS_PART, numbers_script(desired.stacks)),
+            (PROXY_PART, PROXY_SCRIPT),
         ]
     )
 
@@ -109,16 +116,20 @@ def observe_and_plan(
                 obs.locks[name] = parse_lock_lines(parts[LOCKS_PART].text)
             if REVISIONS_PART in parts:
                 obs.revisions[name] = parse_numbers_lines(parts[REVISIONS_PART].text)
+            proxy: ObservedProxy | None = None
+            if PROXY_PART in parts:
+                proxy = parse_observed_proxy(parts[PROXY_PART].text)
+                obs.proxies[name] = proxy
             engine_state = engine_state_from_sections(parts)
             engine = engine_changes(engines[name], engine_state)
         except (ObserveError, ValueError) as exc:
             obs.errors[name] = str(exc)
             continue
         try:
-            hp = plan_host(obs.desired[name], parse_observed(docker_doc))
+            hp = plan_host(obs.desired[name], parse_observed(docker_doc), proxy)
         except EngineUnavailable as exc:
             obs.engine_pending.add(name)
-            hp = plan_host(obs.desired[name], Observed())
+            hp = plan_host(obs.desired[name], Observed(), proxy)
             note = f"{exc}: containers are planned against an empty host"
             hp = replace(hp, warnings=(*hp.warnings, note))
         except ObserveError as exc:

@@ -28,6 +28,7 @@ from typing import Any, Literal
 from fleetform.executor.rollout_steps import rollout_recreate_command, swap_back_command
 from fleetform.executor.session import CommandResult, Session
 from fleetform.executor.steps import SECRET_ENV_DIR, secret_env_file
+from fleetform.executor.switch import start_first_command, switch_back_command, uses_switch
 from fleetform.plan.rollout import Rollout, ServiceRollout, Unit, after_batch
 from fleetform.revisions.host import StackNumbers
 from fleetform.runlog.audit import action_line_command, append_script, entry
@@ -147,7 +148,11 @@ def _run_batch(
     jobs = []
     uploads: dict[str, list[tuple[str, str]]] = {}
     for unit in batch:
-        jobs.append((unit.host, unit.name, rollout_recreate_command(unit.action, monitor, env_dir)))
+        if uses_switch(unit.action.container):
+            command = start_first_command(unit.action, monitor, env_dir)
+        else:
+            command = rollout_recreate_command(unit.action, monitor, env_dir)
+        jobs.append((unit.host, unit.name, command))
         env = secret_env_file(unit.action, env_dir)
         if env is not None:
             uploads.setdefault(unit.host, []).append(env)
@@ -254,9 +259,8 @@ def _roll_back(
                 time.sleep(config.delay / 1e9)
             batch = units[i : i + size]
             started = time.time()
-            jobs = [
-                (u.host, u.name, swap_back_command(u.action, config.monitor / 1e9)) for u in batch
-            ]
+            go_back = switch_back_command if uses_switch(c, back=True) else swap_back_command
+            jobs = [(u.host, u.name, go_back(u.action, config.monitor / 1e9)) for u in batch]
             outcomes = run_marked(session, jobs)
             by_unit = {u: outcomes[(u.host, u.name)] for u in batch}
             for unit, error in by_unit.items():

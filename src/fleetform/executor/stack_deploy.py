@@ -92,6 +92,15 @@ def stack_containers(stacks: list[Stack]) -> Generator[Any, None, None]:
     """
     groups = frozenset(host.groups) | {host.name}
     desired = desired_for_host(stacks, host.name, groups)
+    proxied = sorted({c.service.name for c in desired.containers if c.service.proxy})
+    if proxied:
+        # Refused rather than served without its proxy: only `fleetform apply`
+        # drives HAProxy (fleetform.executor.proxy).
+        yield failing_command(
+            f"services with `proxy` ({', '.join(proxied)}) are applied by `fleetform apply` "
+            "only: this deploy does not configure the host's proxy"
+        )
+        return
     raw = host.get_fact(DockerObservation, command=observe_command(desired))
     state = host.state
     try:

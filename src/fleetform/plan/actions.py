@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from fleetform.plan.desired import DesiredContainer, DesiredImage, DesiredNetwork, DesiredVolume
 from fleetform.plan.diff import FieldChange
+from fleetform.plan.proxy import ProxyAction
 from fleetform.plan.render import host_text, plan_text
 
 JSON_FORMAT_VERSION = 1
@@ -153,10 +154,12 @@ class HostPlan:
     warnings: tuple[str, ...] = ()
     #: what the engine deploy will change first (fleetform.engine.changes)
     engine: tuple[str, ...] = ()
+    #: the host proxy's changes (fleetform.plan.proxy), carried out after the containers
+    proxy: tuple[ProxyAction, ...] = ()
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.actions or self.engine)
+        return bool(self.actions or self.engine or self.proxy)
 
     def lines(self) -> list[str]:
         """The host's part of ``str(plan)``, one string per line."""
@@ -170,6 +173,7 @@ class HostPlan:
             "warnings": list(self.warnings),
             "engine": list(self.engine),
             "actions": [a.to_json() for a in self.actions],
+            "proxy": [a.to_json() for a in self.proxy],
         }
 
 
@@ -203,6 +207,8 @@ class Plan:
         for host in self.hosts:
             for action in host.actions:
                 counts[action.bucket] += 1
+            for change in host.proxy:
+                counts[change.bucket] += 1
         return counts
 
     def __str__(self) -> str:

@@ -45,6 +45,7 @@ from fleetform.plan.diff import UNSET, FieldChange, diff_specs
 from fleetform.plan.findings import Findings
 from fleetform.plan.observed import Observed, ObservedContainer
 from fleetform.plan.ownership import foreign_owner, same_file, stack_file_warnings
+from fleetform.plan.proxy import host_proxy_actions
 from fleetform.plan.resources import (
     new_registry_digest,
     plan_images,
@@ -57,6 +58,7 @@ from fleetform.plan.spec import (
     without_image_volumes,
     without_implicit_aliases,
 )
+from fleetform.proxy.host import ObservedProxy
 
 _RUNNING = ("running", "restarting")
 #: change paths that name the image a container runs (``image_changed``)
@@ -267,8 +269,13 @@ class _ContainerPlanner:
             )
 
 
-def plan_host(desired: HostDesired, observed: Observed) -> HostPlan:
-    """The ordered actions that bring ``observed`` to ``desired`` on one host."""
+def plan_host(
+    desired: HostDesired, observed: Observed, proxy: ObservedProxy | None = None
+) -> HostPlan:
+    """The ordered actions that bring ``observed`` to ``desired`` on one host.
+
+    ``proxy``: the host's HAProxy as observed; None (not observed) plans no proxy lines.
+    """
     found = Findings(desired.host)
     # Errors and warnings are listed in this order: ownership, containers,
     # networks, volumes, images; the actions by phase (see Findings).
@@ -277,4 +284,5 @@ def plan_host(desired: HostDesired, observed: Observed) -> HostPlan:
     plan_networks(desired, observed, found)
     plan_volumes(desired, observed, found)
     plan_images(desired, observed, found)
-    return found.host_plan([c.name for c in _topo_order(desired.containers)])
+    plan = found.host_plan([c.name for c in _topo_order(desired.containers)])
+    return replace(plan, proxy=host_proxy_actions(desired.host, desired, proxy))

@@ -8,8 +8,10 @@ still as fleetform wrote it).  A change of any of these rewrites the file and
 reloads HAProxy seamlessly; replica addresses are not part of it (they move
 through the runtime API during rollouts, never through the plan).
 
-Not wired yet: observation does not read the file and ``plan_host`` does not
-call :func:`proxy_actions` (docs/proxy.md).
+Observation reads the package, the service and the file in the host's round
+trip (:mod:`fleetform.proxy.host`); :func:`host_proxy_actions` gives
+``plan_host`` the host's proxy lines: HAProxy to install or start first, then
+the backends.
 
     >>> from fleetform.model import ProxyConfig
     >>> [a.headline() for a in proxy_actions("h", {"demo-web": (ProxyConfig(80, 80), 1)}, {})]
@@ -25,17 +27,29 @@ from typing import Literal
 from fleetform.model import ProxyConfig
 from fleetform.plan.desired import HostDesired
 from fleetform.plan.diff import FieldChange
+from fleetform.proxy.config import read_config
+from fleetform.proxy.host import ObservedProxy
 
 #: backend name -> (proxy settings, replicas on this host)
 Backends = Mapping[str, tuple[ProxyConfig, int]]
-ProxyActionKind = Literal["create-backend", "update-backend", "remove-backend"]
+ProxyActionKind = Literal[
+    "install-proxy", "start-proxy", "create-backend", "update-backend", "remove-backend"
+]
 ProxyReasonCode = Literal[
+    "proxy_missing",  # install-proxy: Debian's haproxy package is not installed
+    "proxy_stopped",  # start-proxy: HAProxy is installed but does not run
     "missing",  # create-backend: the host's proxy does not serve this service yet
     "proxy_changed",  # update-backend: a proxy setting or the replica count differs
     "proxy_edited",  # update-backend: the host's file was edited by hand
     "orphan",  # remove-backend: no service here has this proxy any more
 ]
-_SYMBOL = {"create-backend": "+", "update-backend": "~", "remove-backend": "-"}
+_SYMBOL: dict[str, Literal["+", "~", "-"]] = {
+    "install-proxy": "+",
+    "start-proxy": "~",
+    "create-backend": "+",
+    "update-backend": "~",
+    "remove-backend": "-",
+}
 
 
 @dataclass(frozen=True)
@@ -48,8 +62,32 @@ class ProxyAction:
     changes: tuple[FieldChange, ...] = ()
 
     def headline(self) -> str:
+        if self.kind.endswith("-proxy"):
+            return f"{_SYMBOL[self.kind]} {self.kind.removesuffix('-proxy')} proxy {self.resource}"
         verb = self.kind.removesuffix("-backend")
         return f"{_SYMBOL[self.kind]} {verb} proxy-backend {self.resource}"
+
+    @property
+    def bucket(self) -> Literal["create", "update", "remove"]:
+        """The plan summary's column (and the line's colour)."""
+        buckets: dict[str, Literal["create", "update", "remove"]] = {
+            "+": "create",
+            "~": "update",
+            "-": "remove",
+        }
+        return buckets[_SYMBOL[self.kind]]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "resource_type": "proxy" if self.kind.endswith("-proxy") else "proxy-backend",
+            "resource": self.resource,
+            "reason": self.reason,
+            "reason_code": self.reason_code,
+            "changes": [
+                {"path": c.path, "old": c.old, "new": c.new, "text": str(c)} for c in self.changes
+            ],
+        }
 
     def lines(self) -> list[str]:
         """The action as the plan shows it (as :func:`fleetform.plan.render.host_lines`)."""
@@ -133,3 +171,43 @@ def proxy_actions(
                     )
                 )
     return tuple(out)
+
+
+def host_proxy_actions(
+    host: str, desired: HostDesired, observed: ObservedProxy | None
+) -> tuple[ProxyAction, ...]:
+    """The proxy's lines of a host's plan (``observed`` None: not observed, no lines).
+
+    HAProxy is installed and started only on a host with a proxied service;
+    a host without one keeps whatever HAProxy it has, fleetform's backends
+    removed from the file.
+    """
+    if observed is None:
+        return ()
+    want = desired_backends(desired)
+    got = read_config(observed.config) if observed.config.strip() else None
+    # Backends of stacks not being applied are theirs: neither compared nor removed.
+    have = {
+        k: (v.proxy, v.replicas)
+        for k, v in (got.backends.items() if got else ())
+        if v.stack in desired.stacks
+    }
+    out: list[ProxyAction] = []
+    if want and not observed.installed:
+        out.append(
+            ProxyAction(
+                host,
+                "install-proxy",
+                "haproxy",
+                "Debian's haproxy is not installed",
+                "proxy_missing",
+            )
+        )
+    elif want and not observed.active:
+        out.append(
+            ProxyAction(host, "start-proxy", "haproxy", "HAProxy is not running", "proxy_stopped")
+        )
+    # A file fleetform did not write (the package's own) is replaced only for a backend.
+    ours = got is not None and (bool(got.backends) or got.intact)
+    intact = got.intact if ours and got is not None else True
+    return (*out, *proxy_actions(host, want, have, intact=intact))

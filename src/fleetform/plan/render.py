@@ -36,13 +36,16 @@ def _line(*segments: tuple[str, Tone]) -> Line:
 
 
 def host_lines(host: HostPlan) -> list[Line]:
-    busy = host.actions or host.errors or host.engine
+    busy = host.actions or host.errors or host.engine or host.proxy
     out = [_line((f"{host.host}:" if busy else f"{host.host}: no changes", "plain"))]
     out += [_line(("  ", "plain"), (f"~ engine: {e}", "update")) for e in host.engine]
     for action in host.actions:
         out.append(_line(("  ", "plain"), (action.headline(), action.bucket)))
         details = [str(c) for c in action.changes] or [action.reason]
         out += [_line((f"      {d}", "plain")) for d in details]
+    for p in host.proxy:
+        out.append(_line(("  ", "plain"), (p.headline(), p.bucket)))
+        out += [_line((f"      {d}", "plain")) for d in [str(c) for c in p.changes] or [p.reason]]
     out += [_line(("  ", "plain"), (f"! error: {e}", "error")) for e in host.errors]
     out += [_line(("  ", "plain"), (f"warning: {w}", "warning")) for w in host.warnings]
     return out

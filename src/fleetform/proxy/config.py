@@ -4,9 +4,9 @@ Layout (docs/proxy.md):
 
 - ``global``: master-worker mode and an admin socket with ``expose-fd
   listeners``, so a reload hands the listening sockets to the new worker and
-  drops no connection; a server-state file, so replica addresses set through
-  the runtime API survive a reload (the executor saves ``show servers state``
-  there first).
+  drops no connection.  Replica addresses set through the runtime API are
+  written into the file the executor renders before a reload (``live``), so
+  the new worker starts with every replica where the old one had it.
 - per service, one ``frontend`` on ``listen`` and one ``backend`` with the
   proxy's HTTP check and ``2 x replicas`` server slots: during a start-first
   rollout the new replica takes a free slot beside the old one, so switching
@@ -25,16 +25,17 @@ Layout (docs/proxy.md):
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from fleetform.model import ProxyConfig, ProxyHealth
 
 #: The admin socket on the host (Debian's place for it).
 SOCKET = "/run/haproxy/admin.sock"
-#: Where the executor saves ``show servers state`` before a reload.
+#: Where ``show servers state`` can be saved (tests/proxy/data/record.sh).
 STATE_FILE = "/var/lib/haproxy/server-state"
 CONFIG_FILE = "/etc/haproxy/haproxy.cfg"
 _MARK = "# fleetform-proxy "
@@ -82,6 +83,9 @@ def _settings(svc: ProxiedService) -> str:
             },
             "drain": p.drain,
             "replicas": svc.replicas,
+            # whose backend it is: applying other stacks keeps it
+            "stack": svc.stack,
+            "service": svc.service,
         },
         sort_keys=True,
         separators=(",", ":"),
@@ -98,7 +102,7 @@ def _check(svc: ProxiedService) -> None:
         raise ValueError(f"`{svc.proxy.health.path}` is not a health check path")
 
 
-def _section(svc: ProxiedService) -> list[str]:
+def _section(svc: ProxiedService, live: Mapping[str, str]) -> list[str]:
     _check(svc)
     p, name = svc.proxy, svc.backend
     lines = [
@@ -118,7 +122,13 @@ def _section(svc: ProxiedService) -> list[str]:
     ]
     # A placeholder address in maintenance: no traffic until the executor sets
     # a replica's address and readies the slot.
-    lines += [f"    server {slot} 127.0.0.1:{p.target_port} disabled" for slot in svc.slots]
+    # A slot that serves a replica now keeps it across the reload.
+    lines += [
+        f"    server {slot} {live[slot]}:{p.target_port}"
+        if slot in live
+        else f"    server {slot} 127.0.0.1:{p.target_port} disabled"
+        for slot in svc.slots
+    ]
     return lines
 
 
@@ -127,11 +137,9 @@ _GLOBAL = [
     "    master-worker",
     f"    stats socket {SOCKET} mode 600 level admin expose-fd listeners",
     "    stats timeout 30s",
-    f"    server-state-file {STATE_FILE}",
     "",
     "defaults",
     "    mode http",
-    "    load-server-state-from-file global",
     "    option redispatch",
     "    retries 2",
     "    timeout connect 5s",
@@ -144,11 +152,20 @@ def _digest(body: str) -> str:
     return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
-def render_config(services: Iterable[ProxiedService]) -> str:
-    """The whole haproxy.cfg for a host: services in (stack, service) order."""
+def render_config(
+    services: Iterable[ProxiedService], live: Mapping[str, Mapping[str, str]] | None = None
+) -> str:
+    """The whole haproxy.cfg for a host: services in (stack, service) order.
+
+    ``live``: backend -> slot -> the address (checked by the caller) of the
+    replica that slot serves; other slots start in maintenance.
+    """
     body: list[str] = list(_GLOBAL)
     for svc in sorted(services, key=lambda s: (s.stack, s.service)):
-        body += _section(svc)
+        slots = (live or {}).get(svc.backend, {})
+        for address in slots.values():
+            ipaddress.ip_address(address)  # ValueError for anything else
+        body += _section(svc, slots)
     text = "\n".join(body) + "\n"
     head = (
         "# Written by fleetform from the stack files: changes made here are replaced.\n"
@@ -163,6 +180,12 @@ class BackendSettings:
 
     proxy: ProxyConfig
     replicas: int
+    stack: str = ""
+    service: str = ""
+
+    def service_of(self) -> ProxiedService:
+        """The proxied service this backend was rendered from (to render it again)."""
+        return ProxiedService(self.stack, self.service, self.proxy, self.replicas)
 
 
 @dataclass(frozen=True)
@@ -195,7 +218,9 @@ def read_config(text: str) -> HostConfig:
                     ProxyHealth(str(h["path"]), int(h["interval"]), int(h["timeout"])),
                     int(raw["drain"]),
                 )
-                backends[current] = BackendSettings(proxy, int(raw["replicas"]))
+                backends[current] = BackendSettings(
+                    proxy, int(raw["replicas"]), str(raw["stack"]), str(raw["service"])
+                )
             except (ValueError, KeyError, TypeError):
                 intact = False  # edited by hand: the backend's settings are unknown
     return HostConfig(backends, intact)

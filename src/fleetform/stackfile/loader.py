@@ -11,7 +11,6 @@ from fleetform.model import Stack
 from fleetform.stackfile.checks import Loaded, check_stack, check_stacks
 from fleetform.stackfile.parts import passed_parts
 from fleetform.stackfile.problems import Problem, Report, StackFileError
-from fleetform.stackfile.proxy import refuse_until_available
 from fleetform.stackfile.schema import check_against_schema
 from fleetform.stackfile.stack import build_stack
 from fleetform.stackfile.yamlread import read_document
@@ -44,7 +43,6 @@ def load_stacks(paths: Iterable[StrPath]) -> list[Stack]:
         if checked is not None:
             loaded.append(checked)
     check_stacks(loaded)
-    refuse_until_available(loaded, reports)  # until the executor carries `proxy` out (#12)
     problems = list(dict.fromkeys(p for r in reports for p in r.problems))
     if problems:
         raise StackFileError(problems)

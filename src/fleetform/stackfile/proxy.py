@@ -15,10 +15,6 @@ sets that default.
 Placement is known only by name here, as for published ports
 (:mod:`fleetform.stackfile.checks`): two services share a host unless their
 host lists are disjoint.
-
-Until the host side (installing and driving HAProxy) lands, a file that uses
-``proxy`` and passes every rule is refused by :func:`refuse_until_available`,
-called once from :func:`fleetform.stackfile.loader.load_stacks`.
 """
 
 from __future__ import annotations
@@ -162,21 +158,3 @@ def check_listen_clashes(loaded: list[Loaded]) -> None:
                 )
             later.report.error(later.path, message)
             break
-
-
-#: The message of :func:`refuse_until_available`.
-NOT_AVAILABLE = "the proxy is not available in this version yet"
-
-
-def refuse_until_available(loaded: list[Loaded], reports: list[Report]) -> None:
-    """Refuse every ``proxy`` once all other rules pass: the executor cannot carry it out yet.
-
-    Called from one line of :func:`fleetform.stackfile.loader.load_stacks`;
-    remove that line when the host side of the proxy lands.
-    """
-    if any(report.problems for report in reports):
-        return
-    for stack, _, report, _ in loaded:
-        for svc in stack.services:
-            if svc.proxy is not None:
-                report.error(("services", svc.name, "proxy"), NOT_AVAILABLE)

@@ -1,0 +1,251 @@
+"""start-first replacement of a proxied replica, switched through HAProxy (docs/proxy.md).
+
+Old and new run side by side; traffic moves by runtime API commands only, so
+no request meets a stopped container:
+
+1. the new container starts beside the old one, as ``<name>.fleetform-new``
+   (a proxied service publishes no fixed host port: the rules refuse one),
+   and passes its own healthcheck;
+2. it takes the free slot of its replica's pair (:func:`fleetform.proxy.slots.pair`),
+   ``ready``, and the command waits until HAProxy's own check says it runs;
+3. the old slot drains (no new requests) for up to ``drain`` or until its
+   sessions are 0, then goes to ``maint``;
+4. the old container stops and stays as ``<name>.fleetform-old`` (the
+   planner and ``fleetform rollback`` rely on that name); the new one takes
+   ``<name>`` and is watched for ``monitor``.
+
+On a failure before step 3 the new slot goes to ``maint``, the new container
+is removed and the old slot stays ready; if the new container fails its
+``monitor`` window, the old one starts again, takes its slot back (its
+address may have changed), and only then is the new one removed.
+:func:`switch_back_command` runs the same steps the other way round (an
+automatic rollback).
+
+Example::
+
+    run_marked(session, [(unit.host, unit.name, start_first_command(unit.action, 5.0))])
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from fleetform.executor import argv as A
+from fleetform.executor.rollout_steps import drop_kept
+from fleetform.executor.shell import if_owned, monitor_command, remove_on_exit, wait_healthy_command
+from fleetform.executor.steps import (
+    NEW_REF,
+    NEW_SUFFIX,
+    OLD_SUFFIX,
+    SECRET_ENV_DIR,
+    connect_steps,
+    create_and_start,
+    env_file_of,
+    health_wait_seconds,
+    on_new,
+)
+from fleetform.model import ProxyConfig
+from fleetform.plan.actions import Action
+from fleetform.plan.desired import DesiredContainer
+from fleetform.proxy.host import HAPX
+from fleetform.proxy.slots import address_format, pair
+
+#: How long HAProxy's own check may take to pass a new replica (seconds).
+CHECK_WAIT = 60
+
+_q = shlex.quote
+
+
+def uses_switch(c: DesiredContainer | None, back: bool = False) -> bool:
+    """Whether ``c``'s rollout (``back``: its rollback) switches start-first through the proxy."""
+    if c is None or c.service.proxy is None:
+        return False
+    config = c.service.rollback_config if back else c.service.update_config
+    return config.order == "start-first"
+
+
+def _functions(c: DesiredContainer, proxy: ProxyConfig) -> str:
+    """Shell functions over the backend of ``c``'s service (one backend, one pair)."""
+    backend = f"{c.stack}-{c.service.name}"
+    network = c.spec.networks[0].name if c.spec.networks else "bridge"
+    fmt = _q(address_format(network, c.stack))
+    show = _q(f"show servers state {backend}")
+    tries = CHECK_WAIT * 5
+    first, second = pair(c.replica)
+    return "\n".join(
+        [
+            HAPX,
+            f'ff_set() {{ r=$(ff_hapx "set server {backend}/$1 $2") || return 1; '
+            'case "$r" in ""|"IP changed"*|"no need"*) return 0 ;; esac; '
+            'echo "fleetform: the proxy refused: $r" >&2; return 1; }',
+            # address | op state | admin bits of a slot
+            f'ff_slot() {{ ff_hapx {show} | awk -v s="$1" \'$4==s {{print $5"|"$6"|"$7}}\'; }}',
+            f'ff_ip() {{ docker container inspect --format {fmt} "$1" | cut -d"|" -f3; }}',
+            # A slot serves an address: ready (no maintenance bit) at that address.
+            'ff_holds() { _h=$(ff_slot "$1"); _ha=${_h%%|*}; _hb=${_h##*|}; '
+            '[ -n "$2" ] && [ "$_ha" = "$2" ] && [ $((_hb & 35)) -eq 0 ]; }',
+            f'ff_up() {{ i=0; while [ $i -lt {tries} ]; do s=$(ff_slot "$1"); o=${{s#*|}}; '
+            '[ "${o%%|*}" = 2 ] && return 0; sleep 0.2; i=$((i+1)); done; '
+            f'echo "fleetform: the proxy\'s check of {backend}/$1 did not pass" >&2; return 1; }}',
+            # Drain: no new requests; up to $2 tenths of a second for the current ones.
+            'ff_drain() { ff_set "$1" "state drain"; i=0; while [ $i -lt "$2" ]; do '
+            f'n=$(ff_hapx \'show stat\' | awk -F, -v s="$1" \'$1=="{backend}" && $2==s '
+            '{print $5}\'); [ "${n:-0}" = 0 ] && break; sleep 0.1; i=$((i+1)); done; '
+            'ff_set "$1" "state maint"; }',
+            # The pair slot serving $1's address -> $os (empty: none), the other -> $ns.
+            f"ff_pick() {{ os=; ns={first}; xs={second}; "
+            + f'if ff_holds {first} "$1"; then os={first}; ns={second}; xs={first}; '
+            + f'elif ff_holds {second} "$1"; then os={second}; fi; }}',
+        ]
+    )
+
+
+def _deciseconds(ns: int) -> int:
+    return max(0, ns // 100_000_000)
+
+
+def _switch(
+    action: Action, c: DesiredContainer, proxy: ProxyConfig, env_dir: str, monitor: float
+) -> str:
+    old = action.container_id or c.name
+    new_name = c.name + NEW_SUFFIX
+    create = A.container_create_argv(
+        c, env_file_of(c, env_dir), name=new_name, carried=action.carried_volumes
+    )
+    port = proxy.target_port
+    prepare = [on_new(step) for step in connect_steps(c, NEW_REF)]
+    steps = [
+        f"( {' && '.join(prepare)} )" if prepare else ":",
+        on_new(f"{shlex.join(A.start_argv(NEW_REF))} >/dev/null"),
+    ]
+    if _has_health(c):
+        steps.append(f"( {wait_healthy_command(new_name, health_wait_seconds(c))} )")
+    steps += [
+        'nip=$(ff_ip "$new") && [ -n "$nip" ]',
+        f'ff_set "$ns" "addr $nip port {port}"',
+        'ff_set "$ns" "state ready"',
+        'ff_up "$ns"',
+    ]
+    failed = _q(f"fleetform: {c.name}: the new container failed; the old one keeps serving")
+    back_out = "; ".join(
+        [
+            'ff_set "$ns" "state maint" 2>/dev/null',
+            on_new(f"{shlex.join(A.rm_argv(NEW_REF, force=True))} >/dev/null 2>&1"),
+            f"echo {failed} >&2",
+            "exit 1",
+        ]
+    )
+    # Requests leave the old container before it stops; it is kept for rollback.
+    hand_over = [
+        f'if [ -n "$os" ]; then ff_drain "$os" {_deciseconds(proxy.drain)}; fi',
+        f"{shlex.join(A.stop_argv(old, action.stop_timeout))} >/dev/null",
+        shlex.join(A.rename_argv(old, c.name + OLD_SUFFIX)),
+        f'docker rename "$new" {_q(c.name)}',
+    ]
+    # The new container failed its monitor window: the old one serves again
+    # (from the other slot of the pair, at its new address) before the new one goes.
+    healthy = [f"( {wait_healthy_command(old, health_wait_seconds(c))} )"] if _has_health(c) else []
+    put_back = _q(f"fleetform: {c.name}: the new container did not stay up; the old one is back")
+    restore = "; ".join(
+        [
+            f"echo {put_back} >&2",
+            f"{shlex.join(A.start_argv(old))} >/dev/null",
+            *healthy,
+            f"oip=$(ff_ip {_q(old)})",
+            f'ff_set "$xs" "addr $oip port {port}"',
+            'ff_set "$xs" "state ready"',
+            'ff_up "$xs"',
+            'ff_drain "$ns" 10',
+            on_new(f"{shlex.join(A.rm_argv(NEW_REF, force=True))} >/dev/null"),
+            shlex.join(A.rename_argv(old, c.name)),
+            "exit 1",
+        ]
+    )
+    half = _q(f"fleetform: {c.name}: the switch failed half-way")
+    return "\n".join(
+        [
+            _functions(c, proxy),
+            f"( {drop_kept(c)} ) || exit 1",
+            f"new=$({shlex.join(create)}) || exit 1",
+            f"oip=$(ff_ip {_q(old)}) || oip=",
+            'ff_pick "$oip"',
+            f"if ! {{ {' && '.join(steps)}; }}; then {back_out}; fi",
+            f"{' && '.join(hand_over)} || {{ echo {half} >&2; exit 1; }}",
+            f"if ! ( {monitor_command(c.name, monitor)} ); then {restore}; fi",
+        ]
+    )
+
+
+def _has_health(c: DesiredContainer) -> bool:
+    return c.spec.healthcheck is not None and c.spec.healthcheck.test != ("NONE",)
+
+
+def start_first_command(
+    action: Action, monitor_seconds: float, env_dir: str = SECRET_ENV_DIR
+) -> str:
+    """The rollout command of one proxied replica, start-first (see the module)."""
+    c = action.container
+    assert c is not None and c.service.proxy is not None
+    old = action.container_id or c.name
+    env_file = env_file_of(c, env_dir)
+    command = if_owned(
+        old,
+        action.owner_stack,
+        f"( {_switch(action, c, c.service.proxy, env_dir, monitor_seconds)}\n)",
+        f"{{ {create_and_start(c, env_dir)}; }}",
+    )
+    return f"{remove_on_exit(env_file)}; {command}" if env_file else command
+
+
+def switch_back_command(action: Action, monitor_seconds: float) -> str:
+    """Back to the kept container of a start-first replacement, through the proxy.
+
+    The kept container starts under its kept name, passes its healthcheck and
+    HAProxy's check in the free slot, the current one drains and is removed
+    (without ``--volumes``: its anonymous volumes are the kept one's), and the
+    kept one gets its name back and is watched for ``monitor_seconds``.
+    """
+    c = action.container
+    assert c is not None and c.service.proxy is not None
+    proxy = c.service.proxy
+    kept = c.name + OLD_SUFFIX
+    healthy = f"( {wait_healthy_command(kept, health_wait_seconds(c))} )" if _has_health(c) else ":"
+    up = [
+        f"{shlex.join(A.start_argv(kept))} >/dev/null",
+        healthy,
+        f'kip=$(ff_ip {_q(kept)}) && [ -n "$kip" ]',
+        f'ff_set "$ns" "addr $kip port {proxy.target_port}"',
+        'ff_set "$ns" "state ready"',
+        'ff_up "$ns"',
+    ]
+    failed = _q(f"fleetform: {c.name}: the kept container failed; the current one keeps serving")
+    fail = "; ".join(
+        [
+            'ff_set "$ns" "state maint" 2>/dev/null',
+            f"{shlex.join(A.stop_argv(kept, None))} >/dev/null 2>&1",
+            f"echo {failed} >&2",
+            "exit 1",
+        ]
+    )
+    switch = "\n".join(
+        [
+            _functions(c, proxy),
+            f"cip=$(ff_ip {_q(c.name)}) || cip=",
+            'ff_pick "$cip"',
+            f"if ! {{ {' && '.join(up)}; }}; then {fail}; fi",
+            f'if [ -n "$os" ]; then ff_drain "$os" {_deciseconds(proxy.drain)}; fi',
+            f"{shlex.join(A.rm_argv(c.name, force=True))} >/dev/null",
+            shlex.join(A.rename_argv(kept, c.name)),
+            f"( {monitor_command(c.name, monitor_seconds)} )",
+        ]
+    )
+    missing = _q(f"fleetform: {c.name}: no kept container to go back to")
+    rename_start = " && ".join(
+        [shlex.join(A.rename_argv(kept, c.name)), f"{shlex.join(A.start_argv(c.name))} >/dev/null"]
+    )
+    return if_owned(
+        kept,
+        c.stack,
+        if_owned(c.name, c.stack, f"( {switch}\n)", rename_start),
+        f"echo {missing} >&2; exit 1",
+    )

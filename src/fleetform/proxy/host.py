@@ -1,0 +1,108 @@
+"""The host side of the proxy as shell text: observing it, installing and configuring it.
+
+Pure builders (the executor runs what they return, :mod:`fleetform.executor.proxy`):
+
+- :data:`OBSERVE_SCRIPT`, one section of the observation round trip: whether
+  Debian's ``haproxy`` is installed and running, and the text of its
+  haproxy.cfg; :func:`parse_observed_proxy` reads it back;
+- :func:`ensure_script`: install ``haproxy`` (and ``socat``, the runtime API
+  client) when missing, write the rendered file only when it differs, after
+  ``haproxy -c`` passed on it (else the old file stays and the step fails),
+  and reload seamlessly (``systemctl reload``: the package's master-worker unit);
+- :data:`HAPX`, a shell function that sends one runtime API line to the
+  admin socket and prints the reply.
+
+    >>> parse_observed_proxy("installed 1\\nactive active\\n# hi").config
+    '# hi\\n'
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from fleetform.proxy.config import CONFIG_FILE, SOCKET
+
+PACKAGES = ("haproxy", "socat")
+_NEW = CONFIG_FILE + ".fleetform-new"
+_EOF = "FLEETFORM_HAPROXY_CFG_END"
+
+#: ``ff_hapx 'command'``: one runtime API line to the admin socket, the reply on stdout.
+HAPX = (
+    "ff_hapx() { printf '%s\\n' \"$1\" | "
+    f"socat -t 5 stdio {shlex.quote('UNIX-CONNECT:' + SOCKET)}; }}"
+)
+
+OBSERVE_SCRIPT = (
+    "if dpkg-query -W -f='${Status}' haproxy 2>/dev/null | grep -q 'install ok installed'; "
+    "then echo installed 1; else echo installed 0; fi; "
+    'echo "active $(systemctl is-active haproxy 2>/dev/null || true)"; '
+    f"cat {shlex.quote(CONFIG_FILE)} 2>/dev/null; true"
+)
+
+
+@dataclass(frozen=True)
+class ObservedProxy:
+    """A host's HAProxy as observed: package, service, configuration text."""
+
+    installed: bool = False
+    active: bool = False
+    config: str = ""
+
+
+def parse_observed_proxy(text: str) -> ObservedProxy:
+    """The output of :data:`OBSERVE_SCRIPT`."""
+    lines = text.split("\n")
+    installed = bool(lines) and lines[0].strip() == "installed 1"
+    active = len(lines) > 1 and lines[1].strip() == "active active"
+    config = "\n".join(lines[2:])
+    # The section's text lost the file's last newline, which the file's hash covers.
+    return ObservedProxy(installed, active, config + "\n" if config.strip() else "")
+
+
+def _apt_install() -> str:
+    names = " ".join(PACKAGES)
+    install = f"DEBIAN_FRONTEND=noninteractive apt-get install -y -q {names} >/dev/null"
+    # The package lists may be missing or stale on a fresh host: update once, then retry.
+    return f"{{ {install} 2>/dev/null || {{ apt-get update -q >/dev/null && {install}; }}; }}"
+
+
+def ensure_script(config: str) -> str:
+    """Install, configure and run HAProxy with ``config``; a no-op when all is so already.
+
+    Prints ``fleetform-proxy-reloaded`` when it reloaded or started HAProxy.
+    """
+    if _EOF in config:
+        raise ValueError("the configuration holds the here-document's end marker")
+    new, cfg = (shlex.quote(p) for p in (_NEW, CONFIG_FILE))
+    missing = " ".join(f"! command -v {p} >/dev/null ||" for p in PACKAGES)
+    refused = shlex.quote(
+        "fleetform: the new haproxy.cfg does not pass `haproxy -c`; the old file stays"
+    )
+    return "\n".join(
+        [
+            HAPX,
+            f"if {missing} false; then {_apt_install()} || exit 1; fi",
+            f"cat > {new} <<'{_EOF}'",
+            config.rstrip("\n"),
+            _EOF,
+            "changed=",
+            f"if ! cmp -s {new} {cfg}; then",
+            f"  if ! haproxy -c -q -f {new} >&2; then echo {refused} >&2; rm -f {new}; exit 1; fi",
+            f"  mv -f {new} {cfg}; changed=1",
+            f"else rm -f {new}; fi",
+            "pid=$(ff_hapx 'show info' 2>/dev/null | sed -n 's/^Pid: //p')",
+            "if ! systemctl is-active -q haproxy; then",
+            "  systemctl enable -q haproxy 2>/dev/null; systemctl restart haproxy || exit 1",
+            "  echo fleetform-proxy-reloaded",
+            'elif [ -n "$changed" ]; then',
+            "  systemctl reload haproxy || exit 1; echo fleetform-proxy-reloaded",
+            "else exit 0; fi",
+            # The runtime API answers from the new worker only once it runs.
+            "i=0; while [ $i -lt 100 ]; do",
+            "  now=$(ff_hapx 'show info' 2>/dev/null | sed -n 's/^Pid: //p')",
+            '  if [ -n "$now" ] && [ "$now" != "$pid" ]; then break; fi',
+            "  sleep 0.1; i=$((i+1))",
+            "done",
+        ]
+    )

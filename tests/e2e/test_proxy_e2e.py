@@ -1,0 +1,172 @@
+"""The proxy on the lab: start-first rollouts and reloads with 0 failed requests.
+
+One stack, two replicas on every lab host behind HAProxy, and a bounded probe
+(:mod:`tests.e2e.probe`) sending requests to every host's ``listen`` port
+during each scenario:
+
+(a) a rolling ``environment`` change on 3 hosts;
+(b) image demo:1 -> demo:2: the answers move from ``demo 1`` to ``demo 2``;
+(c) demo:2 -> demo:broken: the rollout fails and ends on ``demo 2``;
+(d) a proxy setting (the health check interval) changes: HAProxy reloads.
+
+Each scenario must show 0 failed requests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from fleetform.lab.inventory import discover
+
+from .onhost import remove_stack, sh
+from .probe import Probe
+
+pytestmark = pytest.mark.e2e
+
+STACK = "proxy-e2e"
+LISTEN = 18280
+INVENTORY = "inventory/lab.py"
+LAB = os.environ.get("FLEETFORM_LAB_NAME", "lab")
+HOSTS = tuple(f"{LAB}-{i}" for i in (1, 2, 3))
+
+
+def _write(path: Path, tag: str, *, level: str = "info", interval: str = "500ms") -> None:
+    doc = {
+        "version": 1,
+        "name": STACK,
+        "hosts": list(HOSTS),
+        "services": {
+            "web": {
+                "image": f"registry.lab:5000/fleetform/demo:{tag}",
+                "environment": {"LOG_LEVEL": level},
+                "healthcheck": {
+                    "test": "wget -q -O- http://127.0.0.1:8080/healthz",
+                    "interval": "1s",
+                    "timeout": "1s",
+                    "retries": 3,
+                },
+                "stop_grace_period": "1s",
+                "deploy": {
+                    "replicas": 2,
+                    "update_config": {"parallelism": 3, "monitor": "2s"},
+                },
+                "proxy": {
+                    "listen": LISTEN,
+                    "target_port": 8080,
+                    "health": {"path": "/healthz", "interval": interval, "timeout": "1s"},
+                    "drain": "2s",
+                },
+            }
+        },
+    }
+    path.write_text(yaml.safe_dump(doc))
+
+
+def _addresses() -> list[str]:
+    hosts = dict(discover(warn=False)["web"])
+    return [str(hosts[h]["ssh_hostname"]) for h in HOSTS]
+
+
+def _apply(fleetform: Callable[..., Any], path: Path) -> tuple[int, dict[str, Any]]:
+    proc = fleetform("apply", "-i", INVENTORY, str(path), "--yes", "--json")
+    assert proc.stdout, proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def _slots(host: str) -> list[str]:
+    """``slot address op-state admin-bits`` of the backend's slots."""
+    out = sh(host, f"echo 'show servers state {STACK}-web' | socat stdio /run/haproxy/admin.sock")
+    return [" ".join(line.split()[3:7]) for line in out.splitlines()[2:] if line.strip()]
+
+
+def _serving(host: str) -> list[str]:
+    """The slots that take requests: running (op state 2), no maintenance bit (0x23)."""
+    return [s for s in _slots(host) if s.split()[2] == "2" and not int(s.split()[3]) & 0x23]
+
+
+@pytest.fixture
+def stack_file(tmp_path: Path) -> Iterator[Path]:
+    for host in HOSTS:
+        remove_stack(host, STACK)
+    yield tmp_path / f"{STACK}.yml"
+    for host in HOSTS:
+        remove_stack(host, STACK)
+
+
+def test_rollouts_rollback_and_reload_through_the_proxy_drop_no_request(
+    fleetform: Callable[..., Any], stack_file: Path
+) -> None:
+    addresses = _addresses()
+    _write(stack_file, "1")
+    code, doc = _apply(fleetform, stack_file)
+    assert code == 0, doc
+    for host in HOSTS:
+        assert sh(host, "systemctl is-active haproxy") == "active"
+        assert len(_serving(host)) == 2, _slots(host)  # both replicas serve, one slot each
+    figures: dict[str, str] = {}
+
+    # (a) a rolling environment change on 3 hosts
+    _write(stack_file, "1", level="debug")
+    with Probe(addresses, LISTEN) as probe:
+        code, doc = _apply(fleetform, stack_file)
+    assert code == 0, doc
+    assert doc["rollout"]["outcome"] == "done"
+    assert probe.failed == 0 and probe.sent > 100, probe.report()
+    figures["environment"] = probe.report()
+
+    # (b) demo:1 -> demo:2
+    _write(stack_file, "2", level="debug")
+    with Probe(addresses, LISTEN) as probe:
+        code, doc = _apply(fleetform, stack_file)
+    assert code == 0, doc
+    assert probe.failed == 0, probe.report()
+    for url, bodies in probe.sequence.items():
+        assert bodies[0] == "demo 1" and bodies[-1] == "demo 2", (url, bodies[:3], bodies[-3:])
+    figures["image"] = probe.report()
+
+    # (c) demo:2 -> demo:broken: the rollout fails, the fleet stays on demo 2
+    _write(stack_file, "broken", level="debug")
+    with Probe(addresses, LISTEN) as probe:
+        code, doc = _apply(fleetform, stack_file)
+    assert code == 3, doc
+    assert doc["rollout"]["outcome"] == "rolled_back"
+    assert probe.failed == 0, probe.report()
+    assert set(probe.bodies) == {"demo 2"}, probe.report()
+    figures["broken"] = probe.report()
+    for host in HOSTS:
+        assert not sh(host, f"docker ps -aq --filter name={STACK}-web-.*fleetform-new")
+
+    # (d) a proxy setting changes: the file is rewritten and HAProxy reloads
+    _write(stack_file, "2", level="debug", interval="300ms")
+    plan = fleetform("plan", "-i", INVENTORY, str(stack_file))
+    assert f"~ update proxy-backend {STACK}-web" in plan.stdout
+    assert "proxy.health.interval: 0.5s -> 0.3s" in plan.stdout
+    with Probe(addresses, LISTEN) as probe:
+        code, doc = _apply(fleetform, stack_file)
+    assert code == 0, doc
+    assert probe.failed == 0 and probe.sent > 30, probe.report()
+    figures["reload"] = probe.report()
+    for host in HOSTS:
+        assert "inter 300ms" in sh(host, "cat /etc/haproxy/haproxy.cfg")
+        assert len(_serving(host)) == 2, _slots(host)
+
+    # Applied again: nothing to do.
+    again = fleetform("plan", "-i", INVENTORY, str(stack_file), "--detailed-exitcode")
+    assert again.returncode == 0, again.stdout
+    print(json.dumps(figures, indent=1))
+
+    # The service goes: its backend goes from every host's file too.
+    doc_yaml = yaml.safe_load(stack_file.read_text())
+    doc_yaml["services"]["web"]["state"] = "absent"
+    stack_file.write_text(yaml.safe_dump(doc_yaml))
+    code, doc = _apply(fleetform, stack_file)
+    assert code == 0, doc
+    for host in HOSTS:
+        assert f"backend {STACK}-web" not in sh(host, "cat /etc/haproxy/haproxy.cfg")
