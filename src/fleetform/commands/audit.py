@@ -12,7 +12,6 @@ import time
 from typing import Any
 
 from rich.markup import escape
-from rich.table import Table
 
 from fleetform.commands.common import Output, ssh_targets_or_report
 from fleetform.runlog.audit import merge, parse_lines
@@ -60,33 +59,45 @@ def run_audit(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+_COLUMNS = (
+    "time (UTC)",
+    "host",
+    "run",
+    "actor",
+    "stack",
+    "action",
+    "resource",
+    "revision",
+    "result",
+)
+
+
+def _cells(e: dict[str, Any]) -> list[str]:
+    moved = ""
+    if e.get("from_revision") or e.get("to_revision"):
+        moved = f"{e.get('from_revision') or '-'} -> {e.get('to_revision') or '-'}"
+    return [str(e.get(k) or "") for k in ("time", "host", "run_id", "actor", "stack", "action")] + [
+        str(e.get("resource") or e.get("service") or ""),
+        moved,
+        str(e.get("result") or ""),
+    ]
+
+
 def _table(out: Output, entries: list[dict[str, Any]]) -> None:
+    """One aligned line per entry; nothing is ever cut short (a table would shorten
+    run ids and names to fit an 80-column CI log)."""
     if not entries:
         out.info("No audit entries.")
         return
-    table = Table(title="Audit log", title_justify="left")
-    for column in ("time", "host", "run", "actor", "stack", "action", "resource", "result"):
-        table.add_column(column)
-    for e in entries:
-        result = e.get("result") or ""
-        style = "green" if result == "ok" else "red"
-        what = e.get("resource") or e.get("service") or ""
-        table.add_row(
-            *(
-                escape(str(v or ""))
-                for v in (
-                    e.get("time"),
-                    e.get("host"),
-                    e.get("run_id"),
-                    e.get("actor"),
-                    e.get("stack"),
-                    e.get("action"),
-                    what,
-                )
-            ),
-            f"[{style}]{escape(result)}[/]",
-        )
-    out.out.print(table)
+    rows = [_cells(e) for e in entries]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(_COLUMNS)]
+    out.out.print(
+        "  ".join(c.ljust(w) for c, w in zip(_COLUMNS, widths, strict=True)).rstrip(), style="bold"
+    )
+    for row in rows:
+        style = "green" if row[-1] == "ok" else "red"
+        head = "  ".join(c.ljust(w) for c, w in zip(row[:-1], widths[:-1], strict=True))
+        out.out.print(f"{escape(head)}  [{style}]{escape(row[-1])}[/]")
     for e in entries:
         if e.get("error"):
             where = escape(f"{e['host']} {e['time']}:")
