@@ -67,8 +67,11 @@ def write_stack(path: Path, mark: str) -> Path:
     return path
 
 
-def containers(host: str) -> dict[str, tuple[str, str, str]]:
-    """name -> (id, status, MARK) of every container of the stack on ``host``."""
+def containers(host: str, everything: bool = False) -> dict[str, tuple[str, str, str]]:
+    """name -> (id, status, MARK) of every container of the stack on ``host``, but the
+    previous container a rollout keeps, stopped, as ``<name>.fleetform-old`` (a rollback
+    starts it again; a running one would be a leftover, and is listed), unless
+    ``everything``."""
     fmt = "{{.Name}} {{.Id}} {{.State.Status}} {{json .Config.Env}}"
     out = sh(
         host,
@@ -79,6 +82,8 @@ def containers(host: str) -> dict[str, tuple[str, str, str]]:
     for line in out.splitlines():
         name, cid, status, env = line.split(" ", 3)
         mark = next((e[5:] for e in json.loads(env) if e.startswith("MARK=")), "")
+        if name.endswith(".fleetform-old") and status != "running" and not everything:
+            continue
         found[name.lstrip("/")] = (cid, status, mark)
     return found
 
@@ -185,7 +190,7 @@ def apply(fleetform: Any, path: Path) -> tuple[int, dict[str, Any], str]:
 
 def converges(fleetform: Any, path: Path, mark: str) -> None:
     """The next apply converges on every host: one container each, running ``mark``,
-    serving, nothing kept aside; then plan has no changes."""
+    serving, nothing left aside but the kept previous container; then plan has no changes."""
     code, doc, err = apply(fleetform, path)
     assert code == 0, json.dumps(doc, indent=1) + err
     for host in HOSTS:
@@ -207,7 +212,11 @@ def stack(fleetform: Any, lab: Any, tmp_path: Path) -> Iterator[Path]:
         for host in HOSTS:
             # An interrupted test may have left dockerd or sshd stopped.
             sh(host, "systemctl start docker ssh", check=False)
-            remove_stack(host, STACK, f"rm -rf /var/lib/fleetform/locks/{STACK}")
+            remove_stack(
+                host,
+                STACK,
+                f"rm -rf /var/lib/fleetform/locks/{STACK} /var/lib/fleetform/revisions/{STACK}",
+            )
 
     clean()
     path = write_stack(tmp_path / f"{STACK}.yml", "a")
