@@ -7,7 +7,9 @@ during each scenario:
 (a) a rolling ``environment`` change on 3 hosts;
 (b) image demo:1 -> demo:2: the answers move from ``demo 1`` to ``demo 2``;
 (c) demo:2 -> demo:broken: the rollout fails and ends on ``demo 2``;
-(d) a proxy setting (the health check interval) changes: HAProxy reloads.
+(d) a proxy setting (the health check interval) changes: HAProxy reloads;
+(e) ``fleetform rollback`` after (b): back to demo:1 through the proxy, then
+    ``rollback --to`` forth to demo:2 again (before (c)).
 
 Each scenario must show 0 failed requests.
 """
@@ -93,11 +95,12 @@ def _serving(host: str) -> list[str]:
 
 @pytest.fixture
 def stack_file(tmp_path: Path) -> Iterator[Path]:
+    # Revisions go too: scenario (e) rolls forth to revision 3, the apply of (b).
     for host in HOSTS:
-        remove_stack(host, STACK)
+        remove_stack(host, STACK, f"rm -rf /var/lib/fleetform/revisions/{STACK}")
     yield tmp_path / f"{STACK}.yml"
     for host in HOSTS:
-        remove_stack(host, STACK)
+        remove_stack(host, STACK, f"rm -rf /var/lib/fleetform/revisions/{STACK}")
 
 
 def test_rollouts_rollback_and_reload_through_the_proxy_drop_no_request(
@@ -130,6 +133,23 @@ def test_rollouts_rollback_and_reload_through_the_proxy_drop_no_request(
     for url, bodies in probe.sequence.items():
         assert bodies[0] == "demo 1" and bodies[-1] == "demo 2", (url, bodies[:3], bodies[-3:])
     figures["image"] = probe.report()
+
+    # (e) a manual rollback: back to demo 1 through the proxy, and forth again
+    for to, old, new in ((None, "demo 2", "demo 1"), ("3", "demo 1", "demo 2")):
+        extra = ("--to", to) if to else ()
+        with Probe(addresses, LISTEN) as probe:
+            proc = fleetform("rollback", "-i", INVENTORY, STACK, *extra, "--yes", "--json")
+        assert proc.returncode == 0, (proc.stdout, proc.stderr)
+        assert probe.failed == 0 and probe.sent > 30, probe.report()
+        for url, bodies in probe.sequence.items():
+            assert bodies[0] == old and bodies[-1] == new, (url, bodies[:3], bodies[-3:])
+        figures[f"rollback to {new}"] = probe.report()
+    for host in HOSTS:
+        assert len(_serving(host)) == 2, _slots(host)
+        kept = sh(
+            host, f"docker ps -a --format '{{{{.Names}}}} {{{{.Image}}}}' -f name={STACK}-web"
+        )
+        assert f"{STACK}-web-1.fleetform-old registry.lab:5000/fleetform/demo:1" in kept, kept
 
     # (c) demo:2 -> demo:broken: the rollout fails, the fleet stays on demo 2
     _write(stack_file, "broken", level="debug")
