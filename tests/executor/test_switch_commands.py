@@ -1,4 +1,4 @@
-"""``fleetform rollback``'s swap of a proxied replica, run by /bin/sh against stand-ins.
+"""Proxied replicas switched and removed, run by /bin/sh against stand-ins.
 
 A stand-in ``docker`` and a stand-in ``socat`` (HAProxy's runtime API: it
 keeps the backend's slots in a file and answers ``show servers state`` and
@@ -8,12 +8,16 @@ order of container and proxy steps, and what happens after a failure.
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from pathlib import Path
 
 from fleetform.executor.rollback import SWAP_SUFFIX, swap_command
+from fleetform.executor.steps import action_command
 from fleetform.executor.switch import kept_switch_command
 from fleetform.model import RolloutConfig
+from fleetform.plan import Action
+from fleetform.proxy.config import SOCKET
 from fleetform.revisions.rollback import ProxySwitch, Swap
 
 NAME, KEPT, TMP = "demo-web-1", "demo-web-1.fleetform-old", "demo-web-1" + SWAP_SUFFIX
@@ -22,6 +26,8 @@ PROXY = ProxySwitch("demo-web", "demo_default", 8080, 10**9)
 FAKE_DOCKER = r"""#!/bin/sh
 echo "docker $*" >> "$FAKE_LOG"
 case "$*" in
+  *'"fleetform.service"}} '*) echo demo-web ;;
+  "container inspect --format {{range .NetworkSettings.Networks}}"*) echo "10.0.0.1 " ;;
   "container inspect --format {{index .Config.Labels \"fleetform.stack\"}} "*) echo demo ;;
   "container inspect --format {{.State.Running}} "*) echo "${FAKE_RUNNING:-true}" ;;
   "container inspect --format {{index .Config.Labels"*" demo-web-1.fleetform-old")
@@ -153,6 +159,34 @@ def test_a_kept_container_that_fails_its_monitor_hands_back_to_the_running_one(
     positions = [_index(tail, c) for c in order]
     assert positions == sorted(positions), tail
     assert slots == "s1 10.0.0.1 2 0\ns2 10.0.0.2 0 1\n"
+
+
+def test_a_removed_replica_leaves_its_backend_before_it_stops(tmp_path: Path) -> None:
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(tmp_path / "admin.sock"))  # the proxy is there: a socket at its path
+    remove = Action("h", "remove", NAME, "orphan", "orphan", container_id="x", owner_stack="demo")
+    command = action_command(remove).replace(SOCKET, str(tmp_path / "admin.sock"))
+    code, calls, err, slots = _run(command, tmp_path)
+    sock.close()
+    assert code == 0, err
+    order = [
+        "hapx set server demo-web/s1 state drain",
+        "hapx set server demo-web/s1 state maint",
+        "docker stop x",
+        "docker rm x",
+    ]
+    positions = [_index(calls, c) for c in order]
+    assert positions == sorted(positions), calls
+    assert "demo-web/s2" not in " ".join(calls)  # in maintenance: left alone
+    assert slots.startswith("s1 10.0.0.1 0 1\n")
+
+
+def test_a_removal_without_a_proxy_just_stops(tmp_path: Path) -> None:
+    remove = Action("h", "remove", NAME, "orphan", "orphan", container_id="x", owner_stack="demo")
+    code, calls, err, _ = _run(action_command(remove), tmp_path)
+    assert code == 0, err
+    assert not any(c.startswith("hapx") for c in calls)
+    assert calls[-2:] == ["docker stop x", "docker rm x"]
 
 
 def test_only_proxied_swaps_go_through_the_proxy() -> None:
