@@ -78,7 +78,7 @@ def _state(services: list[ProxiedService] | None = None) -> HostState:
 
 def _failed(tmp_path: Path, state: HostState) -> list[str]:
     desired = _desired(tmp_path)
-    checks = proxy_checks(desired) + [stale_backends_check(desired, "vp")]
+    checks = [*proxy_checks(desired), stale_backends_check(desired, "vp")]
     return [r.line("lab-1") for c in checks if not (r := c.evaluate(state)).ok]
 
 

@@ -210,12 +210,8 @@ def proxy_switch(
     if not isinstance(p_then, Mapping) or p_then.get("backend") != p_now.get("backend"):
         return None
     try:
-        return ProxySwitch(
-            backend=str(p_then["backend"]),
-            network=str(p_then["network"]),
-            target_port=int(p_then["target_port"]),
-            drain=int(p_now["drain"]),
-        )
+        b, net, port = str(p_then["backend"]), str(p_then["network"]), int(p_then["target_port"])
+        return ProxySwitch(b, net, port, int(p_now["drain"]))
     except (KeyError, TypeError, ValueError):
         return None
 
