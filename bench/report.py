@@ -179,12 +179,19 @@ def _rollout(r: Results) -> list[str]:
     if not r.rollout:
         return []
     n = r.rollout[0].hosts
-    lines = [f"## Rollout: an environment change on {n} host(s), all at once or one at a time", ""]
+    lines = [
+        f"## Rollout: an environment change on {n} host(s), stop-first without the proxy "
+        "and start-first through it",
+        "",
+    ]
     lines += [
         "The demo's `web` service (stacks/demo.yml, its healthcheck and default 10 s stop "
-        "timeout) publishes a port on each host; an `environment` change is applied "
-        "stop-first with the default `monitor` (5 s) while one probe per host sends "
-        "`GET /healthz` every 50 ms to the host's lab address (docs/rollouts.md).",
+        "timeout), one replica a host, serves a port on each host: published by the "
+        "container and rolled out stop-first, or served by the host's HAProxy (`proxy`, "
+        "docs/proxy.md) and rolled out start-first.  An `environment` change is applied "
+        "with the default `monitor` (5 s) while one probe per host sends `GET /healthz` "
+        "every 50 ms to the host's lab address, the same probe in every mode "
+        "(docs/rollouts.md).",
         "",
     ]
     return lines + rollout_table(r.rollout)

@@ -1,16 +1,20 @@
-"""The rollout scenario: what clients of a published port see while fleetform rolls.
+"""The rollout scenario: what clients of a host port see while fleetform rolls.
 
 The demo's ``web`` service (stacks/demo.yml: its image, healthcheck, restart
-policy and default stop timeout) publishes a host port on each of the first
-hosts.  An ``environment`` change is applied twice, stop-first:
+policy and default stop timeout), one replica on each of the first hosts,
+served on the same host port in each mode.  An ``environment`` change is
+applied in each mode, one after the other:
 
-- ``parallelism: "100%"``: every container in one batch (all at once);
-- ``parallelism: 1``: one container per batch.
+- stop-first, the port published by the container (no proxy):
+  ``parallelism: "100%"`` (all at once), then ``parallelism: 1``;
+- start-first through the host's HAProxy (``proxy``, the demo's settings on
+  the bench port): ``parallelism: "100%"``, then ``parallelism: 1``.
 
 Meanwhile a probe thread per host sends ``GET /healthz`` to the host's lab
-address in a loop, bounded in count and time.  For each run: requests, failed
-requests, the longest window in which some host failed, the longest window in
-which no host answered, the apply's wall time and its batches' times.
+address in a loop, bounded in count and time: the same probe for every mode.
+For each run: requests, failed requests, the longest window in which some
+host failed, the longest window in which no host answered, the apply's wall
+time and its batches' times.
 
     python -m bench.rollout   # against the lab FLEETFORM_LAB_NAME names, 3 hosts
 """
@@ -39,17 +43,38 @@ PORT = 18190
 MAX_REQUESTS = 4000
 MAX_SECONDS = 240.0
 PAUSE = 0.05  # between two requests of one host's probe
-MODES = (("all at once", '"100%"', "100%"), ("one at a time", "1", 1))
+#: (mode, parallelism as the report shows it, parallelism, through the proxy)
+MODES = (
+    ("stop-first, all at once", '"100%"', "100%", False),
+    ("stop-first, one at a time", "1", 1, False),
+    ("start-first through the proxy, all at once", '"100%"', "100%", True),
+    ("start-first through the proxy, one at a time", "1", 1, True),
+)
 
 
-def stack_doc(mode: Any, value: str) -> dict[str, Any]:
-    """The bench stack: the demo's ``web`` service on a bench port, with a rollout mode."""
+def stack_doc(mode: Any, value: str, proxy: bool = False, state: str = "running") -> dict[str, Any]:
+    """The bench stack: the demo's ``web`` service on the bench port, one replica a host.
+
+    Without ``proxy`` the container publishes the port and rolls out stop-first;
+    with it the host's HAProxy serves the port (the demo's ``proxy`` settings)
+    and the rollout is start-first, its default there.
+    """
     demo = yaml.safe_load((REPO / "stacks" / "demo.yml").read_text())
-    web = {k: v for k, v in demo["services"]["web"].items() if k not in ("hosts", "networks")}
-    web["ports"] = [f"{PORT}:8080"]
+    web = {
+        k: v for k, v in demo["services"]["web"].items() if k not in ("hosts", "networks", "proxy")
+    }
+    if proxy:
+        web["proxy"] = {**demo["services"]["web"]["proxy"], "listen": PORT}
+        order = "start-first"
+    else:
+        web["ports"] = [f"{PORT}:8080"]
+        order = "stop-first"
     web["environment"] = {**web.get("environment", {}), "BENCH_VALUE": value}
     web["labels"] = {**web.get("labels", {}), LABEL_BENCH: "fleetform-rollout"}
-    web.setdefault("deploy", {})["update_config"] = {"parallelism": mode, "order": "stop-first"}
+    deploy = web.setdefault("deploy", {})
+    deploy["replicas"] = 1  # a published port holds one replica a host: the same in each mode
+    deploy["update_config"] = {"parallelism": mode, "order": order}
+    web["state"] = state
     return {"version": 1, "name": STACK, "services": {"web": web}}
 
 
@@ -168,20 +193,24 @@ def _apply(inventory: Path, stack: Path) -> tuple[float, dict[str, Any]]:
 
 
 def run_scenario(hosts: list[Host], work: Path = WORK / "rollout") -> list[RolloutRun]:
-    """Both modes, one after the other, on ``hosts`` (the stack is removed afterwards)."""
+    """Every mode, one after the other, on ``hosts`` (the stack is removed afterwards)."""
     from bench.tools import pyinfra_inventory
 
     inventory = pyinfra_inventory(hosts, work / "inventory.py")
     stack = work / f"{STACK}.yml"
     runs = []
+    proxied: bool | None = None
     try:
-        stack.write_text(yaml.safe_dump(stack_doc(1, "v0")))
-        _apply(inventory, stack)  # untimed: the service runs everywhere
-        for number, (mode, label, parallelism) in enumerate(MODES, 1):
+        for number, (mode, label, parallelism, proxy) in enumerate(MODES, 1):
             run = RolloutRun(mode, label, len(hosts))
             runs.append(run)
-            stack.write_text(yaml.safe_dump(stack_doc(parallelism, f"v{number}")))
             try:
+                if proxy != proxied:
+                    # untimed: the port changes hands (the container's, then the
+                    # proxy's), so the service goes first and comes back served so
+                    _set_up(inventory, stack, proxy, parallelism)
+                    proxied = proxy
+                stack.write_text(yaml.safe_dump(stack_doc(parallelism, f"v{number}", proxy)))
                 with Probe(hosts) as probe:
                     time.sleep(1)  # every host answers before the change
                     run.seconds, doc = _apply(inventory, stack)
@@ -191,8 +220,20 @@ def run_scenario(hosts: list[Host], work: Path = WORK / "rollout") -> list[Rollo
             except (RuntimeError, subprocess.TimeoutExpired) as exc:
                 run.error = str(exc)
     finally:
+        try:
+            # the stack's proxy backend goes from the hosts' haproxy.cfg too
+            stack.write_text(yaml.safe_dump(stack_doc(1, "end", True, state="absent")))
+            _apply(inventory, stack)
+        except (RuntimeError, subprocess.TimeoutExpired, ValueError):
+            pass  # cleanup below removes the containers in any case
         cleanup(hosts)
     return runs
+
+
+def _set_up(inventory: Path, stack: Path, proxy: bool, parallelism: Any) -> None:
+    for state in ("absent", "running"):
+        stack.write_text(yaml.safe_dump(stack_doc(parallelism, "v0", proxy, state=state)))
+        _apply(inventory, stack)
 
 
 def cleanup(hosts: list[Host]) -> None:

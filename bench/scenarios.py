@@ -113,7 +113,7 @@ class Bench:
         from bench.rollout import run_scenario
 
         hosts = self.hosts[: self.results.plan.rollout_hosts]
-        log(f"rollout, {len(hosts)} host(s): all at once, then one at a time")
+        log(f"rollout, {len(hosts)} host(s): stop-first, then start-first through the proxy")
         try:
             self.results.rollout = run_scenario(hosts)
         except (HostError, RuntimeError) as exc:  # the first apply or the cleanup failed

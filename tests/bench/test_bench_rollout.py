@@ -8,6 +8,8 @@ from pathlib import Path
 # bench/ is a top-level package run as `python -m bench` from the repo root, not installed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+import yaml
+
 from bench import report
 from bench.results import FULL, Results, RolloutRun
 from bench.rollout import failing_windows, longest_intersection, longest_union, stack_doc
@@ -32,10 +34,27 @@ def test_the_bench_stack_is_the_demo_web_service_on_a_bench_port_with_a_mode() -
     doc = stack_doc("100%", "v1")
     web = doc["services"]["web"]
     assert web["image"] == "registry.lab:5000/fleetform/demo:1"
-    assert web["ports"] == ["18190:8080"] and "hosts" not in web
+    assert web["ports"] == ["18190:8080"] and "hosts" not in web and "proxy" not in web
     assert web["environment"]["BENCH_VALUE"] == "v1"
     assert web["deploy"]["update_config"] == {"parallelism": "100%", "order": "stop-first"}
+    assert web["deploy"]["replicas"] == 1
     assert web["labels"]["bench.tool"] == "fleetform-rollout"
+
+
+def test_the_proxied_bench_stack_serves_the_same_port_through_the_proxy(tmp_path: Path) -> None:
+    doc = stack_doc(1, "v3", proxy=True)
+    web = doc["services"]["web"]
+    assert "ports" not in web
+    assert web["proxy"]["listen"] == 18190 and web["proxy"]["target_port"] == 8080
+    assert web["deploy"]["update_config"] == {"parallelism": 1, "order": "start-first"}
+    assert web["deploy"]["replicas"] == 1
+    # both stacks pass fleetform's own rules
+    from fleetform.stackfile import load_stacks
+
+    for name, d in (("a", stack_doc(1, "v1")), ("b", doc)):
+        path = tmp_path / f"{name}.yml"
+        path.write_text(yaml.safe_dump(d))
+        load_stacks([str(path)])
 
 
 def test_the_report_puts_both_modes_side_by_side() -> None:

@@ -7,7 +7,10 @@ during each scenario:
 (a) a rolling ``environment`` change on 3 hosts;
 (b) image demo:1 -> demo:2: the answers move from ``demo 1`` to ``demo 2``;
 (c) demo:2 -> demo:broken: the rollout fails and ends on ``demo 2``;
-(d) a proxy setting (the health check interval) changes: HAProxy reloads.
+(d) a proxy setting (the health check interval) changes: HAProxy reloads;
+(e) ``fleetform rollback`` after (b): back to demo:1 through the proxy, then
+    ``rollback --to`` forth to demo:2 again (before (c));
+(f) one replica fewer: the removed one leaves its backend before it stops.
 
 Each scenario must show 0 failed requests.
 """
@@ -56,6 +59,7 @@ def _write(path: Path, tag: str, *, level: str = "info", interval: str = "500ms"
                 "deploy": {
                     "replicas": 2,
                     "update_config": {"parallelism": 3, "monitor": "2s"},
+                    "rollback_config": {"parallelism": 3, "monitor": "2s"},
                 },
                 "proxy": {
                     "listen": LISTEN,
@@ -93,11 +97,12 @@ def _serving(host: str) -> list[str]:
 
 @pytest.fixture
 def stack_file(tmp_path: Path) -> Iterator[Path]:
+    # Revisions go too: scenario (e) rolls forth to revision 3, the apply of (b).
     for host in HOSTS:
-        remove_stack(host, STACK)
+        remove_stack(host, STACK, f"rm -rf /var/lib/fleetform/revisions/{STACK}")
     yield tmp_path / f"{STACK}.yml"
     for host in HOSTS:
-        remove_stack(host, STACK)
+        remove_stack(host, STACK, f"rm -rf /var/lib/fleetform/revisions/{STACK}")
 
 
 def test_rollouts_rollback_and_reload_through_the_proxy_drop_no_request(
@@ -131,6 +136,23 @@ def test_rollouts_rollback_and_reload_through_the_proxy_drop_no_request(
         assert bodies[0] == "demo 1" and bodies[-1] == "demo 2", (url, bodies[:3], bodies[-3:])
     figures["image"] = probe.report()
 
+    # (e) a manual rollback: back to demo 1 through the proxy, and forth again
+    for to, old, new in ((None, "demo 2", "demo 1"), ("3", "demo 1", "demo 2")):
+        extra = ("--to", to) if to else ()
+        with Probe(addresses, LISTEN) as probe:
+            proc = fleetform("rollback", "-i", INVENTORY, STACK, *extra, "--yes", "--json")
+        assert proc.returncode == 0, (proc.stdout, proc.stderr)
+        assert probe.failed == 0 and probe.sent > 30, probe.report()
+        for url, bodies in probe.sequence.items():
+            assert bodies[0] == old and bodies[-1] == new, (url, bodies[:3], bodies[-3:])
+        figures[f"rollback to {new}"] = probe.report()
+    for host in HOSTS:
+        assert len(_serving(host)) == 2, _slots(host)
+        kept = sh(
+            host, f"docker ps -a --format '{{{{.Names}}}} {{{{.Image}}}}' -f name={STACK}-web"
+        )
+        assert f"{STACK}-web-1.fleetform-old registry.lab:5000/fleetform/demo:1" in kept, kept
+
     # (c) demo:2 -> demo:broken: the rollout fails, the fleet stays on demo 2
     _write(stack_file, "broken", level="debug")
     with Probe(addresses, LISTEN) as probe:
@@ -162,8 +184,39 @@ def test_rollouts_rollback_and_reload_through_the_proxy_drop_no_request(
     assert again.returncode == 0, again.stdout
     print(json.dumps(figures, indent=1))
 
-    # The service goes: its backend goes from every host's file too.
+    # verify checks the proxy: it passes now, and fails on a slot put in maint by
+    # hand (one host) and on a stopped HAProxy (another host).
+    verify = fleetform("verify", "-i", INVENTORY, str(stack_file))
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    slot = _serving(HOSTS[1])[0].split()[0]
+    hapx = "| socat stdio /run/haproxy/admin.sock"
+    sh(HOSTS[1], f"echo 'set server {STACK}-web/{slot} state maint' {hapx}")
+    sh(HOSTS[2], "systemctl stop haproxy")
+    try:
+        verify = fleetform("verify", "-i", INVENTORY, str(stack_file))
+    finally:
+        sh(HOSTS[1], f"echo 'set server {STACK}-web/{slot} state ready' {hapx}")
+        sh(HOSTS[2], "systemctl start haproxy")
+    out = verify.stdout
+    assert verify.returncode == 1, out
+    assert f"{HOSTS[1]}  proxy-backend {STACK}-web  replicas healthy  expected 2 of 2" in out, out
+    assert f"{HOSTS[2]}  proxy  haproxy running  expected active, got not active" in out, out
+    assert f"{HOSTS[0]}  proxy" not in out, out
+
+    # (f) one replica fewer: it leaves its backend (drain, maint) before it stops
     doc_yaml = yaml.safe_load(stack_file.read_text())
+    doc_yaml["services"]["web"]["deploy"]["replicas"] = 1
+    stack_file.write_text(yaml.safe_dump(doc_yaml))
+    with Probe(addresses, LISTEN) as probe:
+        code, doc = _apply(fleetform, stack_file)
+    assert code == 0, doc
+    assert probe.failed == 0 and probe.sent > 30, probe.report()
+    figures["scale down"] = probe.report()
+    for host in HOSTS:
+        assert len(_serving(host)) == 1, _slots(host)
+    print(json.dumps(figures, indent=1))
+
+    # The service goes: its backend goes from every host's file too.
     doc_yaml["services"]["web"]["state"] = "absent"
     stack_file.write_text(yaml.safe_dump(doc_yaml))
     code, doc = _apply(fleetform, stack_file)

@@ -151,3 +151,34 @@ def test_serialized_revisions_are_one_canonical_json_line(tmp_path: Path) -> Non
     text = serialize(_document(_desired(tmp_path)))
     assert text.endswith("\n") and text.count("\n") == 1
     assert serialize(json.loads(text)) == text
+
+
+def test_a_proxied_containers_record_says_how_rollback_reaches_it(tmp_path: Path) -> None:
+    (tmp_path / "u-px.yml").write_text(
+        "version: 1\nname: u-px\nservices:\n"
+        "  web:\n    image: registry.lab:5000/fleetform/demo:1\n"
+        "    proxy: {listen: 8080, drain: 3s}\n"
+        "  job:\n    image: registry.lab:5000/fleetform/busybox:1\n"
+    )
+    desired = desired_for_host(
+        list(load_stacks([str(tmp_path / "u-px.yml")])), "lab-1", frozenset({"lab-1"})
+    )
+    doc = revision_document(
+        stack="u-px",
+        number=1,
+        host_plan=plan_host(desired, Observed()),
+        desired=desired,
+        key=KEY,
+        image_ids={},
+        provenance=PROVENANCE,
+        finished_at="x",
+    )
+    records = {c["name"]: c for c in doc["desired"]["containers"]}
+    assert records["u-px-web-1"]["proxy"] == {
+        "backend": "u-px-web",
+        "network": "u-px_default",
+        "target_port": 8080,
+        "drain": 3_000_000_000,
+    }
+    assert records["u-px-web-1"]["rollback_config"]["order"] == "start-first"
+    assert "proxy" not in records["u-px-job-1"]  # unproxied records read as before

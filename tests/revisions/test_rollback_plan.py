@@ -6,11 +6,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from fleetform.model import KEPT_SUFFIX
 from fleetform.revisions.host import HostRevisions
 from fleetform.revisions.rollback import (
     HostContainer,
     HostReport,
+    ProxySwitch,
     plan_rollback,
     rollback_document,
 )
@@ -148,3 +151,47 @@ def test_the_new_revision_is_the_target_renumbered_with_its_origin() -> None:
     assert doc["desired"] == st.target["desired"]
     assert doc["git"] == st.target["git"] and doc["actor"] == "ops@ctl"
     assert doc["actions"] == ["roll back demo-web-1 to revision 1"]
+
+
+def _proxied(doc: dict[str, Any], order: str = "start-first", drain: int = 10**9) -> None:
+    for c in doc["desired"]["containers"]:
+        c["rollback_config"]["order"] = order
+        c["proxy"] = {
+            "backend": "demo-web",
+            "network": "demo_default",
+            "target_port": 8080,
+            "drain": drain,
+        }
+
+
+def test_a_proxied_service_swaps_start_first_through_the_proxy() -> None:
+    docs = [_doc(1, {"demo-web-1": "h1"}), _doc(2, {"demo-web-1": "h2"})]
+    _proxied(docs[0], drain=5 * 10**9)
+    _proxied(docs[1], drain=2 * 10**9)
+    report = _report(docs, 2, {"demo-web-1": "h2"}, {"demo-web-1": "h1"})
+    (swap,) = plan_rollback({"a": report}, ["demo"], None).swaps
+    # the backend and port of the kept one's revision, the drain of the running one
+    assert swap.proxy == ProxySwitch("demo-web", "demo_default", 8080, 2 * 10**9)
+    assert "(start-first through the proxy)" in "\n".join(
+        plan_rollback({"a": report}, ["demo"], None).lines()
+    )
+
+
+@pytest.mark.parametrize(
+    "case", ["stop-first", "target not proxied", "current not proxied", "older revision"]
+)
+def test_a_swap_goes_stop_first_unless_both_revisions_are_proxied_start_first(
+    case: str,
+) -> None:
+    docs = [_doc(1, {"demo-web-1": "h1"}), _doc(2, {"demo-web-1": "h2"})]
+    _proxied(docs[0], order="stop-first" if case == "stop-first" else "start-first")
+    _proxied(docs[1], order="stop-first" if case == "stop-first" else "start-first")
+    if case == "target not proxied":
+        del docs[0]["desired"]["containers"][0]["proxy"]
+    if case == "current not proxied":
+        del docs[1]["desired"]["containers"][0]["proxy"]
+    if case == "older revision":  # recorded before revisions held the proxy's network
+        del docs[0]["desired"]["containers"][0]["proxy"]["network"]
+    report = _report(docs, 2, {"demo-web-1": "h2"}, {"demo-web-1": "h1"})
+    (swap,) = plan_rollback({"a": report}, ["demo"], None).swaps
+    assert swap.proxy is None

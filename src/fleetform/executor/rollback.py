@@ -1,7 +1,10 @@
 """Carry out a rollback plan (``fleetform.revisions.rollback``): swaps in batches.
 
 Each :class:`~fleetform.revisions.rollback.Swap` is one host command
-(:func:`kept_swap_command`): stop the running container, start the kept one
+(:func:`swap_command`): for a proxied service (``rollback_config.order``
+start-first, its default) the kept one starts first and takes over through
+the proxy (:func:`fleetform.executor.switch.kept_switch_command`); else
+(:func:`kept_swap_command`) stop the running container, start the kept one
 in its place, wait for its health and watch it for the ``rollback_config``
 monitor window; the container it replaced becomes the kept one, so a second
 swap goes forth again.  A swap that fails puts the running container back
@@ -30,6 +33,7 @@ from fleetform.executor import argv as A
 from fleetform.executor.rollout import run_marked
 from fleetform.executor.session import Session
 from fleetform.executor.shell import if_owned, monitor_command, wait_healthy_command
+from fleetform.executor.switch import kept_switch_command
 from fleetform.model import KEPT_SUFFIX
 from fleetform.plan.rollout import after_batch
 from fleetform.revisions.document import Provenance, serialize
@@ -88,6 +92,17 @@ def kept_swap_command(name: str, stack: str, monitor: float, wait: int = HEALTH_
     )
 
 
+def swap_command(swap: Swap, monitor: float) -> str:
+    """The host command of one swap: through the proxy when the service has one
+    (start-first, :func:`fleetform.executor.switch.kept_switch_command`), else
+    stop-first (:func:`kept_swap_command`)."""
+    if swap.proxy is not None:
+        return kept_switch_command(
+            swap.name, swap.stack, swap.replica, swap.proxy, monitor, HEALTH_WAIT, SWAP_SUFFIX
+        )
+    return kept_swap_command(swap.name, swap.stack, monitor)
+
+
 @dataclass
 class RollbackResult:
     outcome: Outcome = "done"
@@ -117,10 +132,7 @@ def run_rollback(
             time.sleep(config.delay / 1e9)
         notify(f"rollback batch {number}/{len(batches)}: " + ", ".join(str(s) for s in batch))
         started = time.time()
-        jobs = [
-            (s.host, s.name, kept_swap_command(s.name, s.stack, config.monitor / 1e9))
-            for s in batch
-        ]
+        jobs = [(s.host, s.name, swap_command(s, config.monitor / 1e9)) for s in batch]
         outcomes = run_marked(session, jobs)
         seconds = time.time() - started
         failed = 0
@@ -160,7 +172,7 @@ def _revert(
     started = time.time()
     outcomes = run_marked(
         session,
-        [(s.host, s.name, kept_swap_command(s.name, s.stack, 0)) for s in done],
+        [(s.host, s.name, swap_command(s, 0)) for s in done],
     )
     for swap in done:
         error = outcomes[(swap.host, swap.name)]

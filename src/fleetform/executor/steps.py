@@ -40,9 +40,10 @@ from fleetform.executor.shell import (
     wait_exit_zero_command,
     wait_healthy_command,
 )
-from fleetform.model import KEPT_SUFFIX, LABEL_STACK
+from fleetform.model import KEPT_SUFFIX, LABEL_STACK, PROXY_DRAIN
 from fleetform.plan.actions import Action, HostPlan
 from fleetform.plan.desired import DEFAULT_BRIDGE, DesiredContainer, DesiredImage
+from fleetform.proxy.host import leave_script
 
 #: Where the caller uploads build contexts and image archives by default.
 REMOTE_ROOT = "/var/lib/fleetform"
@@ -239,7 +240,18 @@ def _remove(action: Action) -> str:
     ref = action.container_id or action.resource
     stop = shlex.join(A.stop_argv(ref, action.stop_timeout))
     rm = shlex.join(A.rm_argv(ref))
-    return if_owned(ref, action.owner_stack, f"{stop} >/dev/null && {rm} >/dev/null")
+    return if_owned(
+        ref, action.owner_stack, f"{_leave(action, ref)}{stop} >/dev/null && {rm} >/dev/null"
+    )
+
+
+def _leave(action: Action, ref: str) -> str:
+    """A proxied replica leaves its backend before it stops: no request meets it stopped.
+
+    Best effort: a proxy that does not answer does not keep the container running.
+    """
+    p = action.container.service.proxy if action.container is not None else None
+    return f"( {leave_script(ref, p.drain if p else PROXY_DRAIN)}\n) || true; "
 
 
 def _resource_command(action: Action) -> str | None:
@@ -281,7 +293,8 @@ def _container_command(action: Action, env_dir: str) -> str:
     elif kind == "update":
         return if_owned(ref, owner, shlex.join(A.update_argv(c.spec, ref)))
     elif kind == "stop":
-        return if_owned(ref, owner, shlex.join(A.stop_argv(ref, c.spec.stop_timeout)))
+        stop = shlex.join(A.stop_argv(ref, c.spec.stop_timeout))
+        return if_owned(ref, owner, f"{_leave(action, ref)}{stop}")
     elif kind == "start":
         return if_owned(ref, owner, join_steps(_start_steps(c, ref)))
     else:

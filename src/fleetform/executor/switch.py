@@ -49,6 +49,7 @@ from fleetform.plan.actions import Action
 from fleetform.plan.desired import DesiredContainer
 from fleetform.proxy.host import HAPX
 from fleetform.proxy.slots import address_format, pair
+from fleetform.revisions.rollback import ProxySwitch
 
 #: How long HAProxy's own check may take to pass a new replica (seconds).
 CHECK_WAIT = 60
@@ -64,14 +65,22 @@ def uses_switch(c: DesiredContainer | None, back: bool = False) -> bool:
     return config.order == "start-first"
 
 
-def _functions(c: DesiredContainer, proxy: ProxyConfig) -> str:
-    """Shell functions over the backend of ``c``'s service (one backend, one pair)."""
-    backend = f"{c.stack}-{c.service.name}"
+def _functions_of(c: DesiredContainer) -> str:
     network = c.spec.networks[0].name if c.spec.networks else "bridge"
-    fmt = _q(address_format(network, c.stack))
+    return functions(f"{c.stack}-{c.service.name}", network, c.stack, c.replica)
+
+
+def functions(backend: str, network: str, stack: str, replica: int) -> str:
+    """Shell functions over one replica's slot pair in ``backend``, addresses on ``network``.
+
+    ``ff_pick ADDR`` sets ``$os`` (the slot serving ADDR, or empty), ``$ns`` (the
+    other slot of the pair, for the container coming in) and ``$xs`` (the slot
+    that is not ``$ns``, for putting the old one back).
+    """
+    fmt = _q(address_format(network, stack))
     show = _q(f"show servers state {backend}")
     tries = CHECK_WAIT * 5
-    first, second = pair(c.replica)
+    first, second = pair(replica)
     return "\n".join(
         [
             HAPX,
@@ -164,7 +173,7 @@ def _switch(
     half = _q(f"fleetform: {c.name}: the switch failed half-way")
     return "\n".join(
         [
-            _functions(c, proxy),
+            _functions_of(c),
             f"( {drop_kept(c)} ) || exit 1",
             f"new=$({shlex.join(create)}) || exit 1",
             f"oip=$(ff_ip {_q(old)}) || oip=",
@@ -229,7 +238,7 @@ def switch_back_command(action: Action, monitor_seconds: float) -> str:
     )
     switch = "\n".join(
         [
-            _functions(c, proxy),
+            _functions_of(c),
             f"cip=$(ff_ip {_q(c.name)}) || cip=",
             'ff_pick "$cip"',
             f"if ! {{ {' && '.join(up)}; }}; then {fail}; fi",
@@ -248,4 +257,99 @@ def switch_back_command(action: Action, monitor_seconds: float) -> str:
         c.stack,
         if_owned(c.name, c.stack, f"( {switch}\n)", rename_start),
         f"echo {missing} >&2; exit 1",
+    )
+
+
+def kept_switch_command(
+    name: str,
+    stack: str,
+    replica: int,
+    proxy: ProxySwitch,
+    monitor: float,
+    wait: int,
+    swap_suffix: str,
+) -> str:
+    """``fleetform rollback``'s swap of a proxied replica, start-first through the proxy.
+
+    The kept container (``<name>.fleetform-old``) starts, passes its healthcheck
+    and HAProxy's check in the free slot of the pair, the running one drains,
+    goes to ``maint`` and stops, and the two trade names: the running one is
+    kept, so a second rollback goes forth again.  Before the switch a failure
+    stops the kept container again (the running one never stopped serving);
+    after it (the kept one fails its ``monitor`` window) the running one
+    starts again, serves from the other slot, then the kept one drains and
+    stops, and both get their names back.
+    """
+    kept, tmp = name + OLD_SUFFIX, name + swap_suffix
+    port = proxy.target_port
+    running = "{{.State.Running}}"
+    up = [
+        f"{shlex.join(A.start_argv(kept))} >/dev/null",
+        f"( {wait_healthy_command(kept, wait)} )",
+        f'kip=$(ff_ip {_q(kept)}) && [ -n "$kip" ]',
+        f'ff_set "$ns" "addr $kip port {port}"',
+        'ff_set "$ns" "state ready"',
+        'ff_up "$ns"',
+    ]
+    failed = _q(f"fleetform: {name}: the kept container failed; the running one keeps serving")
+    not_up = "; ".join(
+        [
+            'ff_set "$ns" "state maint" 2>/dev/null',
+            f"{shlex.join(A.stop_argv(kept, None))} >/dev/null 2>&1",
+            f"echo {failed} >&2",
+            "exit 1",
+        ]
+    )
+    hand_over = [
+        f"{shlex.join(A.stop_argv(name, None))} >/dev/null",
+        shlex.join(A.rename_argv(name, tmp)),
+        "s=1",
+        shlex.join(A.rename_argv(kept, name)),
+        "s=2",
+        f"( {monitor_command(name, monitor)} )",
+    ]
+    back = _q(f"fleetform: {name}: the kept container did not stay up; the running one is back")
+    # The one that ran serves again (its address may have changed) before the other goes.
+    serve_again = " && ".join(
+        [
+            f"{shlex.join(A.start_argv(name))} >/dev/null",
+            f"( {wait_healthy_command(name, wait)} )",
+            f"rip=$(ff_ip {_q(name)})",
+            f'ff_set "$xs" "addr $rip port {port}"',
+            'ff_set "$xs" "state ready"',
+            'ff_up "$xs"',
+        ]
+    )
+    put_back = "; ".join(
+        [
+            f"echo {back} >&2",
+            f'if [ "$s" -ge 2 ]; then {shlex.join(A.rename_argv(name, kept))}; fi',
+            f'if [ "$s" -ge 1 ]; then {shlex.join(A.rename_argv(tmp, name))}; fi',
+            f'if [ "$was" = true ]; then {serve_again}; fi',
+            'ff_drain "$ns" 10',
+            f"{shlex.join(A.stop_argv(kept, None))} >/dev/null 2>&1",
+            "exit 1",
+        ]
+    )
+    switch = "\n".join(
+        [
+            functions(proxy.backend, proxy.network, stack, replica),
+            # (not $r: ff_set uses it)
+            f"was=$(docker container inspect --format {_q(running)} {_q(name)}) || exit 1",
+            f'cip=; if [ "$was" = true ]; then cip=$(ff_ip {_q(name)}) || cip=; fi',
+            'ff_pick "$cip"',
+            f"if ! {{ {' && '.join(up)}; }}; then {not_up}; fi",
+            f'if [ -n "$os" ]; then ff_drain "$os" {_deciseconds(proxy.drain)}; fi',
+            "s=0",
+            f"if {' && '.join(hand_over)}; then {shlex.join(A.rename_argv(tmp, kept))}; "
+            f"else {put_back}; fi",
+        ]
+    )
+    gone = _q(f"fleetform: {name} is not on the host any more")
+    no_kept = _q(f"fleetform: {name} has no kept container any more")
+    return if_owned(
+        kept,
+        stack,
+        if_owned(name, stack, f"( {switch}\n)", f"echo {gone} >&2; exit 1"),
+        f"echo {no_kept} >&2; exit 1",
     )

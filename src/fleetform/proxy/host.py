@@ -10,7 +10,8 @@ Pure builders (the executor runs what they return, :mod:`fleetform.executor.prox
   ``haproxy -c`` passed on it (else the old file stays and the step fails),
   and reload seamlessly (``systemctl reload``: the package's master-worker unit);
 - :data:`HAPX`, a shell function that sends one runtime API line to the
-  admin socket and prints the reply.
+  admin socket and prints the reply;
+- :func:`leave_script`: a container about to stop leaves its backend first.
 
     >>> parse_observed_proxy("installed 1\\nactive active\\n# hi").config
     '# hi\\n'
@@ -104,5 +105,47 @@ def ensure_script(config: str) -> str:
             '  if [ -n "$now" ] && [ "$now" != "$pid" ]; then break; fi',
             "  sleep 0.1; i=$((i+1))",
             "done",
+        ]
+    )
+
+
+def leave_script(ref: str, drain_ns: int) -> str:
+    """Take container ``ref`` out of its backend before it stops: drain, then ``maint``.
+
+    The backend is ``<stack>-<service>`` from the container's labels; every
+    slot of it that is not in maintenance and points at one of the
+    container's addresses drains (no new requests; up to ``drain_ns``, less
+    once its sessions are 0) and goes to ``maint``.  A host without HAProxy,
+    a container in no slot, or labels that cannot name a backend: nothing to do.
+    """
+    q = shlex.quote
+    labels = (
+        '{{index .Config.Labels "fleetform.stack"}}-{{index .Config.Labels "fleetform.service"}}'
+    )
+    ips = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"
+    tenths = max(0, drain_ns // 100_000_000)
+    return "\n".join(
+        [
+            HAPX,
+            f"if [ -S {q(SOCKET)} ] && type socat >/dev/null 2>&1; then",
+            f"  b=$(docker container inspect --format {q(labels)} {q(ref)} 2>/dev/null) || b=",
+            f"  a=$(docker container inspect --format {q(ips)} {q(ref)} 2>/dev/null) || a=",
+            # only names HAProxy reads as one word: the reply goes into the next commands
+            '  case "$b" in ""|-*|*-|*[!A-Za-z0-9_.-]*) b= ;; esac',
+            '  if [ -n "$b" ] && [ -n "${a% }" ]; then',
+            # (ENVIRON, not awk -v: no removal command holds " -v ")
+            '    for s in $(ff_hapx "show servers state $b" | '
+            'FF_A=" $a " awk \'NR>2 && index(ENVIRON["FF_A"], " " $5 " ") && int($7 / 32) % 2 == 0 '
+            "&& int($7 / 2) % 2 == 0 && $7 % 2 == 0 {print $4}'); do",
+            '      case "$s" in *[!A-Za-z0-9_.-]*) continue ;; esac',
+            '      ff_hapx "set server $b/$s state drain" >/dev/null; i=0',
+            f'      while [ $i -lt {tenths} ]; do n=$(ff_hapx "show stat" | '
+            'FF_B="$b" FF_S="$s" awk -F, '
+            '\'$1==ENVIRON["FF_B"] && $2==ENVIRON["FF_S"] {print $5}\'); '
+            '[ "${n:-0}" = 0 ] && break; sleep 0.1; i=$((i+1)); done',
+            '      ff_hapx "set server $b/$s state maint" >/dev/null',
+            "    done",
+            "  fi",
+            "fi",
         ]
     )

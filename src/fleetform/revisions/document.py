@@ -93,11 +93,26 @@ def stacks_changed(host_plan: HostPlan, desired: HostDesired) -> tuple[str, ...]
     return tuple(sorted(changed & set(desired.stacks)))
 
 
+def proxy_record(c: DesiredContainer) -> dict[str, Any] | None:
+    """What ``fleetform rollback`` needs to switch ``c`` through the proxy (None: not proxied)."""
+    p = c.service.proxy
+    if p is None:
+        return None
+    return {
+        "backend": f"{c.stack}-{c.service.name}",
+        "network": c.spec.networks[0].name if c.spec.networks else "bridge",
+        "target_port": p.target_port,
+        "drain": p.drain,
+    }
+
+
 def _container(c: DesiredContainer, key: bytes) -> dict[str, Any]:
     spec = spec_to_json(c.spec)
     secret = c.secret_keys
     # Secret values are replaced here, before the document exists anywhere.
     spec["env"] = [[k, secret_digest(key, k, v) if k in secret else v] for k, v in c.spec.env]
+    # Only proxied containers carry the key: other revisions read as before.
+    proxied = {"proxy": proxy_record(c)} if c.service.proxy is not None else {}
     return {
         "name": c.name,
         "service": c.service.name,
@@ -109,6 +124,7 @@ def _container(c: DesiredContainer, key: bytes) -> dict[str, Any]:
         "spec": spec,
         # how `fleetform rollback` batches and watches the way back to here
         "rollback_config": dataclasses.asdict(c.service.rollback_config),
+        **proxied,
     }
 
 

@@ -57,6 +57,17 @@ class HostReport:
 
 
 @dataclass(frozen=True)
+class ProxySwitch:
+    """How a swap goes through the host's proxy (docs/proxy.md): the backend, the
+    network and port it reaches the kept container on, and the running one's drain."""
+
+    backend: str
+    network: str
+    target_port: int
+    drain: int  # ns
+
+
+@dataclass(frozen=True)
 class Swap:
     """Start a kept container again in place of the running one (health-gated)."""
 
@@ -71,6 +82,8 @@ class Swap:
     #: the images of the current and the target revision (None: not recorded)
     from_image: str | None = None
     to_image: str | None = None
+    #: start-first through the proxy (None: stop-first, as an unproxied service)
+    proxy: ProxySwitch | None = None
 
     def change(self) -> str:
         """What changes, for the plan: the image when it differs, else the config hash."""
@@ -135,6 +148,7 @@ class RollbackPlan:
             out += [
                 f"  ~ {s.name}: start the kept container of revision {st.to_revision} "
                 f"({s.change()}); the current one is kept"
+                + (" (start-first through the proxy)" if s.proxy else "")
                 for s in st.swaps
             ]
             if not st.swaps:
@@ -180,6 +194,26 @@ def _image(record: Mapping[str, Any] | None) -> str | None:
     spec = (record or {}).get("spec")
     image = spec.get("image") if isinstance(spec, Mapping) else None
     return str(image) if image else None
+
+
+def proxy_switch(
+    config: RolloutConfig, now: Mapping[str, Any] | None, then: Mapping[str, Any] | None
+) -> ProxySwitch | None:
+    """The proxy switch of a swap from the ``now`` record to the ``then`` one.
+
+    Only when both revisions were proxied (the backend serves the running one
+    and will serve the kept one) and ``rollback_config.order`` is start-first.
+    """
+    p_now, p_then = ((r or {}).get("proxy") for r in (now, then))
+    if config.order != "start-first" or not isinstance(p_now, Mapping):
+        return None
+    if not isinstance(p_then, Mapping) or p_then.get("backend") != p_now.get("backend"):
+        return None
+    try:
+        b, net, port = str(p_then["backend"]), str(p_then["network"]), int(p_then["target_port"])
+        return ProxySwitch(b, net, port, int(p_now["drain"]))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _by_number(docs: Iterable[Mapping[str, Any]], stack: str) -> dict[int, Mapping[str, Any]]:
@@ -263,6 +297,7 @@ def _swaps(
                 f"(config {str(kept.config_hash)[:12]}, wanted {then[name][:12]})"
             )
         else:
+            config = rollback_config(now_records.get(name) or record)
             swaps.append(
                 Swap(
                     host=host,
@@ -272,9 +307,10 @@ def _swaps(
                     name=name,
                     from_hash=str(running.config_hash),
                     to_hash=then[name],
-                    config=rollback_config(now_records.get(name) or record),
+                    config=config,
                     from_image=_image(now_records.get(name)),
                     to_image=_image(record),
+                    proxy=proxy_switch(config, now_records.get(name), record),
                 )
             )
     return swaps, notes, problems

@@ -26,6 +26,7 @@ from fleetform.plan.ownership import same_file
 from fleetform.verify.checks import Check, Outcome
 from fleetform.verify.container_checks import container_checks
 from fleetform.verify.engine_checks import engine_checks, engine_needs
+from fleetform.verify.proxy_checks import proxy_checks, stale_backends_check
 from fleetform.verify.runner import HostChecks
 from fleetform.verify.state import HostState, Needs
 
@@ -49,6 +50,8 @@ def checks_for_host(
     for dc in desired.containers:
         checks += container_checks(dc)
     checks += [orphans_check(desired, stack) for stack in desired.stacks]
+    checks += proxy_checks(desired)
+    checks += [stale_backends_check(desired, stack) for stack in desired.stacks]
     checks += [network_check(n) for n in desired.networks]
     checks += [volume_check(v) for v in desired.volumes]
     engine = engine_needs(settings)
@@ -58,6 +61,8 @@ def checks_for_host(
         images=tuple(sorted({c.spec.image for c in desired.containers if c.state != "absent"})),
         networks=tuple(n.name for n in desired.networks),
         volumes=tuple(v.name for v in desired.volumes),
+        # every host with a stack: a backend the stack no longer proxies is stale
+        proxy=bool(desired.stacks),
     )
     return HostChecks(host, tuple(checks), needs)
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetform.observe.sections import Section, sectioned_script, split_sections
+from fleetform.proxy.host import HAPX, OBSERVE_SCRIPT, ObservedProxy, parse_observed_proxy
+from fleetform.proxy.runtime import RuntimeReplyError, ServerState, parse_servers_state
 
 __all__ = ["HostState", "Needs", "ServiceStatus", "gather_script", "parse_state", "split_sections"]
 
@@ -44,6 +46,8 @@ class Needs:
     networks: tuple[str, ...] = ()
     volumes: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
+    #: HAProxy's package, service, haproxy.cfg and runtime slots (docs/proxy.md)
+    proxy: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,10 @@ class HostState:
     listening: frozenset[tuple[str, int]] = frozenset()
     #: path -> file text, for the requested files that exist.
     files: Mapping[str, str] = field(default_factory=dict)
+    #: HAProxy as observed (``None``: not gathered)
+    proxy: ObservedProxy | None = None
+    #: ``show servers state`` of every backend (``None``: the runtime API did not answer)
+    proxy_servers: tuple[ServerState, ...] | None = None
 
     def container(self, name: str) -> Mapping[str, Any] | None:
         for c in self.containers:
@@ -165,6 +173,9 @@ def gather_script(needs: Needs) -> str:
         parts.append(("volumes", f"docker volume inspect {names} 2>/dev/null"))
     for i, path in enumerate(needs.files):
         parts.append((f"file:{i}", f"cat {q(path)} 2>/dev/null"))
+    if needs.proxy:
+        parts.append(("proxy", OBSERVE_SCRIPT))
+        parts.append(("proxy_servers", f"{HAPX}\nff_hapx 'show servers state' 2>&1 </dev/null"))
     return sectioned_script(parts)
 
 
@@ -255,6 +266,7 @@ def parse_state(output: str, needs: Needs = Needs()) -> HostState:
             files[path] = sec.text
     daemon = s.get("daemon_json")
     runc = s.get("runc")
+    proxy = s.get("proxy")
     return HostState(
         packages=_parse_packages(s.get("packages", empty).text),
         services=_parse_services(s.get("services", empty).text),
@@ -271,4 +283,15 @@ def parse_state(output: str, needs: Needs = Needs()) -> HostState:
         volumes={v["Name"]: v for v in _json_list(s.get("volumes", empty).text) if "Name" in v},
         listening=_parse_listening(s.get("listening", empty).text),
         files=files,
+        proxy=parse_observed_proxy(proxy.text) if proxy is not None else None,
+        proxy_servers=_parse_servers(s.get("proxy_servers")),
     )
+
+
+def _parse_servers(section: Section | None) -> tuple[ServerState, ...] | None:
+    if section is None:
+        return None
+    try:
+        return parse_servers_state(section.text)
+    except RuntimeReplyError:  # not installed, not running, socket gone
+        return None

@@ -1,0 +1,196 @@
+"""Proxied replicas switched and removed, run by /bin/sh against stand-ins.
+
+A stand-in ``docker`` and a stand-in ``socat`` (HAProxy's runtime API: it
+keeps the backend's slots in a file and answers ``show servers state`` and
+``show stat`` from it) log every call to one file, so each test reads the real
+order of container and proxy steps, and what happens after a failure.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+from fleetform.executor.rollback import SWAP_SUFFIX, swap_command
+from fleetform.executor.steps import action_command
+from fleetform.executor.switch import kept_switch_command
+from fleetform.model import RolloutConfig
+from fleetform.plan import Action
+from fleetform.proxy.config import SOCKET
+from fleetform.revisions.rollback import ProxySwitch, Swap
+
+NAME, KEPT, TMP = "demo-web-1", "demo-web-1.fleetform-old", "demo-web-1" + SWAP_SUFFIX
+PROXY = ProxySwitch("demo-web", "demo_default", 8080, 10**9)
+
+FAKE_DOCKER = r"""#!/bin/sh
+echo "docker $*" >> "$FAKE_LOG"
+case "$*" in
+  *'"fleetform.service"}} '*) echo demo-web ;;
+  "container inspect --format {{range .NetworkSettings.Networks}}"*) echo "10.0.0.1 " ;;
+  "container inspect --format {{index .Config.Labels \"fleetform.stack\"}} "*) echo demo ;;
+  "container inspect --format {{.State.Running}} "*) echo "${FAKE_RUNNING:-true}" ;;
+  "container inspect --format {{index .Config.Labels"*" demo-web-1.fleetform-old")
+    echo "demo|true|10.0.0.2" ;;
+  "container inspect --format {{index .Config.Labels"*) echo "demo|true|10.0.0.1" ;;
+  "start demo-web-1.fleetform-old")
+    if [ -n "${FAKE_KEPT_FAILS:-}" ]; then echo "Error: boom" >&2; exit 1; fi ;;
+  "inspect --format {{.RestartCount}} "*) echo 0 ;;
+  "inspect --format {{.State.Status}} {{.RestartCount}}"*)
+    echo "${FAKE_MONITOR:-running 0 false healthy}" ;;
+  "inspect --format {{.State.Status}}"*) echo "running healthy" ;;
+esac
+"""
+
+# Slots: "name address op-state admin-bits"; ready = 0, maint = 1, drain = 8.
+FAKE_SOCAT = r"""#!/bin/sh
+read -r line
+echo "hapx $line" >> "$FAKE_LOG"
+case "$line" in
+  "show servers state "*)
+    echo 1; echo "# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state"
+    while read -r s a o m; do echo "3 demo-web 1 $s $a $o $m 1 1"; done < "$FAKE_SLOTS" ;;
+  "show stat") while read -r s a o m; do echo "demo-web,$s,0,0,0"; done < "$FAKE_SLOTS" ;;
+  "set server demo-web/"*)
+    slot=${line#set server demo-web/}; slot=${slot%% *}; rest=${line#set server demo-web/$slot }
+    case "$rest" in
+      "addr "*) set -- $rest; new="$2"; field=a ;;
+      "state ready") new="2 0"; field=m ;;
+      "state drain") new="2 8"; field=m ;;
+      "state maint") new="0 1"; field=m ;;
+    esac
+    while read -r s a o m; do
+      if [ "$s" = "$slot" ]; then
+        if [ "$field" = a ]; then a=$new; else o=${new% *}; m=${new#* }; fi
+      fi
+      echo "$s $a $o $m"
+    done < "$FAKE_SLOTS" > "$FAKE_SLOTS.new"; mv "$FAKE_SLOTS.new" "$FAKE_SLOTS"
+    case "$rest" in "addr "*) echo "IP changed from '0.0.0.0' to '$new'" ;; esac ;;
+esac
+"""
+
+
+def _run(cmd: str, tmp_path: Path, **env: str) -> tuple[int, list[str], str, str]:
+    """Run ``cmd``; (exit status, calls in order, stderr, the slots at the end)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for name, text in (("docker", FAKE_DOCKER), ("socat", FAKE_SOCAT)):
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    log, slots = tmp_path / "calls", tmp_path / "slots"
+    log.write_text("")
+    # The running replica serves from s1; s2 waits in maintenance.
+    slots.write_text("s1 10.0.0.1 2 0\ns2 0.0.0.0 0 1\n")
+    proc = subprocess.run(
+        ["/bin/sh", "-c", cmd],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+            "FAKE_LOG": str(log),
+            "FAKE_SLOTS": str(slots),
+            **env,
+        },
+    )
+    return proc.returncode, log.read_text().splitlines(), proc.stderr, slots.read_text()
+
+
+def _command() -> str:
+    return kept_switch_command(NAME, "demo", 1, PROXY, 0, 5, SWAP_SUFFIX)
+
+
+def _index(calls: list[str], call: str) -> int:
+    assert call in calls, (call, calls)
+    return calls.index(call)
+
+
+def test_the_kept_one_serves_before_the_running_one_drains_and_stops(tmp_path: Path) -> None:
+    code, calls, err, slots = _run(_command(), tmp_path)
+    assert code == 0, err
+    order = [
+        f"docker start {KEPT}",
+        "hapx set server demo-web/s2 addr 10.0.0.2 port 8080",
+        "hapx set server demo-web/s2 state ready",
+        "hapx set server demo-web/s1 state drain",
+        "hapx set server demo-web/s1 state maint",
+        f"docker stop {NAME}",
+        f"docker rename {NAME} {TMP}",
+        f"docker rename {KEPT} {NAME}",
+        f"docker rename {TMP} {KEPT}",
+    ]
+    positions = [_index(calls, c) for c in order]
+    assert positions == sorted(positions), calls
+    # HAProxy's check passed on s2 before s1 left the rotation
+    checked = calls.index("hapx show servers state demo-web", positions[2])
+    assert checked < positions[3]
+    assert slots == "s1 10.0.0.1 0 1\ns2 10.0.0.2 2 0\n"
+
+
+def test_a_kept_container_that_fails_to_start_leaves_the_running_one_serving(
+    tmp_path: Path,
+) -> None:
+    code, calls, err, slots = _run(_command(), tmp_path, FAKE_KEPT_FAILS="1")
+    assert code == 1
+    assert "the kept container failed; the running one keeps serving" in err
+    assert f"docker stop {NAME}" not in calls
+    assert not any("rename" in c for c in calls), calls
+    assert slots.startswith("s1 10.0.0.1 2 0\n")  # s1 never drained
+    assert "s2 0.0.0.0 0 1" in slots
+
+
+def test_a_kept_container_that_fails_its_monitor_hands_back_to_the_running_one(
+    tmp_path: Path,
+) -> None:
+    code, calls, err, slots = _run(_command(), tmp_path, FAKE_MONITOR="exited 0 false none")
+    assert code == 1
+    assert "did not stay up; the running one is back" in err
+    tail = calls[_index(calls, f"docker rename {KEPT} {NAME}") :]
+    order = [
+        f"docker rename {NAME} {KEPT}",
+        f"docker rename {TMP} {NAME}",
+        f"docker start {NAME}",
+        "hapx set server demo-web/s1 addr 10.0.0.1 port 8080",
+        "hapx set server demo-web/s1 state ready",
+        "hapx set server demo-web/s2 state drain",
+        "hapx set server demo-web/s2 state maint",
+        f"docker stop {KEPT}",
+    ]
+    positions = [_index(tail, c) for c in order]
+    assert positions == sorted(positions), tail
+    assert slots == "s1 10.0.0.1 2 0\ns2 10.0.0.2 0 1\n"
+
+
+def test_a_removed_replica_leaves_its_backend_before_it_stops(tmp_path: Path) -> None:
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(tmp_path / "admin.sock"))  # the proxy is there: a socket at its path
+    remove = Action("h", "remove", NAME, "orphan", "orphan", container_id="x", owner_stack="demo")
+    command = action_command(remove).replace(SOCKET, str(tmp_path / "admin.sock"))
+    code, calls, err, slots = _run(command, tmp_path)
+    sock.close()
+    assert code == 0, err
+    order = [
+        "hapx set server demo-web/s1 state drain",
+        "hapx set server demo-web/s1 state maint",
+        "docker stop x",
+        "docker rm x",
+    ]
+    positions = [_index(calls, c) for c in order]
+    assert positions == sorted(positions), calls
+    assert "demo-web/s2" not in " ".join(calls)  # in maintenance: left alone
+    assert slots.startswith("s1 10.0.0.1 0 1\n")
+
+
+def test_a_removal_without_a_proxy_just_stops(tmp_path: Path) -> None:
+    remove = Action("h", "remove", NAME, "orphan", "orphan", container_id="x", owner_stack="demo")
+    code, calls, err, _ = _run(action_command(remove), tmp_path)
+    assert code == 0, err
+    assert not any(c.startswith("hapx") for c in calls)
+    assert calls[-2:] == ["docker stop x", "docker rm x"]
+
+
+def test_only_proxied_swaps_go_through_the_proxy() -> None:
+    swap = Swap("h", "demo", "web", 1, NAME, "a", "b", RolloutConfig(order="start-first"))
+    assert "ff_hapx" not in swap_command(swap, 1)
+    proxied = Swap("h", "demo", "web", 1, NAME, "a", "b", swap.config, proxy=PROXY)
+    assert "set server demo-web/$1 $2" in swap_command(proxied, 1)
