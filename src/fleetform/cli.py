@@ -41,6 +41,16 @@ def _add_target_args(p: argparse.ArgumentParser, stacks_help: str = "stack files
         help="only these hosts or groups (comma separated, repeatable)",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    _add_env_file_arg(p)
+
+
+def _add_env_file_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--env-file",
+        metavar="FILE",
+        help="read interpolation variables from FILE instead of each project's .env "
+        "(the environment still wins)",
+    )
 
 
 def _add_host_key_arg(p: argparse.ArgumentParser) -> None:
@@ -63,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check stack files against the schema and each other")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--format", choices=["text", "json"], default="text")
+    _add_env_file_arg(p)
 
     sub.add_parser("schema", help="print the stack file JSON Schema")
 
