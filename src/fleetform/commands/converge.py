@@ -79,7 +79,26 @@ def _start(args: argparse.Namespace, out: Output) -> Inputs | None:
     except (EngineSettingsError, ValueError) as exc:
         out.error(str(exc))
         return None
+    for note in placement_notes(stacks, [h.name for h in loaded.hosts]):
+        out.info(note)
     return Inputs(stacks, loaded, targets, engines)
+
+
+def placement_notes(stacks: list[Stack], hosts: list[str]) -> list[str]:
+    """A line for each stack that names no ``hosts``: it runs on every targeted host.
+
+    A Compose file never names hosts, so this says where it goes before anything runs::
+
+        Note: stack `shop` (compose.yaml) names no `hosts`: it runs on every targeted
+        host (2: a, b).
+    """
+    shown = ", ".join(hosts)
+    return [
+        f"Note: stack `{s.name}` ({s.source}) names no `hosts`: it runs on every targeted "
+        f"host ({len(hosts)}: {shown})."
+        for s in stacks
+        if not s.hosts
+    ]
 
 
 def _observe(
