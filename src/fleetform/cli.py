@@ -20,6 +20,7 @@ from fleetform import __version__
 HANDLERS = {
     "validate": "fleetform.commands.validate:run_validate",
     "schema": "fleetform.commands.validate:run_schema",
+    "config": "fleetform.commands.config:run_config",
     "plan": "fleetform.commands.converge:run_plan",
     "apply": "fleetform.commands.converge:run_apply",
     "verify": "fleetform.commands.verify:run_verify",
@@ -76,6 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_env_file_arg(p)
 
     sub.add_parser("schema", help="print the stack file JSON Schema")
+
+    p = sub.add_parser(
+        "config",
+        help="print stacks as fleetform reads them: interpolated, normalised, secrets masked",
+    )
+    p.add_argument("files", nargs="+", metavar="STACK")
+    p.add_argument("--format", choices=["yaml", "json"], default="yaml")
+    _add_env_file_arg(p)
 
     p = sub.add_parser("plan", help="show what apply would change, and why")
     _add_target_args(p)

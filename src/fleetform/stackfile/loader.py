@@ -43,6 +43,17 @@ def load_stacks(
     >>> [s.name for s in load_stacks(["stacks/demo.yml"])]
     ['demo']
     """
+    return [one.stack for one in load_checked(paths, env_file=env_file, notices=notices)]
+
+
+def load_checked(
+    paths: Iterable[StrPath],
+    *,
+    env_file: StrPath | None = None,
+    notices: list[Problem] | None = None,
+) -> list[Loaded]:
+    """As :func:`load_stacks`, with the resolved document each stack was built from
+    (interpolated, ``x-fleetform`` lifted, ``name`` set), for ``fleetform config``."""
     loaded = []
     reports: list[Report] = []
     for given in paths:
@@ -53,7 +64,7 @@ def load_stacks(
             continue
         data, variables = prepare_document(data, source, report, env_file)
         if notices is not None:
-            notices.extend(report.notices)
+            notices.extend(sorted(report.notices))
         if data is None:
             continue
         checked = check_document(data, source, report, variables)
@@ -63,7 +74,7 @@ def load_stacks(
     problems = list(dict.fromkeys(p for r in reports for p in r.problems))
     if problems:
         raise StackFileError(problems)
-    return [one.stack for one in loaded]
+    return loaded
 
 
 def prepare_document(
