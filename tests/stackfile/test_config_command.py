@@ -28,7 +28,7 @@ services:
       PLAIN: literal
     x-fleetform: {pull: always}
 volumes:
-  data: {}
+  data:
 """
 
 
@@ -75,6 +75,7 @@ def test_config_prints_the_resolved_stack_with_secrets_masked(
         {"source": "data", "target": "/data", "type": "volume"},
         {"read_only": True, "source": "/srv/conf", "target": "/etc/app", "type": "bind"},
     ]
+    assert doc["volumes"] == {"data": {}}
 
 
 def test_config_output_reads_back_as_the_same_stack(

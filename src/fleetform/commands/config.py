@@ -108,6 +108,9 @@ def resolved(one: Loaded) -> dict[str, Any]:
             spec["ports"] = [_port(p) for p in service.ports]
         if service.volumes:
             spec["volumes"] = [_mount(m) for m in service.volumes]
+    for key in ("networks", "volumes"):
+        if isinstance(doc.get(key), dict):  # `data:` with nothing under it is `{}`
+            doc[key] = {k: {} if v is None else v for k, v in doc[key].items()}
     ordered = {k: doc[k] for k in _TOP if k in doc}
     ordered.update((k, v) for k, v in doc.items() if k not in ordered)
     return ordered
