@@ -20,6 +20,7 @@ from fleetform import __version__
 HANDLERS = {
     "validate": "fleetform.commands.validate:run_validate",
     "schema": "fleetform.commands.validate:run_schema",
+    "config": "fleetform.commands.config:run_config",
     "plan": "fleetform.commands.converge:run_plan",
     "apply": "fleetform.commands.converge:run_apply",
     "verify": "fleetform.commands.verify:run_verify",
@@ -41,6 +42,16 @@ def _add_target_args(p: argparse.ArgumentParser, stacks_help: str = "stack files
         help="only these hosts or groups (comma separated, repeatable)",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    _add_env_file_arg(p)
+
+
+def _add_env_file_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--env-file",
+        metavar="FILE",
+        help="read interpolation variables from FILE instead of each project's .env "
+        "(the environment still wins)",
+    )
 
 
 def _add_host_key_arg(p: argparse.ArgumentParser) -> None:
@@ -63,8 +74,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check stack files against the schema and each other")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--format", choices=["text", "json"], default="text")
+    _add_env_file_arg(p)
 
     sub.add_parser("schema", help="print the stack file JSON Schema")
+
+    p = sub.add_parser(
+        "config",
+        help="print stacks as fleetform reads them: interpolated, normalised, secrets masked",
+    )
+    p.add_argument("files", nargs="+", metavar="STACK")
+    p.add_argument("--format", choices=["yaml", "json"], default="yaml")
+    _add_env_file_arg(p)
 
     p = sub.add_parser("plan", help="show what apply would change, and why")
     _add_target_args(p)

@@ -113,7 +113,7 @@ def test_short_mounts_named_bind_relative_to_the_stack_file_and_anonymous(forms:
         Mount("volume", "/cache"),
         Mount("volume", "/data", "data"),
         Mount("bind", "/logs", "/var/log/app"),
-        Mount("bind", "/usr/share/nginx/html", str(VALID / "html"), read_only=True),
+        Mount("bind", "/usr/share/nginx/html", "/srv/html", read_only=True),
     )
 
 
@@ -121,7 +121,7 @@ def test_long_mounts(forms: Stack) -> None:
     assert forms.service("long").volumes == (
         Mount("volume", "/anon"),
         Mount("tmpfs", "/run/pg", tmpfs_size=64 * 1024**2),
-        Mount("bind", "/srv/conf", str(VALID)),
+        Mount("bind", "/srv/conf", "/srv/conf"),
         Mount("volume", "/var/log/pg", "logs", read_only=True),
     )
 

@@ -40,6 +40,7 @@ def test_json_output_for_valid_files(capsys: pytest.CaptureFixture[str]) -> None
         "valid": True,
         "files": [{"file": demo, "stack": "demo", "services": 2, "networks": 1, "volumes": 1}],
         "problems": [],
+        "warnings": [],
     }
 
 
@@ -74,3 +75,24 @@ def test_text_problems_go_to_stderr_with_a_count(
         "volumes, services)",
         "2 problems in 1 file",
     ]
+
+
+def test_warnings_are_shown_and_env_file_chooses_the_variables(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TAG", raising=False)
+    stack = write(tmp_path, 'version: "3.8"\nservices: {web: {image: "busybox:${TAG:?no tag}"}}\n')
+    assert main(["validate", str(stack)]) == 1
+    err = capsys.readouterr().err
+    assert f"{stack}:2:25 services.web.image: required variable `TAG` is not set: no tag" in err
+    (tmp_path / "prod.env").write_text("TAG=1.36\n")
+    assert main(["validate", "--env-file", str(tmp_path / "prod.env"), str(stack)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"warning: {stack}:1:10 version: `version: 3.8` is Compose's obsolete file version; "
+        "it is ignored\n"
+    )
+    args = ["validate", "--format", "json", "--env-file", f"{tmp_path}/prod.env", str(stack)]
+    assert main(args) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["valid"] and [w["path"] for w in doc["warnings"]] == ["version"]

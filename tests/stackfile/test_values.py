@@ -14,6 +14,8 @@ from fleetform.stackfile.mounts import parse_short as parse_mount
 from fleetform.stackfile.ports import parse_short as parse_port
 from fleetform.stackfile.units import parse_cpus, parse_duration, parse_memory
 
+from .helpers import problems_of
+
 
 @pytest.mark.parametrize(
     ("text", "ns"),
@@ -88,15 +90,40 @@ def test_bad_port_mappings(text: str, message: str) -> None:
 
 def test_mount_short_forms(tmp_path: Path) -> None:
     assert parse_mount("data:/data", tmp_path) == Mount("volume", "/data", "data")
-    assert parse_mount("./conf:/etc/app:ro", tmp_path) == Mount(
-        "bind", "/etc/app", str(tmp_path / "conf"), True
+    assert parse_mount("/srv/conf/:/etc/app:ro", tmp_path) == Mount(
+        "bind", "/etc/app", "/srv/conf", True
     )
-    assert parse_mount("../up:/up", tmp_path).source == str(tmp_path.parent / "up")
     assert parse_mount("/cache", tmp_path) == Mount("volume", "/cache")
     for bad, message in [("data:rel", "must be absolute"), ("a:/b:ro:x", "not a valid mount"),
                          ("/", "root folder"), ("a:/b:z", "not a mount option")]:  # fmt: skip
         with pytest.raises(ValueError, match=message):
             parse_mount(bad, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("./nginx.conf", "`./nginx.conf` is a project path, and fleetform does not upload"),
+        ("../data", "`../data` is a project path, and fleetform does not upload"),
+        (".", "`.` is a project path"),
+        ("~/conf", "`~/conf` starts with `~`, which would be this machine's home folder"),
+        ("~", "`~` starts with `~`"),
+    ],
+)
+def test_project_paths_and_home_are_refused_until_uploads_exist(
+    tmp_path: Path, source: str, message: str
+) -> None:
+    # Neither may silently become a path on the host that nothing copied there.
+    with pytest.raises(ValueError, match=message):
+        parse_mount(f"{source}:/etc/app", tmp_path)
+    stack = tmp_path / "s.yml"
+    stack.write_text(
+        "name: s\nservices:\n  web:\n    image: x\n    volumes:\n"
+        f"      - {{type: bind, source: '{source}', target: /etc/app}}\n"
+    )
+    [problem] = problems_of(stack)
+    assert (problem.line, problem.path) == (6, "services.web.volumes[0]")
+    assert message in problem.message
 
 
 @pytest.mark.parametrize(

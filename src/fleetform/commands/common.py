@@ -105,19 +105,27 @@ class Output:
                 self.out.print(f"[red]{escape(h['host'])}:[/] {escape(h['error'])}")
 
 
-def load_stacks_or_report(paths: Sequence[str], out: Output) -> list[Stack] | None:
-    from fleetform.stackfile import StackFileError, load_stacks
+def load_stacks_or_report(
+    paths: Sequence[str], out: Output, env_file: str | None = None
+) -> list[Stack] | None:
+    """The stacks, with their warnings on stderr; None (problems shown) when invalid."""
+    from fleetform.stackfile import Problem, StackFileError, load_stacks
 
     if not paths:
         out.error("no stack files given")
         return None
+    notices: list[Problem] = []
     try:
-        return list(load_stacks(list(paths)))
+        stacks = list(load_stacks(list(paths), env_file=env_file, notices=notices))
+        return stacks
     except StackFileError as exc:
         for problem in exc.problems:
             out.err.print(escape(str(problem)))
         out.error(f"{len(exc.problems)} problem(s) in the stack files; nothing was changed")
         return None
+    finally:
+        for notice in notices:
+            out.err.print(f"[yellow]warning:[/] {escape(str(notice))}")
 
 
 def load_targets_or_report(spec: str, limits: Sequence[str], out: Output) -> LoadedInventory | None:

@@ -61,7 +61,7 @@ class Inputs:
 
 def _start(args: argparse.Namespace, out: Output) -> Inputs | None:
     """Load and check everything before any host is contacted."""
-    stacks = load_stacks_or_report(args.stacks, out)
+    stacks = load_stacks_or_report(args.stacks, out, args.env_file)
     if stacks is None:
         return None
     loaded = ssh_targets_or_report(args, out)
@@ -79,7 +79,26 @@ def _start(args: argparse.Namespace, out: Output) -> Inputs | None:
     except (EngineSettingsError, ValueError) as exc:
         out.error(str(exc))
         return None
+    for note in placement_notes(stacks, [h.name for h in loaded.hosts]):
+        out.info(note)
     return Inputs(stacks, loaded, targets, engines)
+
+
+def placement_notes(stacks: list[Stack], hosts: list[str]) -> list[str]:
+    """A line for each stack that names no ``hosts``: it runs on every targeted host.
+
+    A Compose file never names hosts, so this says where it goes before anything runs::
+
+        Note: stack `shop` (compose.yaml) names no `hosts`: it runs on every targeted
+        host (2: a, b).
+    """
+    shown = ", ".join(hosts)
+    return [
+        f"Note: stack `{s.name}` ({s.source}) names no `hosts`: it runs on every targeted "
+        f"host ({len(hosts)}: {shown})."
+        for s in stacks
+        if not s.hosts
+    ]
 
 
 def _observe(

@@ -21,12 +21,12 @@ _STACK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _COLUMNS = ("host", "stack", "revision", "finished (UTC)", "actor", "commit", "result", "images")
 
 
-def stack_names(args: list[str], out: Output) -> list[str] | None:
+def stack_names(args: list[str], out: Output, env_file: str | None = None) -> list[str] | None:
     """Stack names from the arguments: a name, or a stack file (its stack's name)."""
     names: list[str] = []
     for arg in args:
         if arg.endswith((".yml", ".yaml")) or Path(arg).is_file():
-            stacks = load_stacks_or_report([arg], out)
+            stacks = load_stacks_or_report([arg], out, env_file)
             if stacks is None:
                 return None
             names += [s.name for s in stacks]
@@ -46,7 +46,7 @@ def read_history(args: argparse.Namespace, out: Output) -> dict[str, Any] | None
     from fleetform.executor.session import Session
     from fleetform.revisions.host import RevisionHostError, history_script, parse_history
 
-    stacks = stack_names(args.stacks, out)
+    stacks = stack_names(args.stacks, out, args.env_file)
     if stacks is None:
         return None
     loaded = ssh_targets_or_report(args, out)

@@ -53,7 +53,7 @@ def run_rollback(args: argparse.Namespace) -> int:
     if args.to is not None and args.to < 1:
         out.error(f"--to {args.to}: revisions are numbered from 1")
         return 1
-    stacks = stack_names(args.stacks, out)
+    stacks = stack_names(args.stacks, out, args.env_file)
     settings = lock_settings_or_report(out)
     wait = lock_wait_or_report(args, out)
     if stacks is None or settings is None or wait is None:

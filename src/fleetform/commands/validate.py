@@ -10,7 +10,9 @@ wrong, 0 otherwise.  The JSON object::
      "problems": [{"file": ..., "line": 12, "column": 7,
                    "path": "services.web.ports[0]", "message": ...}]}
 
-``files`` lists the files that loaded; ``problems`` is empty when valid.
+``files`` lists the files that loaded; ``problems`` is empty when valid;
+``warnings`` (same fields as problems) lists what does not make a file invalid,
+such as an unset variable or Compose's obsolete ``version``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import json
 import sys
 
 from fleetform.model import Stack
-from fleetform.stackfile import StackFileError, load_stacks, schema_text
+from fleetform.stackfile import Problem, StackFileError, load_stacks, schema_text
 
 
 def _count(n: int, word: str) -> str:
@@ -39,13 +41,20 @@ def summary(stacks: list[Stack]) -> str:
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    notices: list[Problem] = []
     try:
-        stacks = load_stacks(args.files)
+        stacks = load_stacks(args.files, env_file=args.env_file, notices=notices)
     except StackFileError as err:
         if args.format == "json":
-            doc = {"valid": False, "files": [], "problems": [p.as_dict() for p in err.problems]}
+            doc = {
+                "valid": False,
+                "files": [],
+                "problems": [p.as_dict() for p in err.problems],
+                "warnings": [n.as_dict() for n in notices],
+            }
             print(json.dumps(doc, indent=2))
         else:
+            _print_warnings(notices)
             for problem in err.problems:
                 print(problem, file=sys.stderr)
             bad_files = len({p.file for p in err.problems})
@@ -65,10 +74,18 @@ def run_validate(args: argparse.Namespace) -> int:
             }
             for s in stacks
         ]
-        print(json.dumps({"valid": True, "files": files, "problems": []}, indent=2))
+        warnings = [n.as_dict() for n in notices]
+        doc = {"valid": True, "files": files, "problems": [], "warnings": warnings}
+        print(json.dumps(doc, indent=2))
     else:
+        _print_warnings(notices)
         print(summary(stacks))
     return 0
+
+
+def _print_warnings(notices: list[Problem]) -> None:
+    for notice in notices:
+        print(f"warning: {notice}", file=sys.stderr)
 
 
 def run_schema(args: argparse.Namespace) -> int:

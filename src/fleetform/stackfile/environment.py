@@ -12,7 +12,9 @@ from typing import Any
 from fleetform.escape import escape_control
 from fleetform.model import Pairs
 from fleetform.secrets import env_file_problem, looks_secret
+from fleetform.stackfile.dotenv import DotenvError, parse_dotenv, parse_raw
 from fleetform.stackfile.files import InputFileError, read_small_file
+from fleetform.stackfile.interpolate import Lookup
 from fleetform.stackfile.keyvalue import list_or_map
 from fleetform.stackfile.problems import DocPath, Report
 
@@ -32,19 +34,20 @@ class Environment:
     secret_keys: frozenset[str]
 
 
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        inner = value[1:-1]
-        return inner.replace("\\n", "\n").replace('\\"', '"') if value[0] == '"' else inner
-    # An unquoted value ends at a " #" comment, as in Compose.
-    return value.split(" #", 1)[0].rstrip()
+def read_env_file(
+    path: Path,
+    shown: str | None = None,
+    lookup: Lookup | None = None,
+    *,
+    raw: bool = False,
+) -> dict[str, str]:
+    """The variables of one ``env_file``, read with Compose's dotenv rules
+    (:mod:`fleetform.stackfile.dotenv`), or kept as written with ``raw``.
 
-
-def read_env_file(path: Path, shown: str | None = None) -> dict[str, str]:
-    """``KEY=VALUE`` lines; ``#`` comments, blank lines and ``export`` are allowed.
-
-    Raises ValueError in plain words (naming the line) for anything else;
-    ``shown`` is the file's name as the stack file writes it.
+    ``lookup`` gives the values of variables the file interpolates or names
+    bare (the control machine's environment).  Raises ValueError in plain
+    words (naming the line); ``shown`` is the file's name as the stack file
+    writes it.
     """
     shown = shown or str(path)
     try:
@@ -53,29 +56,44 @@ def read_env_file(path: Path, shown: str | None = None) -> dict[str, str]:
         raise ValueError(exc.describe(f"env_file `{shown}`")) from None
     except UnicodeDecodeError:
         raise ValueError(f"env_file `{shown}` is not UTF-8 text") from None
-    values: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        line = line.removeprefix("export ").lstrip()
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep or not key or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", key):
-            raise ValueError(f"env_file `{shown}` line {number}: expected KEY=VALUE")
-        values[key] = _unquote(value.strip())
+    lines: dict[str, int] = {}
+    try:
+        if raw:
+            values = parse_raw(text, lines)
+        else:
+            values = parse_dotenv(text, lookup or os.environ.get, lines=lines)
+    except DotenvError as exc:
+        raise ValueError(f"env_file `{shown}` {exc}") from None
+    for key, value in values.items():
         # Values from an env file are secret, so they travel in an env file again.
-        problem = env_file_problem(values[key])
+        problem = env_file_problem(value)
         if problem:
-            raise ValueError(f"env_file `{shown}` line {number}: the value of `{key}` {problem}")
+            raise ValueError(
+                f"env_file `{shown}` line {lines.get(key, 0)}: the value of `{key}` {problem}"
+            )
     return values
 
 
-def _env_files(spec: Any) -> list[tuple[str, bool]]:
+def _env_files(spec: Any) -> list[tuple[str, bool, bool]]:
+    """(path, required, raw) of each ``env_file`` entry."""
     items = [spec] if isinstance(spec, str) else list(spec or [])
     return [
-        (i, True) if isinstance(i, str) else (i["path"], i.get("required", True)) for i in items
+        (i, True, False)
+        if isinstance(i, str)
+        else (i["path"], i.get("required", True), i.get("format") == "raw")
+        for i in items
     ]
+
+
+def _interpolated_keys(declared: Any, path: DocPath, report: Report) -> set[str]:
+    """Keys of ``environment`` whose value took a variable's value by interpolation."""
+    if isinstance(declared, dict):
+        return {k for k in declared if (*path, k) in report.interpolated}
+    return {
+        str(item).partition("=")[0]
+        for i, item in enumerate(declared or [])
+        if (*path, i) in report.interpolated
+    }
 
 
 def build_environment(
@@ -89,12 +107,12 @@ def build_environment(
     environ = os.environ if environ is None else environ
     values: dict[str, str] = {}
     secret: set[str] = set()
-    for i, (name, required) in enumerate(_env_files(service.get("env_file"))):
+    for i, (name, required, raw) in enumerate(_env_files(service.get("env_file"))):
         file = base / os.path.expanduser(name)
         if not required and not file.exists():
             continue
         try:
-            from_file = read_env_file(file, name)
+            from_file = read_env_file(file, name, environ.get, raw=raw)
         except ValueError as exc:
             where = (
                 (*path, "env_file")
@@ -122,7 +140,11 @@ def build_environment(
         else:
             values[key] = value
             secret.discard(key)
-    secret |= passed
+    # `KEY: ${KEY}` is Compose's way of passing a value through, as a bare `KEY`
+    # is: a value that came from the environment or `.env` may be a secret.
+    secret |= passed | _interpolated_keys(
+        service.get("environment"), (*path, "environment"), report
+    )
     secret.update(k for k in values if looks_secret(k))
     _check_values(values, secret, passed, (*path, "environment"), report)
     return Environment(tuple(sorted(values.items())), frozenset(secret))

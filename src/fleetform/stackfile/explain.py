@@ -112,13 +112,17 @@ def _simple(error: ValidationError, path: DocPath, schema: dict[str, Any]) -> st
         choices = [str(c) for c in expected]
         hint = suggest(inst, choices) if isinstance(inst, str) else ""
         return f"{show(inst)} is not one of: {', '.join(choices)}{hint}"
-    if validator == "const" and path == ("version",):
-        if isinstance(inst, str) and inst.strip() == str(expected):
+    if path == ("version",):
+        # fleetform's 1, or one of Compose's obsolete versions (dropped before the schema).
+        if isinstance(inst, str) and inst.strip() == "1":
             return (
-                f"{show(inst)} is a string; the format version must be the number {expected} "
+                f"{show(inst)} is a string; the format version must be the number 1 "
                 "(write it without quotes)"
             )
-        return f"unsupported format version {show(inst)}; this fleetform reads version 1"
+        return (
+            f"unsupported format version {show(inst)}; this fleetform reads version 1 "
+            "(or a Compose file version 2.x or 3.x, which is ignored)"
+        )
     if validator == "const":
         return f"must be {show(expected)}"
     if validator == "pattern":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +11,27 @@ from fleetform.model import Stack
 from fleetform.stackfile.checks import Loaded, check_stack, check_stacks
 from fleetform.stackfile.parts import passed_parts
 from fleetform.stackfile.problems import Problem, Report, StackFileError
+from fleetform.stackfile.project import prepare_compose
 from fleetform.stackfile.schema import check_against_schema
 from fleetform.stackfile.stack import build_stack
+from fleetform.stackfile.variables import interpolate_document, read_project_variables
 from fleetform.stackfile.yamlread import read_document
 
 StrPath = str | os.PathLike[str]
 
 
-def load_stacks(paths: Iterable[StrPath]) -> list[Stack]:
+def load_stacks(
+    paths: Iterable[StrPath],
+    *,
+    env_file: StrPath | None = None,
+    notices: list[Problem] | None = None,
+) -> list[Stack]:
     """Load stack files together; raise :class:`StackFileError` listing every problem.
+
+    Values are interpolated first (:mod:`fleetform.stackfile.variables`), with
+    the variables of each file's project directory (its ``.env``), or of
+    ``env_file`` when given; warnings (an unset variable, an obsolete Compose
+    ``version``) are appended to ``notices`` when given.
 
     Every service, network and volume that matched the schema is normalised
     and cross-checked even when other parts of its file did not, so one run
@@ -31,6 +43,17 @@ def load_stacks(paths: Iterable[StrPath]) -> list[Stack]:
     >>> [s.name for s in load_stacks(["stacks/demo.yml"])]
     ['demo']
     """
+    return [one.stack for one in load_checked(paths, env_file=env_file, notices=notices)]
+
+
+def load_checked(
+    paths: Iterable[StrPath],
+    *,
+    env_file: StrPath | None = None,
+    notices: list[Problem] | None = None,
+) -> list[Loaded]:
+    """As :func:`load_stacks`, with the resolved document each stack was built from
+    (interpolated, ``x-fleetform`` lifted, ``name`` set), for ``fleetform config``."""
     loaded = []
     reports: list[Report] = []
     for given in paths:
@@ -39,24 +62,54 @@ def load_stacks(paths: Iterable[StrPath]) -> list[Stack]:
         reports.append(report)
         if report.problems:
             continue
-        checked = check_document(data, source, report)
+        data, variables = prepare_document(data, source, report, env_file)
+        if notices is not None:
+            notices.extend(sorted(report.notices))
+        if data is None:
+            continue
+        checked = check_document(data, source, report, variables)
         if checked is not None:
             loaded.append(checked)
     check_stacks(loaded)
     problems = list(dict.fromkeys(p for r in reports for p in r.problems))
     if problems:
         raise StackFileError(problems)
-    return [one.stack for one in loaded]
+    return loaded
 
 
-def check_document(data: Any, source: Path, report: Report) -> Loaded | None:
+def prepare_document(
+    data: Any, source: Path, report: Report, env_file: StrPath | None = None
+) -> tuple[Any, dict[str, str]]:
+    """Interpolate one parsed document, then read it as a Compose file (version, name,
+    ``x-fleetform``); the result goes to the schema check.  Also returns the
+    project's variables (environment and ``.env``).  The data is None when
+    interpolation failed: what the schema would say of values left
+    uninterpolated is noise."""
+    project_dir = source.resolve().parent
+    variables = read_project_variables(
+        project_dir, Path(env_file) if env_file is not None else None, report
+    )
+    data = interpolate_document(data, variables.get, report)
+    if report.problems:
+        return None, variables
+    return prepare_compose(data, source, report), variables
+
+
+def check_document(
+    data: Any, source: Path, report: Report, variables: Mapping[str, str] | None = None
+) -> Loaded | None:
     """Check one parsed document: the schema, then normalisation and the checks inside
-    one stack on the parts the schema accepted; None when no part can be built."""
+    one stack on the parts the schema accepted; None when no part can be built.
+
+    ``variables`` resolve pass-through ``environment`` entries and ``env_file``
+    interpolation (default: this machine's environment)."""
     rejected_paths = check_against_schema(data, report)
+    if isinstance(data, dict) and "name" not in data:
+        rejected_paths.append(("name",))  # none derived (reported): a stand-in is used
     doc, rejected = passed_parts(data, report.file, rejected_paths)
     if doc is None:
         return None
-    stack = build_stack(doc, source, report)
+    stack = build_stack(doc, source, report, variables)
     check_stack(stack, doc, report, rejected)
     return Loaded(stack, doc, report, rejected)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import posixpath
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,27 @@ def _is_host_path(source: str) -> bool:
 
 
 def _host_path(source: str, base: Path) -> str:
-    """Relative host paths are relative to the stack file's folder, as in Compose."""
-    expanded = os.path.expanduser(source)
-    return (
-        posixpath.normpath(str(base / expanded))
-        if not expanded.startswith("/")
-        else (posixpath.normpath(expanded))
-    )
+    """An absolute source is a path on the host, as today.
+
+    In Compose a relative source (``./nginx.conf``) is a file of the project
+    and ``~`` is the user's home, both on the machine running Compose.  On a
+    fleet that machine is not the host: fleetform does not upload project
+    files yet, so such a source would silently become a path on the host that
+    nothing copied there (or this machine's home folder); it is refused.
+    """
+    if source.startswith("~"):
+        raise ValueError(
+            f"the bind-mount source `{source}` starts with `~`, which would be this "
+            "machine's home folder, not the host's; write the absolute path on the host"
+        )
+    if not source.startswith("/"):
+        raise ValueError(
+            f"the bind-mount source `{source}` is a project path, and fleetform does not "
+            "upload project files to the hosts yet; use an absolute path that exists on "
+            "the hosts, or a named volume"
+        )
+    del base  # relative sources will be relative to the project once uploads exist
+    return posixpath.normpath(source)
 
 
 def _check_target(target: str) -> str:

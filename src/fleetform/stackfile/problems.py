@@ -88,6 +88,14 @@ class Report:
     value_marks: dict[DocPath, Mark] = field(default_factory=dict)
     key_marks: dict[DocPath, Mark] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    #: warnings that do not make the file invalid (an unset variable, an obsolete key)
+    notices: list[Problem] = field(default_factory=list)
+    #: value paths whose text took a variable's value by interpolation
+    interpolated: set[DocPath] = field(default_factory=set)
+
+    def warn(self, path: DocPath, message: str) -> None:
+        line, column = self.mark(path)
+        self.notices.append(Problem(self.file, line, column, format_path(path), message))
 
     def error(self, path: DocPath, message: str, *, at_key: bool = False) -> None:
         line, column = self.mark(path, at_key=at_key)

@@ -6,6 +6,7 @@ import ipaddress
 import os
 import posixpath
 import shlex
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -279,11 +280,17 @@ def _strings(value: Any) -> tuple[str, ...]:
 
 
 def build_service(
-    name: str, spec: dict[str, Any], stack: str, base: Path, path: DocPath, report: Report
+    name: str,
+    spec: dict[str, Any],
+    stack: str,
+    base: Path,
+    path: DocPath,
+    report: Report,
+    variables: Mapping[str, str] | None = None,
 ) -> Service:
     """Normalise one (schema-valid) service; problems go to ``report``."""
     r = _Reader(spec, path, report)
-    env = build_environment(spec, base, path, report)
+    env = build_environment(spec, base, path, report, variables)
     logging = spec.get("logging")
     user = spec.get("user")
     return Service(

@@ -6,6 +6,7 @@ import ipaddress
 import json
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -156,12 +157,17 @@ def build_volume(stack: str, key: str, spec: Any, report: Report) -> Volume:
     )
 
 
-def build_stack(data: dict[str, Any], source: Path, report: Report) -> Stack:
+def build_stack(
+    data: dict[str, Any],
+    source: Path,
+    report: Report,
+    variables: Mapping[str, str] | None = None,
+) -> Stack:
     """Normalise one schema-valid stack document; problems go to ``report``."""
     name: str = data["name"]
     base = source.resolve().parent
     services = tuple(
-        build_service(key, spec, name, base, ("services", key), report)
+        build_service(key, spec, name, base, ("services", key), report, variables)
         for key, spec in entries(data.get("services"))
     )
     networks = {k: build_network(name, k, v, report) for k, v in entries(data.get("networks"))}
@@ -172,7 +178,7 @@ def build_stack(data: dict[str, Any], source: Path, report: Report) -> Stack:
     return Stack(
         name=name,
         source=source,
-        version=int(data["version"]),
+        version=int(data.get("version", 1)),
         hosts=tuple(data.get("hosts", [])),
         engine=build_engine(data.get("engine"), base, report),
         networks=tuple(networks[k] for k in sorted(networks)),

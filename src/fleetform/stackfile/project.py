@@ -1,0 +1,122 @@
+"""A Compose file read as a stack file: ``version``, ``name`` and ``x-fleetform``.
+
+This runs on the interpolated document, before the schema check:
+
+- ``version`` is optional.  fleetform's ``1`` is kept; Compose's ``"2"``,
+  ``"3.8"`` and the like are obsolete in Compose itself, and are dropped with a
+  warning, as ``docker compose`` does.
+- ``name`` is optional: it is derived from the project directory (the stack
+  file's folder) as Compose derives a project name.
+- fleetform's own keys may be written under ``x-fleetform`` (top level, and per
+  service), so the file stays valid for ``docker compose``; they are lifted to
+  where fleetform reads them, keeping their lines for messages.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from fleetform.stackfile.problems import DocPath, Report
+
+EXTENSION = "x-fleetform"
+TOP_KEYS = ("hosts", "engine")
+SERVICE_KEYS = ("hosts", "state", "pull", "proxy", "image_archive")
+
+_COMPOSE_VERSION = re.compile(r"^[23](\.[0-9]+)*$")
+
+
+def project_name(folder: str) -> str:
+    """The stack name Compose derives from a folder name ("" when none is left).
+
+    >>> project_name("My Shop.v2"), project_name("__x"), project_name("!!!")
+    ('myshopv2', 'x', '')
+    """
+    name = re.sub(r"[^a-z0-9_-]", "", folder.lower())
+    return re.sub(r"^[^a-z0-9]+", "", name)
+
+
+def prepare_compose(data: Any, source: Path, report: Report) -> Any:
+    """Apply the rules above to one document (a mapping); problems go to ``report``."""
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    _version(data, report)
+    _lift(data, (), TOP_KEYS, report)
+    services = data.get("services")
+    if isinstance(services, dict):
+        data["services"] = {
+            key: _lift(dict(spec), ("services", key), SERVICE_KEYS, report)
+            if isinstance(spec, dict)
+            else spec
+            for key, spec in services.items()
+        }
+    if "name" not in data:
+        folder = source.resolve().parent.name
+        name = project_name(folder)
+        if name:
+            data["name"] = name
+        else:
+            report.error(
+                (),
+                f"no `name`, and none can be derived from the folder name `{folder}` "
+                "(Compose keeps lower-case letters, digits, `_` and `-`); set `name`",
+            )
+    return data
+
+
+def _version(data: dict[str, Any], report: Report) -> None:
+    if "version" not in data:
+        return
+    version = data["version"]
+    text = getattr(version, "source_text", "") or str(version)
+    if version != 1 and not isinstance(version, bool) and _COMPOSE_VERSION.fullmatch(text):
+        report.warn(
+            ("version",),
+            f"`version: {text}` is Compose's obsolete file version; it is ignored",
+        )
+        del data["version"]
+
+
+def _lift(
+    spec: dict[str, Any], path: DocPath, allowed: tuple[str, ...], report: Report
+) -> dict[str, Any]:
+    """Move the keys of ``spec[x-fleetform]`` into ``spec``; returns ``spec``."""
+    extension = spec.get(EXTENSION)
+    if extension is None:
+        return spec
+    where: DocPath = (*path, EXTENSION)
+    if not isinstance(extension, dict):
+        report.error(where, f"`{EXTENSION}` must be a mapping of fleetform keys")
+        return spec
+    for key, value in extension.items():
+        if key.startswith("x-"):
+            continue
+        if key not in allowed:
+            shown = ", ".join(f"`{k}`" for k in allowed)
+            report.error(
+                (*where, key), f"`{key}` is not a fleetform key here (one of {shown})", at_key=True
+            )
+            continue
+        if key in spec:
+            report.error(
+                (*where, key),
+                f"`{key}` is given both here and as `{key}` beside `{EXTENSION}`; keep one",
+                at_key=True,
+            )
+            continue
+        spec[key] = value
+        _copy_marks(report, (*where, key), (*path, key))
+    del spec[EXTENSION]
+    return spec
+
+
+def _copy_marks(report: Report, old: DocPath, new: DocPath) -> None:
+    for marks in (report.value_marks, report.key_marks):
+        for path, mark in list(marks.items()):
+            if path[: len(old)] == old:
+                marks.setdefault((*new, *path[len(old) :]), mark)
+    for path in list(report.interpolated):
+        if path[: len(old)] == old:
+            report.interpolated.add((*new, *path[len(old) :]))
