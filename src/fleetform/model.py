@@ -47,6 +47,9 @@ LABEL_REPLICA = "fleetform.replica"
 LABEL_CONFIG_HASH = "fleetform.config-hash"
 #: Names (never values) of a container's secret environment keys; see fleetform.secrets.
 LABEL_SECRET_KEYS = "fleetform.secret-keys"
+#: A container's mounted secrets: targets and keyed digests, never values; see
+#: fleetform.plan.secrets.
+LABEL_SECRETS = "fleetform.secrets"
 LABEL_NETWORK = "fleetform.network"
 LABEL_VOLUME = "fleetform.volume"
 

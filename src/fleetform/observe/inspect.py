@@ -16,6 +16,7 @@ from fleetform.model import (
     LABEL_CONFIG_HASH,
     LABEL_REPLICA,
     LABEL_SECRET_KEYS,
+    LABEL_SECRETS,
     LABEL_SERVICE,
     LABEL_STACK,
     LABEL_STACK_FILE,
@@ -41,6 +42,7 @@ OWNERSHIP_LABELS = frozenset(
         LABEL_REPLICA,
         LABEL_CONFIG_HASH,
         LABEL_SECRET_KEYS,
+        LABEL_SECRETS,
     }
 )
 
