@@ -112,16 +112,23 @@ def test_modes_that_are_not_file_modes_are_refused(tmp_path: Path, written: str)
     assert parse_mode(data["mode"]) is None
 
 
-def test_a_service_using_secrets_is_refused_until_containers_can_mount_them(
-    tmp_path: Path,
-) -> None:
+def test_a_service_mounts_declared_secrets_in_the_stack_file_order(tmp_path: Path) -> None:
     (tmp_path / "pw.txt").write_bytes(b"x")
-    path = write(
+    stack = load_text(
         tmp_path,
         "version: 1\nname: s\nsecrets:\n  db: {file: ./pw.txt}\n"
-        "services:\n  web: {image: x, secrets: [db]}\n",
+        "services:\n  web:\n    image: x\n    secrets:\n      - db\n"
+        "      - {source: db, target: /etc/db.pw, uid: 70, mode: 0400}\n",
     )
-    assert messages(path) == [
-        "services.web.secrets: mounting secrets in containers is not available in this version "
-        "yet; the stack's top-level `secrets` are read and decrypted, but no service can use them"
+    assert stack.service("web").secrets == (
+        SecretMount("db", "/run/secrets/db"),
+        SecretMount("db", "/etc/db.pw", uid=70, mode=0o400),
+    )
+
+
+def test_a_target_with_a_comma_is_refused(tmp_path: Path) -> None:
+    _, problems = _mounts(tmp_path, "secrets:\n  - {source: a, target: 'x,readonly=false'}\n")
+    assert problems == [
+        "services.web.secrets[0].target: a secret's target may not contain `,`, `=`, a quote or "
+        "control characters"
     ]

@@ -39,7 +39,13 @@ from fleetform.plan.desired import HostDesired, desired_for_host
 from fleetform.plan.observed import Observed
 from fleetform.proxy.host import OBSERVE_SCRIPT as PROXY_SCRIPT
 from fleetform.proxy.host import ObservedProxy, parse_observed_proxy
-from fleetform.revisions.host import StackNumbers, numbers_script, parse_numbers_lines
+from fleetform.revisions.host import (
+    StackNumbers,
+    digest_key_script,
+    numbers_script,
+    parse_digest_key,
+    parse_numbers_lines,
+)
 from fleetform.runlog.lock import HeldLock, parse_lock_lines
 from fleetform.runlog.lock import state_command as lock_state_command
 
@@ -51,6 +57,8 @@ LOCKS_PART = "locks"
 REVISIONS_PART = "revisions"
 #: the part that reads the host's HAProxy: package, service, haproxy.cfg (fleetform.proxy.host)
 PROXY_PART = "proxy"
+#: the part that gives the host's digest key, for mounted secrets (fleetform.plan.secrets)
+KEY_PART = "digest-key"
 
 
 @dataclass
@@ -83,8 +91,14 @@ def host_command(desired: HostDesired) -> str:
             (LOCKS_PART, lock_state_command(desired.stacks)),
             (REVISIONS_PART, numbers_script(desired.stacks)),
             (PROXY_PART, PROXY_SCRIPT),
+            (KEY_PART, digest_key_script(create=mounts_secrets(desired))),
         ]
     )
+
+
+def mounts_secrets(desired: HostDesired) -> bool:
+    """Whether a container of ``desired`` mounts secrets (the host's key is made then)."""
+    return any(c.secrets and c.state != "absent" for c in desired.containers)
 
 
 def split_output(stdout: str) -> tuple[dict[str, Section], str]:
@@ -125,11 +139,13 @@ def observe_and_plan(
         except (ObserveError, ValueError) as exc:
             obs.errors[name] = str(exc)
             continue
+        key = parse_digest_key(parts[KEY_PART].text) if KEY_PART in parts else None
         try:
-            hp = plan_host(obs.desired[name], parse_observed(docker_doc), proxy)
+            observed = replace(parse_observed(docker_doc), digest_key=key)
+            hp = plan_host(obs.desired[name], observed, proxy)
         except EngineUnavailable as exc:
             obs.engine_pending.add(name)
-            hp = plan_host(obs.desired[name], Observed(), proxy)
+            hp = plan_host(obs.desired[name], Observed(digest_key=key), proxy)
             note = f"{exc}: containers are planned against an empty host"
             hp = replace(hp, warnings=(*hp.warnings, note))
         except ObserveError as exc:

@@ -29,6 +29,7 @@ from typing import Any
 
 from fleetform.model import SecretMount, Stack
 from fleetform.plan.diff import FieldChange
+from fleetform.secrets import SECRET_FILES_DIR
 
 #: the prefix of a secret content's digest
 DIGEST_PREFIX = "hmac-sha256:"
@@ -132,3 +133,24 @@ def secret_changes(
             old_digest, new_digest = _short(old.get("digest")), _short(new["digest"])
             changes.append(FieldChange(f"{path} changed (digest)", old_digest, new_digest))
     return changes
+
+
+def host_files(
+    name: str, secrets: tuple[DesiredSecret, ...], label: str
+) -> tuple[tuple[DesiredSecret, str], ...]:
+    """Each secret of container ``name`` with the path of its file on the host.
+
+    The path holds the keyed digest, so a container's previous version (kept
+    for a rollback) keeps its own file while the new one gets the new content::
+
+        >>> s = DesiredSecret("db", "/run/secrets/db", content=b"x")
+        >>> host_files("demo-web-1", (s,), secrets_label((s,), b"k" * 32))[0][1]
+        '/run/fleetform/secrets/demo-web-1/a89335558767cc97_run_secrets_db'
+    """
+    entries = parse_secrets_label(label)
+    out = []
+    for secret in secrets:
+        digest = str(entries.get(secret.target, {}).get("digest", ""))
+        short = digest.removeprefix(DIGEST_PREFIX)[:16]
+        out.append((secret, f"{SECRET_FILES_DIR}/{name}/{short}{secret.target.replace('/', '_')}"))
+    return tuple(out)

@@ -30,15 +30,7 @@ from fleetform.stackfile.sops import SopsError, read_maybe_sops
 #: A secret is a password, a key or a certificate: a larger file is a mistake.
 MAX_SECRET_BYTES = 1024 * 1024
 
-#: Mounting a secret in a container needs the host side (a root-only file on
-#: tmpfs, bind-mounted read-only), which this version does not have yet: a
-#: service's ``secrets`` is refused here, the one place, never accepted and ignored.
-SERVICE_SECRETS_AVAILABLE = False
-NOT_AVAILABLE = (
-    "mounting secrets in containers is not available in this version yet; the stack's "
-    "top-level `secrets` are read and decrypted, but no service can use them"
-)
-
+_BAD_TARGET = re.compile(r'[,="\'\x00-\x1f\x7f]')
 _OCTAL = re.compile(r"^(0o?)?[0-7]{1,4}$")
 
 
@@ -120,8 +112,13 @@ def _target(source: str, given: str | None, path: DocPath, report: Report) -> st
     target = given if given is not None else source
     full = target if target.startswith("/") else f"{SECRETS_DIR}/{target}"
     normal = posixpath.normpath(full)
-    if ".." in full.split("/") or normal in ("/", SECRETS_DIR) or "\0" in full:
+    if ".." in full.split("/") or normal in ("/", SECRETS_DIR):
         report.error(path, f"`{target}` is not a file path a secret can be mounted at")
+    elif _BAD_TARGET.search(full):
+        # `docker create --mount` reads comma-separated fields.
+        report.error(
+            path, "a secret's target may not contain `,`, `=`, a quote or control characters"
+        )
     return normal
 
 
@@ -173,5 +170,3 @@ def check_secret_mounts(
                     f"{used[mount.target]} is too; give one of them another `target`",
                 )
             used.setdefault(mount.target, f"secret `{mount.source}`")
-        if svc.secrets and not SERVICE_SECRETS_AVAILABLE:
-            report.error(("services", svc.name, "secrets"), NOT_AVAILABLE)
