@@ -160,3 +160,13 @@ def test_a_sops_secret_reaches_run_secrets_and_nowhere_else(
     assert _leaks(host, PASSWORD, NEW_PASSWORD) == []
     final = _cli(fleetform, env, host, "plan", stack, "--detailed-exitcode")
     assert final.returncode == 0, final.stdout + final.stderr
+
+    # A reboot empties the host's tmpfs: the plan sees the lost file, apply brings it back.
+    sh(host, f"rm -rf {SECRET_FILES_DIR}/{STACK}-app-1")
+    lost = _cli(fleetform, env, host, "plan", stack)
+    assert "secret db: file missing on the host -> uploaded again" in lost.stdout, lost.stdout
+    restored = _cli(fleetform, env, host, "apply", stack, "--yes")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert sh(
+        host, f"docker restart {app} >/dev/null && docker exec {app} cat /run/secrets/db"
+    ) == (NEW_PASSWORD)

@@ -13,7 +13,7 @@ from fleetform.model import LABEL_SECRETS, Secret, SecretMount, Stack
 from fleetform.plan import Plan, plan_host
 from fleetform.plan.desired import HostDesired
 from fleetform.plan.observed import Observed, ObservedContainer
-from fleetform.plan.secrets import content_digest, secrets_label
+from fleetform.plan.secrets import content_digest, host_files, secrets_label
 
 KEY = "ab" * 32  # the host's digest key, hex
 PASSWORD = "correct-horse-battery"
@@ -68,6 +68,18 @@ def case_secret_added_to_a_running_service() -> tuple[HostDesired, Observed]:
     return want([secret_stack()]), applied(before)
 
 
+def case_secret_file_lost_on_the_host() -> tuple[HostDesired, Observed]:
+    """A reboot emptied the host's tmpfs: worker's file is gone, web's are there."""
+    d = want([secret_stack()])
+    kept = {
+        path
+        for c in d.containers
+        if c.name == "demo-web-1"
+        for _, path in host_files(c.name, c.secrets, secrets_label(c.secrets, bytes.fromhex(KEY)))
+    }
+    return d, replace(applied(d), secret_files=frozenset(kept))
+
+
 def case_secret_key_not_read() -> tuple[HostDesired, Observed]:
     d = want([secret_stack()])
     return d, replace(applied(d), digest_key=None)
@@ -78,6 +90,7 @@ CASES: dict[str, Callable[[], tuple[HostDesired, Observed]]] = {
     "secret_mounted_elsewhere": case_secret_mounted_elsewhere,
     "secret_added_to_a_running_service": case_secret_added_to_a_running_service,
     "secret_key_not_read": case_secret_key_not_read,
+    "secret_file_lost_on_the_host": case_secret_file_lost_on_the_host,
 }
 
 
@@ -108,6 +121,14 @@ def test_changing_a_secret_recreates_only_the_services_that_mount_it() -> None:
 def test_the_same_secrets_plan_nothing() -> None:
     d = want([secret_stack()])
     assert plan_host(d, applied(d)).actions == ()
+    key = bytes.fromhex(KEY)
+    files = {
+        p
+        for c in d.containers
+        for _, p in host_files(c.name, c.secrets, secrets_label(c.secrets, key))
+    }
+    assert len(files) == 3
+    assert plan_host(d, replace(applied(d), secret_files=frozenset(files))).actions == ()
 
 
 def test_a_created_container_carries_its_secrets_label_with_digests_only() -> None:

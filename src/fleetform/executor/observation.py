@@ -16,6 +16,7 @@ it again once the engine runs.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -48,6 +49,7 @@ from fleetform.revisions.host import (
 )
 from fleetform.runlog.lock import HeldLock, parse_lock_lines
 from fleetform.runlog.lock import state_command as lock_state_command
+from fleetform.secrets import SECRET_FILES_DIR
 
 #: the part of the host script that holds the Docker state document
 DOCKER_PART = "docker"
@@ -59,6 +61,10 @@ REVISIONS_PART = "revisions"
 PROXY_PART = "proxy"
 #: the part that gives the host's digest key, for mounted secrets (fleetform.plan.secrets)
 KEY_PART = "digest-key"
+#: the part that lists the host's secret files (names only): a reboot empties the tmpfs
+SECRET_FILES_PART = "secret-files"
+_FILES = shlex.quote(SECRET_FILES_DIR)
+SECRET_FILES_SCRIPT = f"if [ -d {_FILES} ]; then find {_FILES} -mindepth 2 -maxdepth 2 -type f; fi"
 
 
 @dataclass
@@ -92,6 +98,7 @@ def host_command(desired: HostDesired) -> str:
             (REVISIONS_PART, numbers_script(desired.stacks)),
             (PROXY_PART, PROXY_SCRIPT),
             (KEY_PART, digest_key_script(create=mounts_secrets(desired))),
+            (SECRET_FILES_PART, SECRET_FILES_SCRIPT),
         ]
     )
 
@@ -140,8 +147,10 @@ def observe_and_plan(
             obs.errors[name] = str(exc)
             continue
         key = parse_digest_key(parts[KEY_PART].text) if KEY_PART in parts else None
+        listed = parts.get(SECRET_FILES_PART)
+        files = None if listed is None or listed.rc != 0 else frozenset(listed.text.splitlines())
         try:
-            observed = replace(parse_observed(docker_doc), digest_key=key)
+            observed = replace(parse_observed(docker_doc), digest_key=key, secret_files=files)
             hp = plan_host(obs.desired[name], observed, proxy)
         except EngineUnavailable as exc:
             obs.engine_pending.add(name)

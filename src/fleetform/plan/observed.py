@@ -149,6 +149,9 @@ class Observed:
     #: the host's digest key (hex), for the keyed digests of mounted secrets;
     #: None when it was not read.
     digest_key: str | None = None
+    #: the secret files the host holds (paths under fleetform.secrets.SECRET_FILES_DIR);
+    #: None when they were not listed.
+    secret_files: frozenset[str] | None = None
 
     def container(self, name: str) -> ObservedContainer | None:
         return next((c for c in self.containers if c.name == name), None)

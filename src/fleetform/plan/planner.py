@@ -52,7 +52,7 @@ from fleetform.plan.resources import (
     plan_networks,
     plan_volumes,
 )
-from fleetform.plan.secrets import secret_changes, secrets_label
+from fleetform.plan.secrets import missing_files, secret_changes, secrets_label
 from fleetform.plan.spec import (
     ImageConfig,
     with_image_defaults,
@@ -204,7 +204,9 @@ class _ContainerPlanner:
         )
         changes += _image_changes(want, obs, self.desired, self.observed)
         key = bytes.fromhex(self.observed.digest_key or "")
-        secrets = secret_changes(want.secrets, obs.secrets_label, key)
+        secrets = secret_changes(want.secrets, obs.secrets_label, key) or missing_files(
+            want.name, want.secrets, want.secrets_label, self.observed.secret_files
+        )
         changes += secrets
         recreate = [c for c in changes if not c.in_place or c.new == UNSET]
         cause: ReasonCode | None = None

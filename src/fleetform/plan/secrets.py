@@ -154,3 +154,17 @@ def host_files(
         short = digest.removeprefix(DIGEST_PREFIX)[:16]
         out.append((secret, f"{SECRET_FILES_DIR}/{name}/{short}{secret.target.replace('/', '_')}"))
     return tuple(out)
+
+
+def missing_files(
+    name: str, secrets: tuple[DesiredSecret, ...], label: str, present: frozenset[str] | None
+) -> list[FieldChange]:
+    """The secrets whose file the host lost (a reboot empties its tmpfs): a recreate
+    uploads them again.  Nothing when the host's files were not listed."""
+    if present is None:
+        return []
+    return [
+        FieldChange(f"secret {secret.name}", "file missing on the host", "uploaded again")
+        for secret, path in host_files(name, secrets, label)
+        if path not in present
+    ]
