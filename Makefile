@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 FLEETFORM := $(VENV)/bin/fleetform
 PYINFRA := $(VENV)/bin/pyinfra
 LAB_HOSTS ?= 3
-APT_PACKAGES := docker.io debootstrap busybox-static openssh-client openssl ca-certificates
+APT_PACKAGES := docker.io debootstrap busybox-static openssh-client openssl ca-certificates age
 
 .PHONY: demo test test-unit test-e2e lint deps apt venv engine-local lab lab-down bench clean
 
@@ -42,7 +42,8 @@ lint: venv
 
 deps: apt venv
 
-# apt packages the lab and the control-machine engine need; idempotent and quiet.
+# apt packages the lab and the control-machine engine need (age: keys for the SOPS tests);
+# idempotent and quiet.
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -47,6 +47,9 @@ LABEL_REPLICA = "fleetform.replica"
 LABEL_CONFIG_HASH = "fleetform.config-hash"
 #: Names (never values) of a container's secret environment keys; see fleetform.secrets.
 LABEL_SECRET_KEYS = "fleetform.secret-keys"
+#: A container's mounted secrets: targets and keyed digests, never values; see
+#: fleetform.plan.secrets.
+LABEL_SECRETS = "fleetform.secrets"
 LABEL_NETWORK = "fleetform.network"
 LABEL_VOLUME = "fleetform.volume"
 
@@ -150,6 +153,37 @@ class Mount:
     source: str | None = None
     read_only: bool = False
     tmpfs_size: int | None = None  # bytes
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A top-level ``secrets`` entry: its content, read (and decrypted) on the control machine.
+
+    ``content`` is the plaintext, held in memory only; ``repr`` leaves it out so
+    that a model printed in a log or a traceback never shows it.
+    """
+
+    name: str  # key in the stack file
+    content: bytes = field(default=b"", repr=False)
+    #: where it came from, for messages: ``file ./x`` or ``environment X``.
+    origin: str = ""
+    #: the file was SOPS-encrypted (decrypted when loaded).
+    sops: bool = False
+
+
+#: Where a secret appears in a container when its target is a bare name.
+SECRETS_DIR = "/run/secrets"
+
+
+@dataclass(frozen=True)
+class SecretMount:
+    """A service's ``secrets`` entry, long form: read-only at ``target`` in the container."""
+
+    source: str  # key of the stack's ``secrets`` entry
+    target: str  # absolute path in the container (``/run/secrets/<name>`` by default)
+    uid: int = 0
+    gid: int = 0
+    mode: int = 0o444
 
 
 @dataclass(frozen=True)
@@ -298,6 +332,8 @@ class Service:
     secret_keys: frozenset[str] = frozenset()
     ports: tuple[Port, ...] = ()
     volumes: tuple[Mount, ...] = ()
+    #: in the stack file's order (validation rejects two at one target)
+    secrets: tuple[SecretMount, ...] = ()
     networks: tuple[NetworkAttachment, ...] = ()
     restart: RestartPolicy = field(default_factory=RestartPolicy)
     healthcheck: Healthcheck | None = None
@@ -347,6 +383,7 @@ class Stack:
     engine: Engine | None = None
     networks: tuple[Network, ...] = ()
     volumes: tuple[Volume, ...] = ()
+    secrets: tuple[Secret, ...] = ()
     services: tuple[Service, ...] = ()
     #: the stack file's identity (its path inside its git work tree, else its
     #: absolute path), set by the loader; empty means ``source`` as written.
@@ -373,4 +410,10 @@ class Stack:
         for vol in self.volumes:
             if vol.name == name:
                 return vol
+        raise KeyError(name)
+
+    def secret(self, name: str) -> Secret:
+        for sec in self.secrets:
+            if sec.name == name:
+                return sec
         raise KeyError(name)

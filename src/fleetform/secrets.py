@@ -23,6 +23,10 @@ from collections.abc import Iterable
 #: Shown instead of a secret value, in plans and verify reports.
 SECRET = "(secret)"
 
+#: Where a host holds the files of mounted secrets: a root-only directory on
+#: tmpfs (``/run``), one folder per container, bind-mounted read-only into it.
+SECRET_FILES_DIR = "/run/fleetform/secrets"
+
 _SECRET_PARTS = {
     "PASSWORD", "PASSWORDS", "PASSWD", "PASS", "PASSPHRASE", "SECRET", "SECRETS", "TOKEN",
     "TOKENS", "KEY", "KEYS", "APIKEY", "CREDENTIAL", "CREDENTIALS", "CREDS", "PRIVATE", "AUTH",

@@ -103,3 +103,37 @@ def test_with_yes_the_host_is_observed_once_when_executing(tmp_path: Path) -> No
     result = run(tmp_path, NO_ENGINE_DOC, RECORDED_DOC, check_for_changes=False)
     assert not result["failed"]  # nothing shown, nothing to stay within: as pyinfra -y
     assert any("docker rm" in c for c in result["commands"])
+
+
+def test_a_stack_mounting_secrets_reads_the_hosts_key_and_uploads_the_files(
+    tmp_path: Path,
+) -> None:
+    from pyinfra.api import Config, Inventory, State
+    from pyinfra.api.connect import connect_all, disconnect_all
+    from pyinfra.api.operation import add_op
+    from pyinfra.api.operations import run_ops
+
+    from fleetform.executor.stack_deploy import stack_containers
+
+    (tmp_path / "pw.txt").write_text("hunter2-fake")
+    path = tmp_path / "fftest.yml"
+    path.write_text(
+        STACK + "    secrets: [db]\nsecrets:\n  db: {file: ./pw.txt}\n", encoding="utf-8"
+    )
+    stacks = list(load_stacks([str(path)]))
+    responses = {OBSERVE: EMPTY_DOC, "/var/lib/fleetform/revisions/.digest-key": "ab" * 32}
+    data = {"fake_delay": 0, "fake_delay_jitter": 0, "fake_responses": {**responses, **FAILS}}
+    inventory = Inventory(([("@fake/h", data)], {}))
+    state = State(inventory, Config(), check_for_changes=False)
+    connect_all(state)
+    host = inventory.get_host("@fake/h")
+    try:
+        add_op(state, stack_containers, stacks=stacks)
+        run_ops(state)
+    finally:
+        disconnect_all(state)
+    assert host not in state.failed_hosts
+    [create] = [c for c in host.connector.executed_commands if "docker create" in c]
+    assert "type=bind,source=/run/fleetform/secrets/fftest-app-1/" in create
+    assert "target=/run/secrets/db,readonly" in create
+    assert not any("hunter2-fake" in c for c in host.connector.executed_commands)

@@ -16,6 +16,7 @@ from fleetform.model import (
     LABEL_NETWORK,
     LABEL_REPLICA,
     LABEL_SECRET_KEYS,
+    LABEL_SECRETS,
     LABEL_SERVICE,
     LABEL_STACK,
     LABEL_STACK_FILE,
@@ -28,6 +29,7 @@ from fleetform.plan.desired import (
     DesiredNetwork,
     DesiredVolume,
 )
+from fleetform.plan.secrets import host_files
 from fleetform.plan.spec import FIELDS, ContainerSpec, MountSpec, NetSpec
 from fleetform.secrets import secret_keys_label
 
@@ -239,9 +241,12 @@ def container_create_argv(
             # Names only: later plans mask these keys' values even once the
             # stack no longer marks them secret (fleetform.secrets).
             (LABEL_SECRET_KEYS, secret_keys_label(c.secret_env_keys)),
+            # Targets and keyed digests of mounted secrets, never values.
+            *(((LABEL_SECRETS, c.secrets_label),) if c.secrets else ()),
             *spec.labels,
         )
     )
+    argv += secret_mount_args(c)
     for key, value in spec.env:
         if key not in c.secret_keys:
             argv += ["--env", f"{key}={value}"]
@@ -252,6 +257,18 @@ def container_create_argv(
     argv += _options(spec, carried)
     # The spec's entrypoint is one word at most (see plan.desired).
     return [*argv, spec.image, *(spec.command or ())]
+
+
+def secret_mount_args(c: DesiredContainer) -> list[str]:
+    """``--mount`` of each secret's file on the host, read-only at its target.
+
+    The files are uploaded before the container is created
+    (:func:`fleetform.executor.steps.secret_files`); only their paths are here.
+    """
+    out = []
+    for secret, path in host_files(c.name, c.secrets, c.secrets_label):
+        out += ["--mount", _mount("bind", secret.target, path, True, None)]
+    return out
 
 
 def network_connect_argv(net: NetSpec, container: str) -> list[str]:

@@ -16,6 +16,7 @@ it again once the engine runs.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -39,9 +40,16 @@ from fleetform.plan.desired import HostDesired, desired_for_host
 from fleetform.plan.observed import Observed
 from fleetform.proxy.host import OBSERVE_SCRIPT as PROXY_SCRIPT
 from fleetform.proxy.host import ObservedProxy, parse_observed_proxy
-from fleetform.revisions.host import StackNumbers, numbers_script, parse_numbers_lines
+from fleetform.revisions.host import (
+    StackNumbers,
+    digest_key_script,
+    numbers_script,
+    parse_digest_key,
+    parse_numbers_lines,
+)
 from fleetform.runlog.lock import HeldLock, parse_lock_lines
 from fleetform.runlog.lock import state_command as lock_state_command
+from fleetform.secrets import SECRET_FILES_DIR
 
 #: the part of the host script that holds the Docker state document
 DOCKER_PART = "docker"
@@ -51,6 +59,12 @@ LOCKS_PART = "locks"
 REVISIONS_PART = "revisions"
 #: the part that reads the host's HAProxy: package, service, haproxy.cfg (fleetform.proxy.host)
 PROXY_PART = "proxy"
+#: the part that gives the host's digest key, for mounted secrets (fleetform.plan.secrets)
+KEY_PART = "digest-key"
+#: the part that lists the host's secret files (names only): a reboot empties the tmpfs
+SECRET_FILES_PART = "secret-files"
+_FILES = shlex.quote(SECRET_FILES_DIR)
+SECRET_FILES_SCRIPT = f"if [ -d {_FILES} ]; then find {_FILES} -mindepth 2 -maxdepth 2 -type f; fi"
 
 
 @dataclass
@@ -83,8 +97,15 @@ def host_command(desired: HostDesired) -> str:
             (LOCKS_PART, lock_state_command(desired.stacks)),
             (REVISIONS_PART, numbers_script(desired.stacks)),
             (PROXY_PART, PROXY_SCRIPT),
+            (KEY_PART, digest_key_script(create=mounts_secrets(desired))),
+            (SECRET_FILES_PART, SECRET_FILES_SCRIPT),
         ]
     )
+
+
+def mounts_secrets(desired: HostDesired) -> bool:
+    """Whether a container of ``desired`` mounts secrets (the host's key is made then)."""
+    return any(c.secrets and c.state != "absent" for c in desired.containers)
 
 
 def split_output(stdout: str) -> tuple[dict[str, Section], str]:
@@ -125,11 +146,15 @@ def observe_and_plan(
         except (ObserveError, ValueError) as exc:
             obs.errors[name] = str(exc)
             continue
+        key = parse_digest_key(parts[KEY_PART].text) if KEY_PART in parts else None
+        listed = parts.get(SECRET_FILES_PART)
+        files = None if listed is None or listed.rc != 0 else frozenset(listed.text.splitlines())
         try:
-            hp = plan_host(obs.desired[name], parse_observed(docker_doc), proxy)
+            observed = replace(parse_observed(docker_doc), digest_key=key, secret_files=files)
+            hp = plan_host(obs.desired[name], observed, proxy)
         except EngineUnavailable as exc:
             obs.engine_pending.add(name)
-            hp = plan_host(obs.desired[name], Observed(), proxy)
+            hp = plan_host(obs.desired[name], Observed(digest_key=key), proxy)
             note = f"{exc}: containers are planned against an empty host"
             hp = replace(hp, warnings=(*hp.warnings, note))
         except ObserveError as exc:

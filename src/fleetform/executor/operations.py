@@ -22,17 +22,27 @@ from __future__ import annotations
 import io
 import shlex
 from collections.abc import Collection, Generator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from pyinfra.api.command import FileUploadCommand, StringCommand
 from pyinfra.api.operation import operation
 from pyinfra.context import host
 
-from fleetform.executor.steps import SECRET_ENV_DIR, host_commands, secret_env_file
+from fleetform.executor.observation import mounts_secrets
+from fleetform.executor.steps import (
+    SECRET_ENV_DIR,
+    host_commands,
+    secret_cleanup_command,
+    secret_dir_command,
+    secret_env_file,
+    secret_files,
+)
 from fleetform.executor.uploads import Step, Upload, UploadError, image_uploads
 from fleetform.observe import ObserveError, observe_command, parse_observed
 from fleetform.opfailure import failing_command
 from fleetform.plan import HostPlan, plan_host
+from fleetform.revisions.host import digest_key_script, parse_digest_key
 
 
 def plan_commands(host_plan: HostPlan) -> Generator[Any, None, None]:
@@ -57,14 +67,23 @@ def plan_commands(host_plan: HostPlan) -> Generator[Any, None, None]:
     env_files = [secret_env_file(action, SECRET_ENV_DIR) for action in host_plan.actions]
     if commands and any(env_files):
         yield StringCommand(f"install -d -m 700 {shlex.quote(SECRET_ENV_DIR)}")
+    files = [secret_files(action) for action in host_plan.actions]
     # host_commands returns nothing for a plan with errors; zip then yields nothing.
-    for command, steps, env_file in zip(commands, uploads, env_files, strict=False):
+    for command, steps, env_file, mounted in zip(commands, uploads, env_files, files, strict=False):
         yield from _steps(steps.before)
         if env_file is not None:
             path, content = env_file
             yield FileUploadCommand(io.BytesIO(content.encode()), path)
+        if mounted:
+            yield StringCommand(secret_dir_command(mounted))
+        for file in mounted:
+            yield FileUploadCommand(io.BytesIO(file.content), file.path)
+            yield StringCommand(file.owner_command())
         yield StringCommand(command)
         yield from _steps(steps.after)
+    if commands and (any(files) or any(a.kind == "remove" for a in host_plan.actions)):
+        # Files of secrets no container mounts any more (removed or replaced ones).
+        yield StringCommand(secret_cleanup_command())
 
 
 def _steps(steps: tuple[Step, ...]) -> Generator[Any, None, None]:
@@ -95,8 +114,11 @@ def containers(
     if host.name in replan and desired is not None:
         want = desired[host.name]
         _, output = host.run_shell_command(StringCommand(observe_command(want)))
+        _, key = host.run_shell_command(StringCommand(digest_key_script(mounts_secrets(want))))
         try:
-            new_plan = plan_host(want, parse_observed(output.stdout))
+            observed = parse_observed(output.stdout)
+            observed = replace(observed, digest_key=parse_digest_key(key.stdout))
+            new_plan = plan_host(want, observed)
         except ObserveError as exc:
             yield failing_command(f"cannot observe the host after the engine deploy: {exc}")
             return

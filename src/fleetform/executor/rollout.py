@@ -27,7 +27,13 @@ from typing import Any, Literal
 
 from fleetform.executor.rollout_steps import rollout_recreate_command, swap_back_command
 from fleetform.executor.session import CommandResult, Session
-from fleetform.executor.steps import SECRET_ENV_DIR, secret_env_file
+from fleetform.executor.steps import (
+    SECRET_ENV_DIR,
+    SecretFile,
+    secret_dir_command,
+    secret_env_file,
+    secret_files,
+)
 from fleetform.executor.switch import start_first_command, switch_back_command, uses_switch
 from fleetform.plan.rollout import Rollout, ServiceRollout, Unit, after_batch
 from fleetform.revisions.host import StackNumbers
@@ -92,6 +98,7 @@ def run_marked(
     session: Session,
     jobs: list[tuple[str, str, str]],
     uploads: dict[str, list[tuple[str, str]]] | None = None,
+    files: dict[str, list[SecretFile]] | None = None,
 ) -> dict[tuple[str, str], str | None]:
     """Run ``(host, key, command)`` jobs, one round: each host's jobs in one command,
     all hosts in parallel.  Each job -> None when its command succeeded, else why not.
@@ -106,7 +113,7 @@ def run_marked(
         scripts.setdefault(host, []).append(
             f"if ( {command} ); then echo {_OK} {name}; else echo {_FAILED} {name}; fi"
         )
-    results = _round(session, scripts, uploads)
+    results = _round(session, scripts, uploads, files)
     out: dict[tuple[str, str], str | None] = {}
     for host, key, _ in jobs:
         res = results.get(host)
@@ -127,11 +134,22 @@ def _round(
     session: Session,
     scripts: dict[str, list[str]],
     uploads: dict[str, list[tuple[str, str]]] | None = None,
+    files: dict[str, list[SecretFile]] | None = None,
 ) -> dict[str, CommandResult]:
-    """One command per host of ``scripts`` (joined with ``;``), all hosts in parallel."""
+    """One command per host of ``scripts`` (joined with ``;``), all hosts in parallel.
+
+    ``uploads`` (secret env files) and ``files`` (mounted secrets' files) go to
+    the host first, by file upload: their content is never in a command.
+    """
     hosts = [h for h in session.loaded.hosts if h.name in scripts and h.connected]
 
     def command_for(host: Any) -> str:
+        mine = tuple((files or {}).get(host.name, []))
+        if mine:
+            session.run_on(host, secret_dir_command(mine))
+        for file in mine:
+            host.put_file(io.BytesIO(file.content), file.path)
+            session.run_on(host, file.owner_command())
         for path, content in (uploads or {}).get(host.name, []):
             # Uploaded just before the command that reads and removes it.
             session.run_on(host, f"install -d -m 700 {shlex.quote(SECRET_ENV_DIR)}")
@@ -147,6 +165,7 @@ def _run_batch(
     """Run one batch; each unit -> None when it passed, else why it failed."""
     jobs = []
     uploads: dict[str, list[tuple[str, str]]] = {}
+    files: dict[str, list[SecretFile]] = {}
     for unit in batch:
         if uses_switch(unit.action.container):
             command = start_first_command(unit.action, monitor, env_dir)
@@ -156,7 +175,8 @@ def _run_batch(
         env = secret_env_file(unit.action, env_dir)
         if env is not None:
             uploads.setdefault(unit.host, []).append(env)
-    outcomes = run_marked(session, jobs, uploads)
+        files.setdefault(unit.host, []).extend(secret_files(unit.action))
+    outcomes = run_marked(session, jobs, uploads, files)
     return {unit: outcomes[(unit.host, unit.name)] for unit in batch}
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Generator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -26,13 +27,15 @@ from pyinfra.api.operation import operation
 from pyinfra.api.state import State
 from pyinfra.context import host
 
+from fleetform.executor.observation import SECRET_FILES_SCRIPT, mounts_secrets
 from fleetform.executor.operations import plan_commands, unapproved_replan
 from fleetform.model import Stack
 from fleetform.observe import EngineUnavailable, ObserveError, observe_command, parse_observed
 from fleetform.opfailure import failing_command
 from fleetform.plan import HostPlan, plan_host
-from fleetform.plan.desired import desired_for_host
+from fleetform.plan.desired import HostDesired, desired_for_host
 from fleetform.plan.observed import Observed
+from fleetform.revisions.host import digest_key_script, parse_digest_key
 
 
 class DockerObservation(FactBase[str]):
@@ -117,6 +120,7 @@ def stack_containers(stacks: list[Stack]) -> Generator[Any, None, None]:
     except ObserveError as exc:
         yield failing_command(f"cannot observe the host: {exc}")
         return
+    observed = _with_secret_facts(desired, observed)
     host_plan = plan_host(desired, observed)
     if host_plan.has_changes or host_plan.errors or host_plan.warnings:
         for line in host_plan.lines():
@@ -129,6 +133,19 @@ def stack_containers(stacks: list[Stack]) -> Generator[Any, None, None]:
         yield failing_command("; ".join(host_plan.errors))
         return
     yield from plan_commands(host_plan)
+
+
+def _with_secret_facts(desired: HostDesired, observed: Observed) -> Observed:
+    """``observed`` with the host's digest key and secret files, when a stack mounts secrets."""
+    if not mounts_secrets(desired):
+        return observed
+    key = host.get_fact(DockerObservation, command=digest_key_script(create=True))
+    files = host.get_fact(DockerObservation, command=SECRET_FILES_SCRIPT)
+    return replace(
+        observed,
+        digest_key=parse_digest_key(key or ""),
+        secret_files=None if files is None else frozenset(files.splitlines()),
+    )
 
 
 @deploy("fleetform stacks")

@@ -30,6 +30,7 @@ Example::
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass, field
 
 from fleetform.executor import argv as A
 from fleetform.executor.shell import (
@@ -43,7 +44,9 @@ from fleetform.executor.shell import (
 from fleetform.model import KEPT_SUFFIX, LABEL_STACK, PROXY_DRAIN
 from fleetform.plan.actions import Action, HostPlan
 from fleetform.plan.desired import DEFAULT_BRIDGE, DesiredContainer, DesiredImage
+from fleetform.plan.secrets import host_files
 from fleetform.proxy.host import leave_script
+from fleetform.secrets import SECRET_FILES_DIR
 
 #: Where the caller uploads build contexts and image archives by default.
 REMOTE_ROOT = "/var/lib/fleetform"
@@ -114,6 +117,61 @@ def secret_env_file(action: Action, env_dir: str = SECRET_ENV_DIR) -> tuple[str,
     if action.kind not in ("create", "recreate") or c is None or not _secret_env(c):
         return None
     return _env_path(c, env_dir), "".join(f"{k}={v}\n" for k, v in _secret_env(c))
+
+
+@dataclass(frozen=True)
+class SecretFile:
+    """A mounted secret's file to upload to the host; ``content`` never in a repr."""
+
+    path: str
+    uid: int
+    gid: int
+    mode: int
+    content: bytes = field(default=b"", repr=False)
+
+    def owner_command(self) -> str:
+        """Give the uploaded file the owner and mode the container reads it with."""
+        owner = shlex.join(["chown", f"{self.uid}:{self.gid}", self.path])
+        return f"{owner} && {shlex.join(['chmod', f'{self.mode:04o}', self.path])}"
+
+
+def secret_files(action: Action) -> tuple[SecretFile, ...]:
+    """The files of the secrets ``action``'s new container mounts (create, recreate).
+
+    They go, root-only, to :data:`SECRET_FILES_DIR` on tmpfs, by file upload
+    (never in a command line), before the container is created, and stay while
+    a container mounts them (:func:`secret_cleanup_command` removes the rest).
+    """
+    c = action.container
+    if action.kind not in ("create", "recreate") or c is None or not c.secrets:
+        return ()
+    return tuple(
+        SecretFile(path, s.uid, s.gid, s.mode, s.content)
+        for s, path in host_files(c.name, c.secrets, c.secrets_label)
+    )
+
+
+def secret_dir_command(files: tuple[SecretFile, ...]) -> str:
+    """The root-only folders the files go to (made before they are uploaded)."""
+    dirs = sorted({SECRET_FILES_DIR, *(f.path.rsplit("/", 1)[0] for f in files)})
+    return f"umask 077 && {shlex.join(['install', '-d', '-m', '700', *dirs])}"
+
+
+def secret_cleanup_command() -> str:
+    """Remove the secret files no container (running, stopped or kept) mounts any more.
+
+    Nothing is removed unless Docker listed every container's mounts: a file
+    a container mounts must stay, or the container could not start again.
+    """
+    d = shlex.quote(SECRET_FILES_DIR)
+    fmt = shlex.quote("{{range .HostConfig.Mounts}}{{println .Source}}{{end}}")
+    return (
+        f"if [ -d {d} ] && ids=$(docker ps -aq --no-trunc) && "
+        f'used=$(if [ -n "$ids" ]; then docker inspect --format {fmt} $ids; fi); then '
+        f'for f in {d}/*/*; do [ -e "$f" ] || continue; '
+        f'printf \'%s\\n\' "$used" | grep -qxF -- "$f" || rm -f -- "$f"; done; '
+        f"rmdir {d}/* 2>/dev/null; fi; true"
+    )
 
 
 def _env_path(c: DesiredContainer, env_dir: str) -> str:

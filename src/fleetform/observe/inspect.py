@@ -16,6 +16,7 @@ from fleetform.model import (
     LABEL_CONFIG_HASH,
     LABEL_REPLICA,
     LABEL_SECRET_KEYS,
+    LABEL_SECRETS,
     LABEL_SERVICE,
     LABEL_STACK,
     LABEL_STACK_FILE,
@@ -31,6 +32,7 @@ from fleetform.plan.spec import (
     MountSpec,
     NetSpec,
 )
+from fleetform.secrets import SECRET_FILES_DIR
 
 #: Labels fleetform sets on every container it owns; they are not part of the spec.
 OWNERSHIP_LABELS = frozenset(
@@ -41,6 +43,7 @@ OWNERSHIP_LABELS = frozenset(
         LABEL_REPLICA,
         LABEL_CONFIG_HASH,
         LABEL_SECRET_KEYS,
+        LABEL_SECRETS,
     }
 )
 
@@ -128,6 +131,9 @@ def _source(mount: Json) -> str:
 
 
 def _mounts(raw: list[Json] | None) -> tuple[MountSpec, ...]:
+    # A mounted secret's file is not a declared mount: the fleetform.secrets
+    # label stands for it (fleetform.plan.secrets).
+    secret = f"{SECRET_FILES_DIR}/"
     mounts = [
         MountSpec(
             type=m.get("Type", "volume"),
@@ -137,6 +143,7 @@ def _mounts(raw: list[Json] | None) -> tuple[MountSpec, ...]:
             tmpfs_size=(m.get("TmpfsOptions") or {}).get("SizeBytes") or None,
         )
         for m in raw or []
+        if not (m.get("Type") == "bind" and str(m.get("Source", "")).startswith(secret))
     ]
     return tuple(sorted(mounts, key=lambda m: m.target))
 

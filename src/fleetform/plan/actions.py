@@ -41,6 +41,7 @@ ReasonCode = Literal[
     "field_changed",  # recreate: a declared field differs (not only the image)
     "image_changed",  # recreate: only the image differs (reference or image id)
     "config_hash_changed",  # recreate: only the config-hash label differs
+    "secret_changed",  # recreate: only mounted secrets differ (content by keyed digest)
     "unusable",  # recreate: dead, paused or being removed
     "unhealthy",  # recreate: unhealthy and should run
     "in_place",  # update: restart policy or resource limits

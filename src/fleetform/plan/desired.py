@@ -27,6 +27,7 @@ from fleetform.model import (
     Stack,
     Volume,
 )
+from fleetform.plan.secrets import DesiredSecret, desired_secrets
 from fleetform.plan.spec import (
     FIELDS,
     ContainerSpec,
@@ -57,6 +58,10 @@ class DesiredContainer:
     after_exit: tuple[str, ...] = ()
     #: the stack file's identity (the ``fleetform.stack-file`` label)
     identity: str = ""
+    #: the secrets it mounts, with their content (see fleetform.plan.secrets)
+    secrets: tuple[DesiredSecret, ...] = ()
+    #: the ``fleetform.secrets`` label; the planner sets it, with the host's key
+    secrets_label: str = ""
 
     @property
     def state(self) -> str:
@@ -219,6 +224,7 @@ def _containers(stack: Stack, host: str, groups: frozenset[str]) -> list[Desired
     for svc in placed:
         spec = spec_for_service(stack, svc)
         digest = config_hash(spec, svc.secret_keys)
+        secrets = desired_secrets(stack, svc.secrets)
         after_exit = tuple(
             stack.service(dep.service).container_name(stack.name, r)
             for dep in svc.depends_on
@@ -237,6 +243,7 @@ def _containers(stack: Stack, host: str, groups: frozenset[str]) -> list[Desired
                     run_once=svc.name in run_once,
                     after_exit=after_exit,
                     identity=stack.file_identity,
+                    secrets=secrets,
                 )
             )
     return out

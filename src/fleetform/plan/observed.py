@@ -12,6 +12,7 @@ from fleetform.model import (
     LABEL_NETWORK,
     LABEL_REPLICA,
     LABEL_SECRET_KEYS,
+    LABEL_SECRETS,
     LABEL_SERVICE,
     LABEL_STACK,
     LABEL_STACK_FILE,
@@ -71,6 +72,11 @@ class ObservedContainer(_Labelled):
     def secret_keys(self) -> frozenset[str] | None:
         """Names of the secret keys it was created with; None if it predates the label."""
         return parse_secret_keys_label(self.label(LABEL_SECRET_KEYS))
+
+    @property
+    def secrets_label(self) -> str | None:
+        """Its mounted secrets, by keyed digest (fleetform.plan.secrets); None without any."""
+        return self.label(LABEL_SECRETS)
 
 
 @dataclass(frozen=True)
@@ -140,6 +146,12 @@ class Observed:
     container_images: tuple[ObservedImage, ...] = ()  # images of managed containers, by id
     server_version: str = ""
     registry: tuple[RegistryAnswer, ...] = ()  # pull: always images, Docker API path only
+    #: the host's digest key (hex), for the keyed digests of mounted secrets;
+    #: None when it was not read.
+    digest_key: str | None = None
+    #: the secret files the host holds (paths under fleetform.secrets.SECRET_FILES_DIR);
+    #: None when they were not listed.
+    secret_files: frozenset[str] | None = None
 
     def container(self, name: str) -> ObservedContainer | None:
         return next((c for c in self.containers if c.name == name), None)

@@ -52,6 +52,7 @@ from fleetform.plan.resources import (
     plan_networks,
     plan_volumes,
 )
+from fleetform.plan.secrets import missing_files, secret_changes, secrets_label
 from fleetform.plan.spec import (
     ImageConfig,
     with_image_defaults,
@@ -141,8 +142,24 @@ class _ContainerPlanner:
             stop_timeout=want.spec.stop_timeout,
         )
 
+    def _with_secrets(self, want: DesiredContainer) -> DesiredContainer | None:
+        """``want`` with its ``fleetform.secrets`` label; None (a host error) without a key."""
+        if not want.secrets or want.state == "absent":
+            return want
+        if self.observed.digest_key is None:
+            self.found.error(
+                f"container {want.name} mounts secrets, but the host's digest key "
+                "could not be read, so they cannot be compared"
+            )
+            return None
+        key = bytes.fromhex(self.observed.digest_key)
+        return replace(want, secrets_label=secrets_label(want.secrets, key))
+
     def plan(self) -> None:
-        for want in _topo_order(self.desired.containers):
+        for declared in _topo_order(self.desired.containers):
+            want = self._with_secrets(declared)
+            if want is None:
+                continue
             obs = self.observed.container(want.name)
             if want.state == "absent":
                 if obs is not None and self._foreign(want, obs) is None:
@@ -186,9 +203,16 @@ class _ContainerPlanner:
             )
         )
         changes += _image_changes(want, obs, self.desired, self.observed)
+        key = bytes.fromhex(self.observed.digest_key or "")
+        secrets = secret_changes(want.secrets, obs.secrets_label, key) or missing_files(
+            want.name, want.secrets, want.secrets_label, self.observed.secret_files
+        )
+        changes += secrets
         recreate = [c for c in changes if not c.in_place or c.new == UNSET]
         cause: ReasonCode | None = None
-        if recreate:
+        if recreate and len(secrets) == len(recreate):
+            cause = "secret_changed"
+        elif recreate:
             only_image = all(c.path in _IMAGE_PATHS for c in recreate)
             cause = "image_changed" if only_image else "field_changed"
         elif obs.config_hash != want.config_hash:

@@ -52,6 +52,25 @@ def _key_lines() -> str:
     )
 
 
+def digest_key_script(create: bool) -> str:
+    """Print the host's digest key (hex), or nothing when it has none.
+
+    ``create``: make it first when missing, root-only, as recording a revision
+    does.  Observation asks for it only when a stack mounts secrets: their
+    keyed digests (fleetform.plan.secrets) are computed with it.
+    """
+    if create:
+        made = f"umask 077\ninstall -d -m 700 {shlex.quote(REVISIONS_DIR)}\n"
+        return made + _key_lines()
+    return f"cat {shlex.quote(DIGEST_KEY)} 2>/dev/null; true"
+
+
+def parse_digest_key(text: str) -> str | None:
+    """The key printed by :func:`digest_key_script`, or None when there is none."""
+    key = text.strip()
+    return key if _KEY.match(key) else None
+
+
 def prepare_script(stacks: Iterable[str], containers: Iterable[str], images: Iterable[str]) -> str:
     """Folders and key (made when missing), then what recording needs to know.
 

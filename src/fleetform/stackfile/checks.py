@@ -21,6 +21,7 @@ from fleetform.stackfile.parts import Rejected
 from fleetform.stackfile.ports import port_index
 from fleetform.stackfile.problems import DocPath, Report, format_path
 from fleetform.stackfile.proxy import check_listen_clashes, own_port_problems
+from fleetform.stackfile.secrets import check_secret_mounts
 from fleetform.stackfile.service import DEFAULT_NETWORK
 
 _WILDCARDS = ("", "0.0.0.0", "::")
@@ -335,6 +336,7 @@ def check_stack(
     _references(stack, data, report, rejected)
     _start_first(stack, report)
     own_port_problems(stack, data, report)
+    check_secret_mounts(stack, data, report, rejected)
 
 
 def check_stacks(loaded: list[Loaded]) -> None:

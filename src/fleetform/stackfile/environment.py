@@ -17,6 +17,7 @@ from fleetform.stackfile.files import InputFileError, read_small_file
 from fleetform.stackfile.interpolate import Lookup
 from fleetform.stackfile.keyvalue import list_or_map
 from fleetform.stackfile.problems import DocPath, Report
+from fleetform.stackfile.sops import read_maybe_sops
 
 MAX_ENV_FILE_BYTES = 1024 * 1024
 
@@ -51,7 +52,9 @@ def read_env_file(
     """
     shown = shown or str(path)
     try:
-        text = read_small_file(path, MAX_ENV_FILE_BYTES, "env files").decode("utf-8-sig")
+        data = read_small_file(path, MAX_ENV_FILE_BYTES, "env files")
+        # A SOPS-encrypted env file is decrypted in memory (SopsError is a ValueError).
+        text = read_maybe_sops(data, f"env_file `{shown}`")[0].decode("utf-8-sig")
     except InputFileError as exc:
         raise ValueError(exc.describe(f"env_file `{shown}`")) from None
     except UnicodeDecodeError:

@@ -18,7 +18,7 @@ from typing import Any
 from fleetform.stackfile.problems import DocPath, PathPart
 from fleetform.stackfile.schema import schema_accepts
 
-COLLECTIONS = ("services", "networks", "volumes")
+COLLECTIONS = ("services", "networks", "volumes", "secrets")
 
 Part = tuple[PathPart, ...]
 

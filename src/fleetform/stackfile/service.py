@@ -32,6 +32,7 @@ from fleetform.stackfile.mounts import parse_mounts
 from fleetform.stackfile.ports import parse_ports
 from fleetform.stackfile.problems import DocPath, Report
 from fleetform.stackfile.proxy import parse_proxy
+from fleetform.stackfile.secrets import parse_secret_mounts
 from fleetform.stackfile.units import parse_cpus, parse_duration, parse_memory
 
 DEFAULT_NETWORK = "default"
@@ -304,6 +305,7 @@ def build_service(
         secret_keys=env.secret_keys,
         ports=parse_ports(spec.get("ports") or [], r.at("ports"), report),
         volumes=parse_mounts(spec.get("volumes") or [], base, r.at("volumes"), report),
+        secrets=parse_secret_mounts(spec.get("secrets") or [], r.at("secrets"), report),
         networks=_networks(r),
         restart=_restart(spec.get("restart")),
         healthcheck=_healthcheck(r),

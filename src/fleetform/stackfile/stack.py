@@ -17,6 +17,7 @@ from fleetform.stackfile.identity import stack_file_identity
 from fleetform.stackfile.keyvalue import labels, string_pairs
 from fleetform.stackfile.names import printable
 from fleetform.stackfile.problems import DocPath, Report
+from fleetform.stackfile.secrets import build_secrets
 from fleetform.stackfile.service import DEFAULT_NETWORK, build_service
 
 _DOCKER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -183,6 +184,7 @@ def build_stack(
         engine=build_engine(data.get("engine"), base, report),
         networks=tuple(networks[k] for k in sorted(networks)),
         volumes=tuple(build_volume(name, k, v, report) for k, v in entries(data.get("volumes"))),
+        secrets=build_secrets(data.get("secrets"), base, report),
         services=services,
         identity=stack_file_identity(source),
     )
