@@ -175,8 +175,12 @@ def in_batch(progress: Progress, number: int, host: str, timeout: float = 60) ->
     health = "{{if .State.Health}}{{.State.Health.Status}}{{end}}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        kept = f"{NAME}.fleetform-old" in containers(host)
+        kept = f"{NAME}.fleetform-old" in containers(host, everything=True)
         if kept and sh(host, f"docker inspect -f '{health}' {NAME}", check=False) == "healthy":
+            # The kept container stays after the unit too: make sure the batch
+            # still runs (the next one has not started, the apply not ended).
+            later = f"batch {number + 1}/3" in progress.text() or progress.proc.poll() is not None
+            assert not later, f"{host}: missed the monitor window: {progress.text()}"
             return
         time.sleep(0.2)
     raise AssertionError(f"{host}: the batch never got to its monitor window: {progress.text()}")
