@@ -61,18 +61,25 @@ def wait_healthy_command(name: str, seconds: int) -> str:
 
 def monitor_command(name: str, seconds: float) -> str:
     """Fail unless ``name`` stays up for ``seconds``: running, healthy if it has a
-    healthcheck, not restarted (same RestartCount) and not OOM-killed."""
+    healthcheck, not restarted and not OOM-killed.
+
+    A restart is a new RestartCount (the restart policy) or a new start time: a
+    dockerd restart starts the container again without counting it.
+    """
     n = _q(name)
     fmt = (
-        "{{.State.Status}} {{.RestartCount}} {{.State.OOMKilled}} "
+        "{{.State.Status}} {{.RestartCount}} {{.State.StartedAt}} {{.State.OOMKilled}} "
         "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}"
     )
+    first = "{{.RestartCount}} {{.State.StartedAt}}"
     fail = _q(f"fleetform: container {name} did not stay up for {seconds:g}s")
     return (
-        f"n0=$(docker inspect --format '{{{{.RestartCount}}}}' {n}) || exit 1; "
-        f"i=0; while :; do s=$(docker inspect --format {_q(fmt)} {n}) || exit 1; "
+        f"n0=$(docker inspect --format {_q(first)} {n}) || exit 1; "
+        f"i=0; while :; do s=$(docker inspect --format {_q(fmt)} {n}) || "
+        f'{{ echo {fail} "(the engine did not answer)" >&2; exit 1; }}; '
         'case "$s" in "running $n0 false healthy"|"running $n0 false none") ;; '
-        f'*) echo {fail} "(status restarts oom-killed health: $s)" >&2; exit 1 ;; esac; '
+        f'*) echo {fail} "(status restarts started oom-killed health: $s)" >&2; exit 1 ;; '
+        "esac; "
         f'if [ "$i" -ge {max(1, round(seconds))} ]; then break; fi; sleep 1; i=$((i+1)); done'
     )
 
