@@ -45,3 +45,13 @@ def test_a_running_kept_container_is_a_leftover_and_is_removed() -> None:
     observed = replace(observed, containers=(*observed.containers, _kept(c, "running")))
     (action,) = plan_host(desired, observed).actions
     assert (action.kind, action.resource) == ("remove", "demo-web-1" + KEPT_SUFFIX)
+
+
+def test_the_kept_container_goes_with_a_service_set_to_state_absent() -> None:
+    before = want([stack(svc("web"))])
+    (c,) = before.containers
+    desired = want([stack(svc("web", state="absent"))])
+    observed = converged(before)
+    observed = replace(observed, containers=(*observed.containers, _kept(c)))
+    removed = sorted(a.resource for a in plan_host(desired, observed).actions if a.kind == "remove")
+    assert "demo-web-1" + KEPT_SUFFIX in removed

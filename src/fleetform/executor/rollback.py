@@ -165,23 +165,34 @@ def run_rollback(
 def _revert(
     session: Session, run: Run, plan: RollbackPlan, done: list[Swap], result: RollbackResult
 ) -> None:
-    """Swap every passed swap back: the fleet stays on the revision it was on."""
+    """Swap every passed swap back: the fleet stays on the revision it was on.
+
+    In the same batches as the way there (each service's ``rollback_config``
+    parallelism and delay): a stop-first service never goes down on every host
+    at once.  Each swap back is still watched by its health wait.
+    """
     result.outcome = "reverted"
-    if not done:
-        return
-    started = time.time()
-    outcomes = run_marked(
-        session,
-        [(s.host, s.name, swap_command(s, 0)) for s in done],
-    )
+    groups: dict[tuple[str, str], list[Swap]] = {}
     for swap in done:
-        error = outcomes[(swap.host, swap.name)]
-        result.states[swap] = "reverted" if error is None else "failed"
-        if error is not None:
-            result.problems.setdefault(swap.host, []).append(
-                f"{swap.name}: could not go back to the container it ran before: {error}"
-            )
-    _audit(session, run, plan, outcomes_by_swap(done, outcomes), started, time.time() - started)
+        groups.setdefault((swap.stack, swap.service), []).append(swap)
+    for swaps in groups.values():
+        config = swaps[0].config
+        size = config.batch_size(len(swaps))
+        for number, i in enumerate(range(0, len(swaps), size), 1):
+            if number > 1 and config.delay:
+                time.sleep(config.delay / 1e9)
+            batch = swaps[i : i + size]
+            started = time.time()
+            outcomes = run_marked(session, [(s.host, s.name, swap_command(s, 0)) for s in batch])
+            for swap in batch:
+                error = outcomes[(swap.host, swap.name)]
+                result.states[swap] = "reverted" if error is None else "failed"
+                if error is not None:
+                    result.problems.setdefault(swap.host, []).append(
+                        f"{swap.name}: could not go back to the container it ran before: {error}"
+                    )
+            seconds = time.time() - started
+            _audit(session, run, plan, outcomes_by_swap(batch, outcomes), started, seconds)
 
 
 def outcomes_by_swap(

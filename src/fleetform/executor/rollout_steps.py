@@ -122,8 +122,15 @@ def rollout_recreate_command(
         else f"( {drop_kept(c)} ) || exit 1; "
         + swap_in(action, c, env_dir, keep_old=True, monitor=monitor_seconds)
     )
-    command = if_owned(old, action.owner_stack, swap, f"{{ {create_and_start(c, env_dir)}; }}")
+    command = if_owned(old, action.owner_stack, swap, gone_then_create(c, env_dir))
     return f"{remove_on_exit(env_file)}; {command}" if env_file else command
+
+
+def gone_then_create(c: DesiredContainer, env_dir: str) -> str:
+    """A rollout's unit whose old container is gone since the plan: create it, after
+    dropping any kept container of an earlier revision (a rollback of this run must
+    find none rather than start that one)."""
+    return f"{{ ( {drop_kept(c)} ) || exit 1; {create_and_start(c, env_dir)}; }}"
 
 
 def swap_back_command(action: Action, monitor_seconds: float | None = None) -> str:

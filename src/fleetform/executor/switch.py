@@ -31,15 +31,22 @@ from __future__ import annotations
 import shlex
 
 from fleetform.executor import argv as A
-from fleetform.executor.rollout_steps import drop_kept
-from fleetform.executor.shell import if_owned, monitor_command, remove_on_exit, wait_healthy_command
+from fleetform.executor.rollout_steps import drop_kept, gone_then_create
+from fleetform.executor.shell import (
+    if_owned,
+    join_steps,
+    monitor_command,
+    remove_on_exit,
+    wait_exit_zero_command,
+    wait_healthy_command,
+)
 from fleetform.executor.steps import (
     NEW_REF,
     NEW_SUFFIX,
     OLD_SUFFIX,
     SECRET_ENV_DIR,
+    WAIT_MAX,
     connect_steps,
-    create_and_start,
     env_file_of,
     health_wait_seconds,
     on_new,
@@ -123,8 +130,10 @@ def _switch(
     )
     port = proxy.target_port
     prepare = [on_new(step) for step in connect_steps(c, NEW_REF)]
+    # The one-shot jobs it depends on (a migration) completed, as for any recreate.
+    prepare += [wait_exit_zero_command(dep, WAIT_MAX) for dep in c.after_exit]
     steps = [
-        f"( {' && '.join(prepare)} )" if prepare else ":",
+        f"( {join_steps(prepare)} )" if prepare else ":",
         on_new(f"{shlex.join(A.start_argv(NEW_REF))} >/dev/null"),
     ]
     if _has_health(c):
@@ -201,7 +210,7 @@ def start_first_command(
         old,
         action.owner_stack,
         f"( {_switch(action, c, c.service.proxy, env_dir, monitor_seconds)}\n)",
-        f"{{ {create_and_start(c, env_dir)}; }}",
+        gone_then_create(c, env_dir),
     )
     return f"{remove_on_exit(env_file)}; {command}" if env_file else command
 

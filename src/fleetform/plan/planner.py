@@ -263,7 +263,8 @@ class _ContainerPlanner:
         the container.  Running, it is a leftover of an interrupted run.
         """
         base = kept_base(obs.name)
-        declared = base is not None and self.desired.container(base) is not None
+        want = self.desired.container(base) if base is not None else None
+        declared = want is not None and want.state != "absent"
         return declared and obs.status not in _RUNNING
 
     def _plan_orphans(self) -> None:
