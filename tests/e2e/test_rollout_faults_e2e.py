@@ -36,6 +36,8 @@ NAME = f"{STACK}-web-1"
 HOSTS = (lab_host(1), lab_host(2), lab_host(3))
 INVENTORY = "inventory/lab.py"
 #: short lock timings, so a holder that vanished is stale within seconds
+#: long enough that a fault injected a moment after the health wait lands inside it
+MONITOR = "8s"
 ENV = {"FLEETFORM_LOCK_HEARTBEAT": "1s", "FLEETFORM_LOCK_STALE_AFTER": "3s"}
 #: no apply of these tests may take longer: a hang is a failure, not a stuck suite
 APPLY_TIMEOUT = 180
@@ -59,7 +61,7 @@ def write_stack(path: Path, mark: str) -> Path:
                 },
                 "restart": "unless-stopped",
                 "stop_grace_period": "1s",
-                "deploy": {"update_config": {"parallelism": 1, "monitor": "4s"}},
+                "deploy": {"update_config": {"parallelism": 1, "monitor": MONITOR}},
             }
         },
     }
@@ -239,6 +241,9 @@ def test_dockerd_restarted_on_one_host_mid_rollout(fleetform: Any, stack: Path) 
     live = sh(HOSTS[1], "docker info --format '{{.LiveRestoreEnabled}}'") == "true"
     progress = Progress(start_apply(write_stack(stack, "b")))
     in_batch(progress, 2, HOSTS[1])
+    # The monitor takes its baseline (restart count, start time) just after the
+    # health wait: restart dockerd once that is surely taken, well inside the window.
+    time.sleep(1.5)
     started = sh(HOSTS[1], f"docker inspect --format '{{{{.State.StartedAt}}}}' {NAME}")
     sh(HOSTS[1], "systemctl restart docker")
     code, out, err = progress.finish()
@@ -323,8 +328,8 @@ def test_a_controller_killed_in_a_batch_leaves_a_lock_the_next_apply_breaks(
     progress.proc.send_signal(signal.SIGKILL)  # no finally, no release: the locks stay
     progress.finish(timeout=30)
     # Past FLEETFORM_LOCK_STALE_AFTER without a heartbeat, and past the batch's
-    # monitor window (4s): what the host's command did without its controller.
-    time.sleep(6)
+    # monitor window (8s): what the host's command did without its controller.
+    time.sleep(10)
     for host in HOSTS:  # no host is left without the service, nothing half-created
         found = containers(host)
         assert found[NAME][1] == "running" and f"{NAME}.fleetform-new" not in found, found
