@@ -21,9 +21,12 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
+
+T = TypeVar("T")
 
 Pairs = tuple[tuple[str, str], ...]
 
@@ -284,6 +287,15 @@ class RolloutConfig:
         if self.parallelism_percent:
             return max(1, total * self.parallelism // 100)
         return max(1, self.parallelism)
+
+    def batches(self, items: Sequence[T]) -> tuple[tuple[T, ...], ...]:
+        """``items`` in order, cut into batches of :meth:`batch_size`.
+
+        >>> RolloutConfig(parallelism=2).batches("abcde")
+        (('a', 'b'), ('c', 'd'), ('e',))
+        """
+        size = self.batch_size(len(items))
+        return tuple(tuple(items[i : i + size]) for i in range(0, len(items), size))
 
 
 #: Defaults of the ``proxy`` key (docs/proxy.md).

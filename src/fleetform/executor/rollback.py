@@ -25,7 +25,7 @@ from __future__ import annotations
 import io
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -177,11 +177,9 @@ def _revert(
         groups.setdefault((swap.stack, swap.service), []).append(swap)
     for swaps in groups.values():
         config = swaps[0].config
-        size = config.batch_size(len(swaps))
-        for number, i in enumerate(range(0, len(swaps), size), 1):
+        for number, batch in enumerate(config.batches(swaps), 1):
             if number > 1 and config.delay:
                 time.sleep(config.delay / 1e9)
-            batch = swaps[i : i + size]
             started = time.time()
             outcomes = run_marked(session, [(s.host, s.name, swap_command(s, 0)) for s in batch])
             for swap in batch:
@@ -196,7 +194,7 @@ def _revert(
 
 
 def outcomes_by_swap(
-    swaps: list[Swap], outcomes: dict[tuple[str, str], str | None]
+    swaps: Sequence[Swap], outcomes: dict[tuple[str, str], str | None]
 ) -> dict[Swap, str | None]:
     return {s: outcomes[(s.host, s.name)] for s in swaps}
 

@@ -273,11 +273,9 @@ def _roll_back(
         c = units[0].action.container
         assert c is not None
         config = c.service.rollback_config
-        size = config.batch_size(len(units))
-        for number, i in enumerate(range(0, len(units), size), 1):
+        for number, batch in enumerate(config.batches(units), 1):
             if number > 1 and config.delay:
                 time.sleep(config.delay / 1e9)
-            batch = units[i : i + size]
             started = time.time()
             go_back = switch_back_command if uses_switch(c, back=True) else swap_back_command
             jobs = [(u.host, u.name, go_back(u.action, config.monitor / 1e9)) for u in batch]

@@ -121,8 +121,7 @@ def rollout_plan(plans: Mapping[str, HostPlan], skip: Collection[str] = ()) -> R
         svc = units[0].action.container
         assert svc is not None
         config = svc.service.update_config
-        size = config.batch_size(len(units))
-        batches = tuple(tuple(units[i : i + size]) for i in range(0, len(units), size))
+        batches = config.batches(units)
         services.append(
             ServiceRollout(stack, service, config, svc.service.rollback_config, batches)
         )

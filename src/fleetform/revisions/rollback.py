@@ -133,8 +133,7 @@ class RollbackPlan:
         for key in sorted(groups, key=lambda k: k[0]):  # stable: services keep their order
             units = sorted(groups[key], key=lambda s: (s.replica, s.host))
             config = units[0].config
-            size = config.batch_size(len(units))
-            out += [(config, tuple(units[i : i + size])) for i in range(0, len(units), size)]
+            out += [(config, batch) for batch in config.batches(units)]
         return out
 
     def lines(self) -> list[str]:
