@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
-from rich.table import Table
 
 from fleetform.commands.common import (
     Output,
@@ -125,7 +124,8 @@ def _document(
                 if revisions.current.get(doc.get("stack")) == doc.get("revision"):
                     current[doc["stack"]] = doc
         host_drift = (drift or {}).get(host, {})
-        stacks = sorted(set(current) | set(verified) | set(host_drift))
+        # A stack shows where it was applied, verified, or has something to change now.
+        stacks = sorted(set(current) | set(verified) | {s for s, a in host_drift.items() if a})
         rows = []
         for stack in stacks:
             rev = current.get(stack) or {}
@@ -154,35 +154,44 @@ def _document(
     }
 
 
+_COLUMNS = ("stack", "revision", "commit", "applied (UTC)", "by", "verify", "drift")
+
+
+def _cells(row: dict[str, Any]) -> list[str]:
+    check = row["verify"]
+    verify = "-" if check is None else "passed" if check.get("ok") else "failed"
+    if check is not None and check.get("commit") and check["commit"] != row["commit"]:
+        verify += f" ({str(check['commit'])[:12]})"  # verified another commit than is applied
+    drift = "unknown" if row["drift"] is None else "yes" if row["drift"] else "no"
+    return [
+        row["stack"],
+        str(row["revision"] or "-"),
+        commit_text({"commit": row["commit"], "dirty": row["dirty"]}),
+        str(row["applied_at"] or "-"),
+        str(row["applied_by"] or "-"),
+        verify,
+        drift,
+    ]
+
+
 def _render(doc: dict[str, Any], out: Output) -> None:
-    table = Table(title="Fleet status", title_justify="left")
-    for column in ("host", "stack", "revision", "commit", "applied (UTC)", "by", "verify", "drift"):
-        table.add_column(column)
+    """One line per stack under each host, columns aligned, nothing cut short
+    (a table would shorten commits to fit an 80-column CI log)."""
+    rows = {h["host"]: [_cells(r) for r in h["stacks"]] for h in doc["hosts"]}
+    every = [r for host_rows in rows.values() for r in host_rows] + [list(_COLUMNS)]
+    widths = [max(len(r[i]) for r in every) for i in range(len(_COLUMNS))]
+
+    def aligned(cells: list[str]) -> str:
+        return "  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    out.out.print(escape(aligned(list(_COLUMNS))), style="bold")
     for host in doc["hosts"]:
-        if host["error"]:
-            table.add_row(escape(host["host"]), "-", "-", "-", "-", "-", "-", "[red]not read[/]")
-        for row in host["stacks"]:
-            check = row["verify"]
-            verify = (
-                "-" if check is None else "[green]passed[/]" if check["ok"] else "[red]failed[/]"
-            )
-            drift = (
-                "unknown" if row["drift"] is None else "[yellow]yes[/]" if row["drift"] else "no"
-            )
-            table.add_row(
-                escape(host["host"]),
-                escape(row["stack"]),
-                str(row["revision"] or "-"),
-                commit_text({"commit": row["commit"], "dirty": row["dirty"]}),
-                escape(str(row["applied_at"] or "-")),
-                escape(str(row["applied_by"] or "-")),
-                verify,
-                drift,
-            )
-    out.out.print(table)
-    for host in doc["hosts"]:
-        if host["error"]:
-            out.out.print(f"[red]{escape(host['host'])}:[/] {escape(host['error'])}")
-        for row in host["stacks"]:
+        out.out.print(escape(host["host"]), style="bold")
+        for row, cells in zip(host["stacks"], rows[host["host"]], strict=True):
+            out.out.print(escape(aligned(cells)))
             for line in row["drift_actions"]:
-                out.out.print(f"  {escape(host['host'])} {escape(row['stack'])}: {escape(line)}")
+                out.out.print(f"    [yellow]drift:[/] {escape(line)}")
+        if host["error"]:
+            out.out.print(f"  [red]error:[/] {escape(host['error'])}")
+        elif not host["stacks"]:
+            out.out.print("  no stacks recorded")
