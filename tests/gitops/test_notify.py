@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from gitrepo import Endpoint
 
 from fleetform.gitops.notify import NotifyError, check_urls, events, send
 from fleetform.gitops.state import State
-
-from .conftest import Endpoint
 
 
 def kinds(

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gitrepo import Endpoint, Repo
 
 from fleetform.cli import main
 from fleetform.commands import converge, reconcile_verify
-
-from .conftest import Endpoint, Repo
 
 STACK = """\
 version: 1

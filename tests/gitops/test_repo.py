@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from gitrepo import Repo
 
 from fleetform.gitops.repo import RepoError, checkout, inventory_spec, stack_files
 from fleetform.revisions.provenance import git_source, public_url
-
-from .conftest import Repo
 
 
 def test_a_checkout_follows_the_newest_commit_and_drops_stray_files(
