@@ -6,7 +6,9 @@ lab tests (tests/e2e/test_reconcile_e2e.py) run the real ones.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -200,3 +202,47 @@ def test_bad_options_are_refused_before_anything_runs(
     code = main(["reconcile", "--repo", str(tmp_path), "-i", "h1", *args])
     assert code == 1 and fleet.calls == []
     assert message in capsys.readouterr().err
+
+
+def test_a_secret_that_does_not_decrypt_makes_the_commit_invalid(
+    repo: Repo, tmp_path: Path, fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fleetform.stackfile.sops import sops_program
+
+    program = sops_program()
+    assert program is not None
+    key = tmp_path / "age.key"
+    subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
+    recipient = key.read_text().split("# public key: ")[1].split()[0]
+    types = ["--input-type", "binary", "--output-type", "binary"]
+    encrypted = subprocess.run(
+        [program, "encrypt", "--age", recipient, *types, "/dev/stdin"],
+        input=b"s3cret",
+        capture_output=True,
+        check=True,
+    ).stdout
+    mounted = STACK % "blue" + "    secrets: [db]\nsecrets:\n  db: {file: ./db.enc}\n"
+    commit = repo.commit({"stacks/web.yml": mounted, "stacks/db.enc": encrypted.decode()})
+    monkeypatch.delenv("SOPS_AGE_KEY", raising=False)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(tmp_path / "no-such.key"))
+    code, doc = reconcile(repo, tmp_path)
+    assert (code, doc["result"], doc["commit"]) == (1, "invalid", commit)
+    assert fleet.calls == []
+    assert any("db.enc" in p and "decrypt" in p for p in doc["problems"]), doc["problems"]
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key))
+    code, doc = reconcile(repo, tmp_path)
+    assert (code, doc["result"]) == (0, "converged"), doc["problems"]
+    assert "s3cret" not in json.dumps(doc)
+
+
+def test_two_reconciles_of_one_cache_never_overlap(
+    repo: Repo, tmp_path: Path, fleet: Fleet, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo.commit({"stacks/web.yml": STACK % "blue"})
+    (tmp_path / "cache").mkdir()
+    with open(tmp_path / "cache" / "lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        code = main(["reconcile", "--repo", str(repo.bare), "-i", "h1",
+                     "--cache-dir", str(tmp_path / "cache")])  # fmt: skip
+    assert code == 1 and fleet.calls == []
+    assert "another reconcile is running" in capsys.readouterr().err

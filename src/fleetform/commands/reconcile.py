@@ -119,6 +119,7 @@ def _new_doc(args: argparse.Namespace, state: State) -> dict[str, Any]:
         "result": "failed",
         "exit_code": 1,
         "problems": [],
+        "changes": [],
         "drift": [],
         "plan": None,
         "apply": None,
@@ -165,21 +166,25 @@ def _reconcile(args: argparse.Namespace, out: Output, cache: Path, state: State)
         errors = (plan or {}).get("errors") or []
         doc["problems"] = [f"{e['host']}: {e['message']}" for e in errors] or ["plan failed"]
         return doc
-    lines = _action_lines(plan)
+    lines = doc["changes"] = _action_lines(plan)
+    for line in lines:  # what the run is about to do (or reports as drift), before it does it
+        out.note(f"  planned: {line}")
     if not plan["has_changes"]:
         doc["result"] = "in_sync"
         return doc
-    new = co.commit != state.commit
-    if not new and state.outcome == "rolled_back":
+    # The commit was dealt with already (not invalid, not failed half-way): a
+    # non-empty plan now is drift, or the rollout that failed for it.
+    settled = co.commit == state.commit and state.outcome not in ("invalid", "failed")
+    if settled and state.outcome == "rolled_back":
         # Applying it again would roll back again, every round: wait for a new commit.
         doc["result"] = "rolled_back"
         doc["problems"] = list(state.extra.get("problems", []))
         return doc
-    if not new and args.drift == "report" and state.outcome != "failed":
+    if settled and args.drift == "report":
         doc["result"] = "drift"
         doc["drift"] = lines
         return doc
-    return _apply(args, out, co, ns, doc, drifted=not new and state.outcome != "failed")
+    return _apply(args, out, co, ns, doc, drifted=settled)
 
 
 def _plan_handler() -> Callable[[argparse.Namespace], int]:
@@ -225,7 +230,7 @@ def _apply(
     from fleetform.commands.converge import run_apply
 
     if drifted:
-        doc["drift"] = _action_lines(doc["plan"])
+        doc["drift"] = doc["changes"]
     applied = argparse.Namespace(
         **vars(ns),
         yes=True,
