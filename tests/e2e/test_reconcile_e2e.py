@@ -2,8 +2,7 @@
 
 One story, commit after commit, each step judged from the hosts' real state:
 
-1. commit 1 converges, with a SOPS-encrypted secret reaching ``/run/secrets``
-   (and its plaintext in no report, output or ``docker inspect``);
+1. commit 1 converges, with a SOPS-encrypted secret reaching ``/run/secrets``;
 2. commit 2 changes an env value: only that service is recreated, and
    ``status`` shows commit 2 on both hosts, verified;
 3. an invalid commit changes nothing and is notified with its id and problem;
@@ -11,6 +10,9 @@ One story, commit after commit, each step judged from the hosts' real state:
 5. a hand-made ``docker stop`` is reported as drift, then reverted;
 6. a commit whose health check fails (fleetform/demo:broken) rolls back,
    exits 3 and notifies.
+
+The secret's plaintext is then looked for in every output, report, ``docker
+inspect``, the containers' logs and the hosts' process lists.
 """
 
 from __future__ import annotations
@@ -231,6 +233,7 @@ def test_reconcile_follows_the_repository_commit_by_commit(
     assert PASSWORD not in written + "".join(run.outputs)
     for host in hosts:
         assert PASSWORD not in sh(host, f"docker inspect {worker}")
+        assert PASSWORD not in sh(host, f"ps auxww; docker logs {worker} 2>&1")
     prom = (run.reports / "fleetform.prom").read_text()
     assert 'fleetform_reconcile_last_result{result="rolled_back"} 1' in prom
     assert "fleetform_reconcile_drift_total 1" in prom

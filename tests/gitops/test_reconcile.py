@@ -246,3 +246,25 @@ def test_two_reconciles_of_one_cache_never_overlap(
                      "--cache-dir", str(tmp_path / "cache")])  # fmt: skip
     assert code == 1 and fleet.calls == []
     assert "another reconcile is running" in capsys.readouterr().err
+
+
+def test_every_runs_again_after_a_jittered_wait(
+    repo: Repo, tmp_path: Path, fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fleetform.commands import reconcile as module
+
+    repo.commit({"stacks/web.yml": STACK % "blue"})
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:
+            raise KeyboardInterrupt  # as Ctrl-C (or SIGTERM) stops the loop
+
+    monkeypatch.setattr(module, "wait", sleep)
+    code = main(["reconcile", "--repo", str(repo.bare), "-i", "h1", "--every", "1m",
+                 "--cache-dir", str(tmp_path / "cache")])  # fmt: skip
+    assert code == 130
+    # the second run finds the same commit: its (fake) non-empty plan is drift, reported
+    assert fleet.calls == ["plan", "apply", "verify", "plan"]
+    assert all(54 <= w <= 66 for w in waits), waits

@@ -41,6 +41,11 @@ JITTER = 0.1
 _EXIT = {"in_sync": 0, "converged": 0, "reverted": 0, "drift": 0, "rolled_back": 3}
 
 
+def wait(seconds: float) -> None:
+    """The pause between two ``--every`` runs (Ctrl-C and SIGTERM end it)."""
+    time.sleep(seconds)
+
+
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "fleetform" / "reconcile"
@@ -70,7 +75,7 @@ def run_reconcile(args: argparse.Namespace) -> int:
             code = _one_run(args, out, cache)
             if every is None:
                 return code
-            time.sleep(every * random.uniform(1 - JITTER, 1 + JITTER))
+            wait(every * random.uniform(1 - JITTER, 1 + JITTER))
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -211,10 +216,9 @@ def _action_lines(plan: dict[str, Any]) -> list[str]:
     for host in plan.get("hosts", []):
         lines += [f"{host['host']}: {c}" for c in host.get("engine", [])]
         for action in host.get("actions", []):
-            lines.append(
-                f"{host['host']}: {action['kind']} {action['resource_type']} "
-                f"{action['resource']} ({action['reason']})"
-            )
+            kind, kind_of = action["kind"], action["resource_type"]
+            what = kind if kind_of in kind else f"{kind} {kind_of}"  # not "create-network network"
+            lines.append(f"{host['host']}: {what} {action['resource']} ({action['reason']})")
         lines += [f"{host['host']}: proxy {p}" for p in host.get("proxy", [])]
     return lines
 
