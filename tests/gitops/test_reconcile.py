@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clirun import run_cli
 from gitrepo import Endpoint, Repo
 
 from fleetform.cli import main
@@ -268,3 +269,29 @@ def test_every_runs_again_after_a_jittered_wait(
     # the second run finds the same commit: its (fake) non-empty plan is drift, reported
     assert fleet.calls == ["plan", "apply", "verify", "plan"]
     assert all(54 <= w <= 66 for w in waits), waits
+
+
+def test_an_inventory_that_does_not_load_fails_the_run_with_its_reason(
+    repo: Repo, tmp_path: Path, endpoint: Endpoint
+) -> None:
+    # the real `plan` (pyinfra), so in a process of its own as a user runs it
+    repo.commit({"stacks/web.yml": STACK % "blue", "inventory/hosts.py": "def broken(:\n"})
+    done = run_cli("reconcile", "--repo", str(repo.bare), "-i", "inventory/hosts.py",
+                   "--cache-dir", str(tmp_path / "cache"), "--report-dir", str(tmp_path / "r"),
+                   "--notify", endpoint.url)  # fmt: skip
+    assert "Traceback" not in done.stderr, done.stderr
+    doc = json.loads((tmp_path / "r" / "last-reconcile.json").read_text())
+    assert (done.returncode, doc["result"]) == (1, "failed")
+    assert doc["problems"] and doc["problems"] != ["plan failed"]
+    assert "hosts.py" in doc["problems"][0], doc["problems"]
+    assert "hosts.py" in endpoint.received[0]["message"]
+
+
+def test_a_report_dir_that_cannot_be_written_is_refused_first(
+    tmp_path: Path, fleet: Fleet, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("")
+    code = main(["reconcile", "--repo", str(tmp_path), "-i", "h1",
+                 "--report-dir", str(tmp_path / "file" / "reports")])  # fmt: skip
+    assert code == 1 and fleet.calls == []
+    assert "--report-dir" in capsys.readouterr().err

@@ -209,14 +209,39 @@ def on_sigterm(signum: int, frame: object) -> None:
     raise Terminated()
 
 
-def json_of(handler: Callable[[Any], int], args: Any) -> tuple[int, Any]:
-    """Run a command in its ``--json`` mode: its exit code and its one JSON document
-    (None when it printed none).  ``fleetform reconcile`` and ``status`` build on
-    ``plan`` and ``apply`` this way, through their documented output."""
+class _Tee(io.TextIOBase):
+    """Stderr as it was, and a copy kept to read the errors back."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.copy = io.StringIO()
+
+    def write(self, text: str) -> int:
+        self.copy.write(text)
+        return int(self.target.write(text))
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def isatty(self) -> bool:
+        return False  # no spinner: its frames would fill the copy
+
+
+def json_of(handler: Callable[[Any], int], args: Any) -> tuple[int, Any, list[str]]:
+    """Run a command in its ``--json`` mode: its exit code, its one JSON document
+    (None when it printed none), and the errors it reported (``error:`` lines on
+    stderr, which still reach stderr).  ``fleetform reconcile`` and ``status``
+    build on ``plan`` and ``apply`` this way, through their documented output."""
     buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
+    tee = _Tee(sys.stderr)
+    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(tee):
         code = handler(args)
+    errors = [
+        line.removeprefix("error: ").strip()
+        for line in tee.copy.getvalue().splitlines()
+        if line.startswith("error: ")
+    ]
     try:
-        return code, json.loads(buffer.getvalue())
+        return code, json.loads(buffer.getvalue()), errors
     except ValueError:
-        return code, None
+        return code, None, errors

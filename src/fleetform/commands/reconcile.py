@@ -67,6 +67,11 @@ def run_reconcile(args: argparse.Namespace) -> int:
         out.error(str(exc))
         return 1
     cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+    for option, folder in (("--cache-dir", cache), ("--report-dir", args.report_dir)):
+        problem = _unwritable(folder)
+        if problem:
+            out.error(f"{option} {folder}: {problem}; nothing was run")
+            return 1
     import signal
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
@@ -78,6 +83,17 @@ def run_reconcile(args: argparse.Namespace) -> int:
             wait(every * random.uniform(1 - JITTER, 1 + JITTER))
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _unwritable(folder: Path | str | None) -> str | None:
+    """Why ``folder`` cannot be written (made when missing), or None."""
+    if folder is None:
+        return None
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot create it: {exc.strerror or exc}"
+    return None if os.access(folder, os.W_OK | os.X_OK) else "not writable"
 
 
 @contextlib.contextmanager
@@ -165,11 +181,11 @@ def _reconcile(args: argparse.Namespace, out: Output, cache: Path, state: State)
         accept_new_host_keys=args.accept_new_host_keys,
         detailed_exitcode=True,
     )
-    code, plan = json_of(_plan_handler(), ns)
+    code, plan, said = json_of(_plan_handler(), ns)
     doc["plan"] = plan
     if code == 1 or plan is None:
-        errors = (plan or {}).get("errors") or []
-        doc["problems"] = [f"{e['host']}: {e['message']}" for e in errors] or ["plan failed"]
+        errors = [f"{e['host']}: {e['message']}" for e in (plan or {}).get("errors") or []]
+        doc["problems"] = errors or said or ["plan failed"]
         return doc
     lines = doc["changes"] = _action_lines(plan)
     for line in lines:  # what the run is about to do (or reports as drift), before it does it
@@ -243,7 +259,7 @@ def _apply(
         source={"repo": co.url, "commit": co.commit},
     )
     applied.detailed_exitcode = False
-    code, result = json_of(run_apply, applied)
+    code, result, said = json_of(run_apply, applied)
     doc["apply"] = result
     if code == 3:
         doc["result"] = "rolled_back"
@@ -251,9 +267,8 @@ def _apply(
         return doc
     if code != 0:
         hosts = (result or {}).get("hosts", [])
-        doc["problems"] = [f"{h['host']}: {h['error']}" for h in hosts if h.get("error")] or [
-            "apply failed"
-        ]
+        failed = [f"{h['host']}: {h['error']}" for h in hosts if h.get("error")]
+        doc["problems"] = failed or said or ["apply failed"]
         return doc
     return _verify(out, co, ns, doc, "reverted" if drifted else "converged")
 

@@ -98,7 +98,7 @@ def _drift(
 
     ns = argparse.Namespace(**vars(args))
     ns.stacks, ns.json, ns.detailed_exitcode = files, True, True
-    code, plan = json_of(run_plan, ns)
+    code, plan, _ = json_of(run_plan, ns)
     if plan is None or code == 1:
         out.note("drift unknown: the plan failed (see `fleetform plan`)")
         return None
