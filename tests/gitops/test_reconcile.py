@@ -283,7 +283,7 @@ def test_an_inventory_that_does_not_load_fails_the_run_with_its_reason(
     doc = json.loads((tmp_path / "r" / "last-reconcile.json").read_text())
     assert (done.returncode, doc["result"]) == (1, "failed")
     assert doc["problems"] and doc["problems"] != ["plan failed"]
-    assert "hosts.py" in doc["problems"][0], doc["problems"]
+    assert doc["problems"][0].startswith("inventory/hosts.py: cannot load inventory"), doc
     assert "hosts.py" in endpoint.received[0]["message"]
 
 

@@ -162,12 +162,23 @@ def _reconcile(args: argparse.Namespace, out: Output, cache: Path, state: State)
         return doc
     doc["repo"], doc["commit"] = co.url, co.commit
     out.note(f"Reconciling {co.url} {co.ref} at commit {co.commit}")
+    _run_commit(args, out, state, co, doc)
+    # paths as they are in the repository, not in this machine's cache
+    root = f"{co.path}/"
+    doc["problems"] = [p.replace(root, "") for p in doc["problems"]]
+    return doc
+
+
+def _run_commit(
+    args: argparse.Namespace, out: Output, state: State, co: Checkout, doc: dict[str, Any]
+) -> dict[str, Any]:
+    """The steps after the checkout; they fill in ``doc``."""
     paths = stack_files(co.path, args.stacks)
     if not paths:
         doc["result"] = "invalid"
         doc["problems"] = [f"commit {co.commit} has no stack files (stacks/*.yml, stacks/*.yaml)"]
         return doc
-    problems = _invalid(paths, args.env_file, co)
+    problems = _invalid(paths, args.env_file)
     if problems:
         doc["result"] = "invalid"
         doc["problems"] = problems
@@ -214,16 +225,14 @@ def _plan_handler() -> Callable[[argparse.Namespace], int]:
     return run_plan
 
 
-def _invalid(paths: list[str], env_file: str | None, co: Checkout) -> list[str]:
+def _invalid(paths: list[str], env_file: str | None) -> list[str]:
     """Every problem of the commit's stacks (schema, references, decryption), or none."""
     from fleetform.stackfile import StackFileError, load_stacks
 
     try:
         list(load_stacks(paths, env_file=env_file))
     except StackFileError as exc:
-        root = f"{co.path}/"
-        # paths as they are in the repository, not in this machine's cache
-        return [str(p).replace(root, "") for p in exc.problems]
+        return [str(p) for p in exc.problems]
     return []
 
 
