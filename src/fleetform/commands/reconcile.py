@@ -19,6 +19,7 @@ import contextlib
 import fcntl
 import os
 import random
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -72,8 +73,6 @@ def run_reconcile(args: argparse.Namespace) -> int:
         if problem:
             out.error(f"{option} {folder}: {problem}; nothing was run")
             return 1
-    import signal
-
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         while True:
