@@ -125,3 +125,19 @@ def test_the_script_runs_in_a_posix_shell_and_parses() -> None:
     if shutil.which("runc", path="/usr/sbin:/usr/bin:/sbin:/bin"):
         said = subprocess.run(["runc", "--version"], capture_output=True, text=True).stdout
         assert host.component("runc").version == said.split()[2]
+
+
+def test_lab_host_with_debian_engine_has_every_layer_from_a_debian_package() -> None:
+    host = parse_layers("lab-1", (DATA / "lab-docker-io.txt").read_text())
+    assert host.status == "ok"
+    packages = {c: host.component(c).package for c in COMPONENTS}
+    assert {c: p.name for c, p in packages.items() if p} == {
+        "docker-cli": "docker.io",
+        "dockerd": "docker.io",
+        "containerd": "containerd",
+        "containerd-shim-runc-v2": "containerd",
+        "runc": "runc",
+    }
+    assert all(p is not None and p.source == "distribution" for p in packages.values())
+    assert host.component("docker-cli").version == "20.10.24+dfsg1"
+    assert host.component("runc").changelog_read

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -295,6 +295,11 @@ def assess_one(host: HostLayers, advisory: Advisory) -> Assessment | None:
         )
         if e is not None
     ]
+    pkg = component.package
+    if component.changelog_read and pkg and found and found[0].kind == "upstream-version":
+        # say that the backport check was made, and found nothing
+        note = f"; the {pkg.name} {pkg.version} changelog does not name {advisory.id}"
+        found[0] = replace(found[0], detail=found[0].detail + note)
     if not found:
         return Assessment(host.host, advisory, "unknown", ())
     return Assessment(host.host, advisory, found[0].says, tuple(found))

@@ -74,12 +74,11 @@ def _binary_section(component: str, ids: Iterable[str]) -> str:
         f'/{_HEADER}/ {{ h = $0; next }} $0 ~ re {{ if (h != "") print "changelog: " h; '
         'h = ""; print "changelog: " $0 }'
     )
-    pattern = "|".join(re.escape(i) for i in ids)
-    changelog = (
-        f'[ -f "$log" ] && zcat "$log" | awk -v re={shlex.quote(pattern)} {shlex.quote(awk)}'
-        if ids
-        else ":"
-    )
+    # ids are [A-Za-z0-9._-] (the advisory schema): only "." needs escaping, and a
+    # bracket escape means the same to every awk (-v would eat a backslash).
+    pattern = "|".join(i.replace(".", "[.]") for i in ids)
+    read = f"awk -v re={shlex.quote(pattern)} {shlex.quote(awk)}"
+    changelog = f'[ -f "$log" ] && echo changelog_read=1 && zcat "$log" | {read}' if ids else ":"
     return f"""{_PATH}
 p=$(command -v {_BINARY[component]}) || exit 3
 r=$(readlink -f "$p")
@@ -156,6 +155,8 @@ class Component:
     package: Package | None = None
     #: the owning package's changelog entries that name an advisory id (newest first)
     changelog: tuple[ChangelogEntry, ...] = ()
+    #: whether the owning package's Debian changelog was there to read
+    changelog_read: bool = False
     #: the binary's own words when its version could not be read
     problem: str | None = None
 
@@ -311,6 +312,7 @@ def parse_component(component: str, part: Section | None) -> Component | None:
         path=values.get("path"),
         package=package or Package("", "", "unpackaged"),
         changelog=parse_changelog_lines(changelog),
+        changelog_read=values.get("changelog_read") == "1",
         problem=problem,
     )
 
