@@ -100,30 +100,37 @@ echo "@@version"
 {_T} "$p" {_VERSION_ARGS[component]} 2>&1"""
 
 
+#: the same part (name and command) as the engine facts' (fleetform.engine.state), so
+#: the observation of ``plan`` reads os-release once for both
+OS_SECTION = ("os", "cat /etc/os-release 2>/dev/null")
+
+
 def layers_script(advisory_ids: Iterable[str] = ()) -> str:
     """The one script that reads a host's engine layers (see the module doc)."""
+    return sectioned_script([OS_SECTION, *layer_sections(advisory_ids)])
+
+
+def layer_sections(advisory_ids: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """The parts of :func:`layers_script` but os-release, for a larger host script."""
     ids = sorted(set(advisory_ids))
-    return sectioned_script(
-        [
-            ("os", "cat /etc/os-release 2>/dev/null"),
-            ("kernel", "uname -r"),
-            *((f"bin:{c}", _binary_section(c, ids)) for c in COMPONENTS),
-            ("docker-version", f"{_PATH}\n{_T} docker version --format '{{{{json .}}}}'"),
-            ("docker-info", f"{_PATH}\n{_T} docker info --format '{{{{json .}}}}'"),
-            (
-                "shims",
-                # comm is cut to 15 characters: containerd-shim-runc-v2 reads
-                # containerd-shim.  Only this PID namespace: a control machine
-                # running the lab also sees every lab host's shims.
-                """ns=$(readlink /proc/self/ns/pid); n=0
+    return [
+        ("kernel", "uname -r"),
+        *((f"bin:{c}", _binary_section(c, ids)) for c in COMPONENTS),
+        ("docker-version", f"{_PATH}\n{_T} docker version --format '{{{{json .}}}}'"),
+        ("docker-info", f"{_PATH}\n{_T} docker info --format '{{{{json .}}}}'"),
+        (
+            "shims",
+            # comm is cut to 15 characters: containerd-shim-runc-v2 reads
+            # containerd-shim.  Only this PID namespace: a control machine
+            # running the lab also sees every lab host's shims.
+            """ns=$(readlink /proc/self/ns/pid); n=0
 for d in /proc/[0-9]*; do
   [ "$(cat $d/comm 2>/dev/null)" = containerd-shim ] || continue
   [ "$(readlink $d/ns/pid 2>/dev/null)" = "$ns" ] && n=$((n+1))
 done
 echo $n""",
-            ),
-        ]
-    )
+        ),
+    ]
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,14 @@ it again once the engine runs.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from fleetform.engine.advisories import assess, load_advisories
 from fleetform.engine.changes import engine_changes
+from fleetform.engine.layers import layer_sections, parse_layers
+from fleetform.engine.policy import policy_verdict
 from fleetform.engine.settings import EngineSettings
 from fleetform.engine.state import FACT_SECTIONS, EngineState, engine_state_from_sections
 from fleetform.inventory import TargetHost
@@ -88,11 +91,13 @@ class Observation:
         return Plan.from_hosts(self.plans.values(), errors={**failures, **self.errors})
 
 
-def host_command(desired: HostDesired) -> str:
-    """The one command that observes a host: engine, Docker state, locks, revision numbers."""
+def host_command(desired: HostDesired, advisory_ids: Sequence[str] | None = None) -> str:
+    """The one command that observes a host: engine, Docker state, locks, revision numbers,
+    and, with ``advisory_ids`` (the host has an engine policy), the engine's layers."""
     return sectioned_script(
         [
             *FACT_SECTIONS,
+            *(layer_sections(advisory_ids) if advisory_ids is not None else ()),
             (DOCKER_PART, observe_command(desired)),
             (LOCKS_PART, lock_state_command(desired.stacks)),
             (REVISIONS_PART, numbers_script(desired.stacks)),
@@ -126,7 +131,14 @@ def observe_and_plan(
     obs = Observation()
     for name, target in targets.items():
         obs.desired[name] = desired_for_host(stacks, name, target.groups | {name})
-    results = session.run_everywhere(lambda host: host_command(obs.desired[host.name]))
+    advisories = load_advisories() if any(_checks_advisories(e) for e in engines.values()) else ()
+    ids = tuple(n for a in advisories for n in a.names)
+
+    def command(host: Any) -> str:
+        checked = _checks_advisories(engines[host.name])
+        return host_command(obs.desired[host.name], ids if checked else None)
+
+    results = session.run_everywhere(command)
     for name, result in results.items():
         if not result.ok and not result.stdout.strip():
             obs.errors[name] = f"cannot observe the host: {result.stderr.strip()[-500:]}"
@@ -160,6 +172,16 @@ def observe_and_plan(
         except ObserveError as exc:
             obs.errors[name] = str(exc)
             continue
+        policy = engines[name].policy
+        if policy is not None and _checks_advisories(engines[name]):
+            found = assess(parse_layers(name, result.stdout), advisories)
+            lines, errors = policy_verdict(policy, found)
+            hp = replace(hp, advisories=lines, errors=(*hp.errors, *errors))
         obs.plans[name] = replace(hp, engine=engine)
         obs.engine_states[name] = engine_state
     return obs
+
+
+def _checks_advisories(settings: EngineSettings) -> bool:
+    """A stack on the host has an ``engine:`` section and its policy is not ``ignore``."""
+    return settings.policy is not None and settings.policy.advisories != "ignore"
