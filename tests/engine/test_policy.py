@@ -89,3 +89,29 @@ def test_bad_policy_value_is_a_validation_error(tmp_path: Path) -> None:
         load_stacks([str(f)])
     text = "\n".join(str(p) for p in err.value.problems)
     assert "engine.policy.advisories" in text and "block" in text
+
+
+def test_verify_gathers_the_layers_and_fails_the_check_under_fail() -> None:
+    from fleetform.verify.engine_checks import engine_checks, engine_needs
+    from fleetform.verify.state import gather_script, parse_state
+
+    settings = engine_for_host([_stack("a", EnginePolicy("fail", "high"))], "lab-1", [])
+    needs = engine_needs(settings)
+    assert needs.advisory_ids is not None and "CVE-2024-21626" in needs.advisory_ids
+    assert "bin:runc" in gather_script(needs)
+    state = parse_state((DATA / "lab-docker-io.txt").read_text(), needs)
+    (check,) = [c for c in engine_checks(settings) if c.check == "advisories"]
+    outcome = check.probe(state)
+    assert not outcome.ok
+    assert outcome.actual.startswith("affected by CVE-2025-31133 (runc)")
+    warn = engine_for_host([_stack("a", EnginePolicy("warn", "high"))], "lab-1", [])
+    (check,) = [c for c in engine_checks(warn) if c.check == "advisories"]
+    assert check.probe(state).ok
+
+
+def test_no_engine_section_no_advisory_check() -> None:
+    from fleetform.verify.engine_checks import engine_checks, engine_needs
+
+    settings = engine_for_host([Stack(name="b", source=Path("stacks/b.yml"))], "h", [])
+    assert engine_needs(settings).advisory_ids is None
+    assert all(c.check != "advisories" for c in engine_checks(settings))
