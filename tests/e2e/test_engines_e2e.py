@@ -19,7 +19,7 @@ import yaml
 
 from fleetform.lab.inventory import discover
 
-from .onhost import sh
+from .onhost import remove_stack, sh
 
 pytestmark = pytest.mark.e2e
 
@@ -162,3 +162,76 @@ def test_custom_advisory_file_is_reported_on_every_host_and_fail_on_exits_1(
     assert f"{2 * len(hosts)} finding(s) at or above low (--fail-on)" in human.stderr
     for host in hosts:
         assert f"{host} FFTEST-2026-0001 medium runc" in human.stdout
+
+
+# --- engine.policy in stacks ---------------------------------------------------
+
+POLICY_STACK = "engines-policy-e2e"
+
+
+def _policy_stack(tmp_path: Path, mode: str, services: bool = True) -> Path:
+    doc: dict[str, Any] = {
+        "version": 1,
+        "name": POLICY_STACK,
+        "engine": {"policy": {"advisories": mode, "min_severity": "high"}},
+    }
+    if services:
+        doc["services"] = {
+            "app": {"image": "registry.lab:5000/fleetform/busybox:1", "command": ["sleep", "600"]}
+        }
+    path = tmp_path / f"{mode}.yml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+@pytest.fixture
+def policy_cleanup() -> Any:
+    yield
+    for host in _lab_hosts():
+        remove_stack(host, POLICY_STACK)
+
+
+def _runc_affected(report: dict[str, Any]) -> list[str]:
+    """Hosts whose runc the shipped file finds affected by a high advisory."""
+    return sorted(
+        f["host"]
+        for f in report["findings"]
+        if f["component"] == "runc" and f["severity"] == "high"
+    )
+
+
+def test_policy_warn_lists_findings_in_plan_and_fail_blocks_apply_and_verify(
+    fleetform: Runner, report: dict[str, Any], tmp_path: Path, policy_cleanup: None
+) -> None:
+    affected = sorted(set(_runc_affected(report)))
+    assert affected, "the lab's runc should be affected by the 2025 runc advisories"
+    host = affected[0]
+
+    warn = _policy_stack(tmp_path, "warn")
+    plan = fleetform("plan", "-i", "inventory/lab.py", str(warn), "--limit", host, "--json")
+    assert plan.returncode == 0, plan.stderr
+    (hp,) = json.loads(plan.stdout)["hosts"]
+    assert any(a.startswith("CVE-2025-31133 (high) affects runc") for a in hp["advisories"])
+    assert hp["errors"] == []
+
+    fail = _policy_stack(tmp_path, "fail")
+    plan = fleetform("plan", "-i", "inventory/lab.py", str(fail), "--limit", host)
+    assert plan.returncode == 1
+    assert "! error: engine.policy (advisories: fail, min_severity: high)" in plan.stdout
+    assert "advisory: CVE-2025-31133 (high) affects runc" in plan.stdout
+
+    apply = fleetform("apply", "-i", "inventory/lab.py", str(fail), "--limit", host, "--yes")
+    assert apply.returncode == 1
+    assert "engine.policy (advisories: fail" in apply.stdout + apply.stderr
+    label = f"label=fleetform.stack={POLICY_STACK}"
+    assert sh(host, f"docker ps -aq --filter {label}") == ""
+    assert sh(host, f"docker network ls -q --filter {label}") == ""
+
+    engine_only = _policy_stack(tmp_path, "fail", services=False)
+    verify = fleetform(
+        "verify", "-i", "inventory/lab.py", str(engine_only), "--limit", host, "--json"
+    )
+    assert verify.returncode == 1
+    checks = json.loads(verify.stdout)["hosts"][0]["checks"]
+    (adv,) = [c for c in checks if c["resource"] == "engine" and c["check"] == "advisories"]
+    assert adv["ok"] is False and "CVE-2025-31133 (runc)" in adv["actual"]
