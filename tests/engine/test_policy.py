@@ -115,3 +115,18 @@ def test_no_engine_section_no_advisory_check() -> None:
     settings = engine_for_host([Stack(name="b", source=Path("stacks/b.yml"))], "h", [])
     assert engine_needs(settings).advisory_ids is None
     assert all(c.check != "advisories" for c in engine_checks(settings))
+
+
+def test_after_the_engine_deploy_fail_refuses_an_affected_or_unreadable_engine() -> None:
+    from fleetform.engine.policy import still_affected
+
+    advisories = load_advisories()
+    lab = parse_layers("lab-1", (DATA / "lab-docker-io.txt").read_text())
+    down = parse_layers("h", (DATA / "control-engine-down.txt").read_text())
+    refusal = still_affected(EnginePolicy("fail", "high"), lab, advisories)
+    assert refusal is not None and "still affected by CVE-2025-31133, CVE-2025-52565" in refusal
+    assert still_affected(EnginePolicy("warn"), lab, advisories) is None
+    allowed = EnginePolicy("fail", allow=("CVE-2025-31133", "CVE-2025-52565", "CVE-2025-52881"))
+    assert still_affected(allowed, lab, advisories) is None
+    refusal = still_affected(allowed, down, advisories)
+    assert refusal is not None and "could not be judged (engine-down" in refusal

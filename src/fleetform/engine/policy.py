@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from fleetform.engine.advisories import Assessment, severity_at_least
+from fleetform.engine.advisories import Advisory, Assessment, assess, severity_at_least
+from fleetform.engine.layers import HostLayers
 from fleetform.model import EnginePolicy
 
 
@@ -56,3 +57,40 @@ def policy_verdict(
         "upgraded or the advisories are allowed"
     )
     return lines, (error,)
+
+
+def still_affected(
+    policy: EnginePolicy, layers: HostLayers, advisories: Iterable[Advisory]
+) -> str | None:
+    """Why a host's containers must not be changed after the engine deploy, or None.
+
+    Apply asks it on a host it checks again (its engine was not running when
+    planned, or the plan's engine changes install packages that may carry the
+    fixes): under ``fail`` a counted finding still there, or an engine whose
+    layers cannot be read, stops the host's containers.
+    """
+    if policy.advisories != "fail":
+        return None
+    if layers.status != "ok":
+        return (
+            "engine.policy (advisories: fail): after the engine deploy its layers could not "
+            f"be judged ({layers.status}: {layers.error}); its containers were left as they are"
+        )
+    found = counted(policy, assess(layers, advisories))
+    if not found:
+        return None
+    ids = ", ".join(sorted({a.advisory.id for a in found}))
+    return (
+        f"engine.policy (advisories: fail): after the engine deploy the engine is still "
+        f"affected by {ids}; its containers were left as they are"
+    )
+
+
+def recheck_note(policy: EnginePolicy, assessments: Iterable[Assessment]) -> str:
+    """The plan's warning for a host apply checks again after the engine deploy."""
+    found = counted(policy, assessments)
+    now = f"affected now by {', '.join(sorted({a.advisory.id for a in found}))}; " if found else ""
+    return (
+        f"engine.policy (advisories: fail): {now}the engine is checked again after the "
+        "engine changes above, and no container is changed while it is affected"
+    )

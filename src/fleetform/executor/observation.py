@@ -21,14 +21,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from fleetform.engine.advisories import assess, load_advisories
+from fleetform.engine.advisories import Assessment, assess, load_advisories
 from fleetform.engine.changes import engine_changes
 from fleetform.engine.layers import layer_sections, parse_layers
-from fleetform.engine.policy import policy_verdict
+from fleetform.engine.policy import policy_verdict, recheck_note
 from fleetform.engine.settings import EngineSettings
 from fleetform.engine.state import FACT_SECTIONS, EngineState, engine_state_from_sections
 from fleetform.inventory import TargetHost
-from fleetform.model import Stack
+from fleetform.model import EnginePolicy, Stack
 from fleetform.observe import (
     EngineUnavailable,
     ObserveError,
@@ -86,6 +86,10 @@ class Observation:
     revisions: dict[str, dict[str, StackNumbers]] = field(default_factory=dict)
     #: host -> its HAProxy as observed (package, service, haproxy.cfg)
     proxies: dict[str, ObservedProxy] = field(default_factory=dict)
+    #: host -> its engine policy (advisories: fail), checked again on the host after the
+    #: engine deploy and before any container is changed: its engine did not run when
+    #: observed, or the plan's engine changes install packages that may carry the fixes
+    policy_rechecks: dict[str, EnginePolicy] = field(default_factory=dict)
 
     def plan(self, failures: Mapping[str, str]) -> Plan:
         return Plan.from_hosts(self.plans.values(), errors={**failures, **self.errors})
@@ -175,11 +179,25 @@ def observe_and_plan(
         policy = engines[name].policy
         if policy is not None and _checks_advisories(engines[name]):
             found = assess(parse_layers(name, result.stdout), advisories)
-            lines, errors = policy_verdict(policy, found)
-            hp = replace(hp, advisories=lines, errors=(*hp.errors, *errors))
+            hp = _with_policy(obs, replace(hp, engine=engine), policy, found)
         obs.plans[name] = replace(hp, engine=engine)
         obs.engine_states[name] = engine_state
     return obs
+
+
+def _with_policy(
+    obs: Observation, hp: HostPlan, policy: EnginePolicy, found: tuple[Assessment, ...]
+) -> HostPlan:
+    """The host's plan with its engine policy's verdict (docs/engine.md)."""
+    lines, errors = policy_verdict(policy, found)
+    installs = any(c.startswith("install packages") for c in hp.engine)
+    if policy.advisories == "fail" and (installs or hp.host in obs.engine_pending):
+        # The engine this apply installs or starts decides: checked on the host
+        # after the engine deploy (fleetform.executor.operations.containers).
+        obs.policy_rechecks[hp.host] = policy
+        note = recheck_note(policy, found)
+        return replace(hp, advisories=lines, warnings=(*hp.warnings, note))
+    return replace(hp, advisories=lines, errors=(*hp.errors, *errors))
 
 
 def _checks_advisories(settings: EngineSettings) -> bool:
