@@ -123,9 +123,11 @@ def layer_sections(advisory_ids: Iterable[str] = ()) -> list[tuple[str, str]]:
             # comm is cut to 15 characters: containerd-shim-runc-v2 reads
             # containerd-shim.  Only this PID namespace: a control machine
             # running the lab also sees every lab host's shims.
+            # (read is a shell builtin: no process per /proc entry)
             """ns=$(readlink /proc/self/ns/pid); n=0
 for d in /proc/[0-9]*; do
-  [ "$(cat $d/comm 2>/dev/null)" = containerd-shim ] || continue
+  c=; { read -r c < $d/comm; } 2>/dev/null
+  [ "$c" = containerd-shim ] || continue
   [ "$(readlink $d/ns/pid 2>/dev/null)" = "$ns" ] && n=$((n+1))
 done
 echo $n""",
