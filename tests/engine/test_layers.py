@@ -7,7 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from fleetform.engine.layers import COMPONENTS, layers_script, parse_layers, parse_version_output
+from fleetform.engine.layers import COMPONENTS, parse_layers, parse_version_output
+from fleetform.engine.layers_script import layers_script
 from fleetform.observe.sections import split_sections
 
 DATA = Path(__file__).parent / "data" / "layers"

@@ -28,6 +28,7 @@ from fleetform.engine.advisories import (
 )
 from fleetform.engine.layers import COMPONENTS, Component, HostLayers, unreachable
 from fleetform.engine.report import EngineReport
+from fleetform.inventory import LoadedInventory
 
 _STATUS_STYLE = {
     "affected": "bold red",
@@ -63,14 +64,17 @@ def run_engines(args: argparse.Namespace) -> int:
     return 1 if args.fail_on and report.findings_at_least(args.fail_on) else 0
 
 
-def _read_hosts(loaded: object, advisories: tuple[Advisory, ...], out: Output) -> list[HostLayers]:
-    from fleetform.engine.layers import layers_script, parse_layers
+def _read_hosts(
+    loaded: LoadedInventory, advisories: tuple[Advisory, ...], out: Output
+) -> list[HostLayers]:
+    from fleetform.engine.layers import parse_layers
+    from fleetform.engine.layers_script import layers_script
     from fleetform.executor.session import Session
 
     script = layers_script(n for a in advisories for n in a.names)
-    session = Session(loaded)  # type: ignore[arg-type]
+    session = Session(loaded)
     try:
-        with out.status(f"Reading the engines of {len(session.loaded.hosts)} host(s)"):
+        with out.status(f"Reading the engines of {len(loaded.hosts)} host(s)"):
             session.connect()
             results = session.run_everywhere(lambda host: script)
     finally:

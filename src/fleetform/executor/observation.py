@@ -23,7 +23,8 @@ from typing import Any
 
 from fleetform.engine.advisories import Assessment, assess, load_advisories
 from fleetform.engine.changes import engine_changes
-from fleetform.engine.layers import layer_sections, parse_layers
+from fleetform.engine.layers import parse_layers
+from fleetform.engine.layers_script import layer_sections
 from fleetform.engine.policy import policy_verdict, recheck_note
 from fleetform.engine.settings import EngineSettings
 from fleetform.engine.state import FACT_SECTIONS, EngineState, engine_state_from_sections

@@ -30,7 +30,8 @@ from pyinfra.api.operation import operation
 from pyinfra.context import host
 
 from fleetform.engine.advisories import load_advisories
-from fleetform.engine.layers import layers_script, parse_layers
+from fleetform.engine.layers import parse_layers
+from fleetform.engine.layers_script import layers_script
 from fleetform.engine.policy import still_affected
 from fleetform.executor.observation import mounts_secrets
 from fleetform.executor.steps import (

@@ -24,7 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetform.engine.layers import HostLayers, layer_sections, parse_layers
+from fleetform.engine.layers import HostLayers, parse_layers
+from fleetform.engine.layers_script import layer_sections
 from fleetform.observe.sections import Section, sectioned_script, split_sections
 from fleetform.proxy.host import HAPX, OBSERVE_SCRIPT, ObservedProxy, parse_observed_proxy
 from fleetform.proxy.runtime import RuntimeReplyError, ServerState, parse_servers_state

@@ -11,7 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from fleetform.engine.layers import layers_script
+from fleetform.engine.layers_script import layers_script
 
 IDS = ("CVE-2024-21626", "CVE-2025-31133", "CVE-2025-52565", "CVE-2025-52881")
 
