@@ -86,3 +86,16 @@ def test_unknown_severity_is_refused(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["engines", "-i", "nowhere.invalid", "--fail-on", "urgent"]) == 1
     err = capsys.readouterr().err
     assert "--fail-on: 'urgent' is not a severity (low, medium, high, critical)" in err
+
+
+def test_tree_says_when_the_running_daemon_is_not_the_binary_on_disk() -> None:
+    from dataclasses import replace
+
+    host = parse_layers("lab-1", (DATA / "lab-docker-io.txt").read_text())
+    upgraded = replace(host, running_versions={**host.running_versions, "runc": "1.1.4+ds1"})
+    buf = io.StringIO()
+    Console(file=buf, width=300, color_system=None).print(host_tree(upgraded, ()))
+    assert "the daemon reports 1.1.4+ds1 (restart pending?)" in buf.getvalue()
+    buf = io.StringIO()
+    Console(file=buf, width=300, color_system=None).print(host_tree(host, ()))
+    assert "restart pending" not in buf.getvalue()
