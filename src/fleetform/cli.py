@@ -28,6 +28,7 @@ HANDLERS = {
     "history": "fleetform.commands.history:run_history",
     "rollback": "fleetform.commands.rollback:run_rollback",
     "audit": "fleetform.commands.audit:run_audit",
+    "engines": "fleetform.commands.engines:run_engines",
     "lab": "fleetform.commands.lab:run_lab",
     "reconcile": "fleetform.commands.reconcile:run_reconcile",
     "status": "fleetform.commands.status:run_status",
@@ -156,6 +157,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_host_key_arg(p)
 
     _add_gitops_parsers(sub)
+    p = sub.add_parser(
+        "engines",
+        help="show each host's engine layers (docker-cli -> dockerd -> containerd -> shim -> "
+        "runc) and the advisories that affect them",
+    )
+    p.add_argument("-i", "--inventory", required=True, help="pyinfra inventory file or host list")
+    p.add_argument(
+        "--limit", action="append", default=[], metavar="HOSTS", help="only these hosts or groups"
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    p.add_argument(
+        "--advisories",
+        metavar="FILE",
+        help="use this advisory file instead of the shipped one (same format, docs/engine.md)",
+    )
+    p.add_argument(
+        "--fail-on",
+        metavar="SEVERITY",
+        help="exit 1 when a finding is at or above SEVERITY (low, medium, high, critical)",
+    )
+    _add_host_key_arg(p)
 
     p = sub.add_parser("lab", help="a local fleet of Debian hosts running as containers")
     lab = p.add_subparsers(dest="lab_command", required=True, metavar="ACTION")

@@ -85,6 +85,20 @@ class RegistryCA:
     ca_cert: str
 
 
+AdvisoryMode = Literal["fail", "warn", "ignore"]
+SeverityName = Literal["low", "medium", "high", "critical"]
+
+
+@dataclass(frozen=True)
+class EnginePolicy:
+    """What plan and apply do about advisories affecting a host's engine layers."""
+
+    advisories: AdvisoryMode = "warn"
+    min_severity: SeverityName = "low"
+    #: advisory ids (or aliases) that never count
+    allow: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Engine:
     """How dockerd, containerd and runc are installed and configured."""
@@ -98,6 +112,8 @@ class Engine:
     registries: tuple[RegistryCA, ...] = ()
     #: Users added to the ``docker`` group.
     users: tuple[str, ...] = ()
+    #: the stack's ``engine.policy``, or None when it declares none (default: warn)
+    policy: EnginePolicy | None = None
 
 
 @dataclass(frozen=True)

@@ -338,7 +338,7 @@ def _rollout_of(obs: Observation) -> Rollout | None:
 
 def _replanned(obs: Observation) -> set[str]:
     restarted = {h for h, p in obs.plans.items() if restarts_dockerd(p.engine)}
-    return set(obs.engine_pending) | restarted
+    return set(obs.engine_pending) | restarted | set(obs.policy_rechecks)
 
 
 def _roll_out(
@@ -412,6 +412,7 @@ def _add_operations(
         plans=applied,
         desired=obs.desired,
         replan=sorted(_replanned(obs)),
+        policies=obs.policy_rechecks,
     )
 
 

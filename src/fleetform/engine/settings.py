@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
-from fleetform.model import Engine, RegistryCA, SourceKind, Stack
+from fleetform.model import Engine, EnginePolicy, RegistryCA, SourceKind, Stack
 from fleetform.stackfile.daemon import daemon_problems
 
 # host[:port]; it becomes a directory name under /etc/docker/certs.d, so no
@@ -53,6 +53,9 @@ class EngineSettings:
     users: tuple[str, ...] = ()
     #: stack files these settings come from (for messages only).
     origins: tuple[Path, ...] = ()
+    #: the advisory policy (docs/engine.md); None when no stack on the host has an
+    #: ``engine:`` section (the engine is left alone, and so is its check)
+    policy: EnginePolicy | None = None
 
     def with_registries(self, extra: Mapping[str, str]) -> EngineSettings:
         """Add registry CAs (e.g. host data ``fleetform_registries``); stacks win on conflict."""
@@ -107,6 +110,10 @@ def engine_for_host(
         registries=_merge_registries(host_name, placed),
         users=_merge_users(placed),
         origins=tuple(dict.fromkeys(p for p, _ in placed)),
+        policy=_agree(
+            host_name, "policy", [(p, e.policy) for p, e in placed if e.policy is not None]
+        )
+        or EnginePolicy(),
     )
 
 

@@ -17,15 +17,19 @@ it again once the engine runs.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from fleetform.engine.advisories import Assessment, assess, load_advisories
 from fleetform.engine.changes import engine_changes
+from fleetform.engine.layers import parse_layers
+from fleetform.engine.layers_script import layer_sections
+from fleetform.engine.policy import policy_verdict, recheck_note
 from fleetform.engine.settings import EngineSettings
 from fleetform.engine.state import FACT_SECTIONS, EngineState, engine_state_from_sections
 from fleetform.inventory import TargetHost
-from fleetform.model import Stack
+from fleetform.model import EnginePolicy, Stack
 from fleetform.observe import (
     EngineUnavailable,
     ObserveError,
@@ -83,16 +87,22 @@ class Observation:
     revisions: dict[str, dict[str, StackNumbers]] = field(default_factory=dict)
     #: host -> its HAProxy as observed (package, service, haproxy.cfg)
     proxies: dict[str, ObservedProxy] = field(default_factory=dict)
+    #: host -> its engine policy (advisories: fail), checked again on the host after the
+    #: engine deploy and before any container is changed: its engine did not run when
+    #: observed, or the plan's engine changes install packages that may carry the fixes
+    policy_rechecks: dict[str, EnginePolicy] = field(default_factory=dict)
 
     def plan(self, failures: Mapping[str, str]) -> Plan:
         return Plan.from_hosts(self.plans.values(), errors={**failures, **self.errors})
 
 
-def host_command(desired: HostDesired) -> str:
-    """The one command that observes a host: engine, Docker state, locks, revision numbers."""
+def host_command(desired: HostDesired, advisory_ids: Sequence[str] | None = None) -> str:
+    """The one command that observes a host: engine, Docker state, locks, revision numbers,
+    and, with ``advisory_ids`` (the host has an engine policy), the engine's layers."""
     return sectioned_script(
         [
             *FACT_SECTIONS,
+            *(layer_sections(advisory_ids) if advisory_ids is not None else ()),
             (DOCKER_PART, observe_command(desired)),
             (LOCKS_PART, lock_state_command(desired.stacks)),
             (REVISIONS_PART, numbers_script(desired.stacks)),
@@ -126,7 +136,14 @@ def observe_and_plan(
     obs = Observation()
     for name, target in targets.items():
         obs.desired[name] = desired_for_host(stacks, name, target.groups | {name})
-    results = session.run_everywhere(lambda host: host_command(obs.desired[host.name]))
+    advisories = load_advisories() if any(_checks_advisories(e) for e in engines.values()) else ()
+    ids = tuple(n for a in advisories for n in a.names)
+
+    def command(host: Any) -> str:
+        checked = _checks_advisories(engines[host.name])
+        return host_command(obs.desired[host.name], ids if checked else None)
+
+    results = session.run_everywhere(command)
     for name, result in results.items():
         if not result.ok and not result.stdout.strip():
             obs.errors[name] = f"cannot observe the host: {result.stderr.strip()[-500:]}"
@@ -160,6 +177,30 @@ def observe_and_plan(
         except ObserveError as exc:
             obs.errors[name] = str(exc)
             continue
+        policy = engines[name].policy
+        if policy is not None and _checks_advisories(engines[name]):
+            found = assess(parse_layers(name, result.stdout), advisories)
+            hp = _with_policy(obs, replace(hp, engine=engine), policy, found)
         obs.plans[name] = replace(hp, engine=engine)
         obs.engine_states[name] = engine_state
     return obs
+
+
+def _with_policy(
+    obs: Observation, hp: HostPlan, policy: EnginePolicy, found: tuple[Assessment, ...]
+) -> HostPlan:
+    """The host's plan with its engine policy's verdict (docs/engine.md)."""
+    lines, errors = policy_verdict(policy, found)
+    installs = any(c.startswith("install packages") for c in hp.engine)
+    if policy.advisories == "fail" and (installs or hp.host in obs.engine_pending):
+        # The engine this apply installs or starts decides: checked on the host
+        # after the engine deploy (fleetform.executor.operations.containers).
+        obs.policy_rechecks[hp.host] = policy
+        note = recheck_note(policy, found)
+        return replace(hp, advisories=lines, warnings=(*hp.warnings, note))
+    return replace(hp, advisories=lines, errors=(*hp.errors, *errors))
+
+
+def _checks_advisories(settings: EngineSettings) -> bool:
+    """A stack on the host has an ``engine:`` section and its policy is not ``ignore``."""
+    return settings.policy is not None and settings.policy.advisories != "ignore"

@@ -29,6 +29,10 @@ from pyinfra.api.command import FileUploadCommand, StringCommand
 from pyinfra.api.operation import operation
 from pyinfra.context import host
 
+from fleetform.engine.advisories import load_advisories
+from fleetform.engine.layers import parse_layers
+from fleetform.engine.layers_script import layers_script
+from fleetform.engine.policy import still_affected
 from fleetform.executor.observation import mounts_secrets
 from fleetform.executor.steps import (
     SECRET_ENV_DIR,
@@ -39,6 +43,7 @@ from fleetform.executor.steps import (
     secret_files,
 )
 from fleetform.executor.uploads import Step, Upload, UploadError, image_uploads
+from fleetform.model import EnginePolicy
 from fleetform.observe import ObserveError, observe_command, parse_observed
 from fleetform.opfailure import failing_command
 from fleetform.plan import HostPlan, plan_host
@@ -99,6 +104,7 @@ def containers(
     plans: Mapping[str, HostPlan],
     desired: Mapping[str, Any] | None = None,
     replan: Collection[str] = (),
+    policies: Mapping[str, EnginePolicy] | None = None,
 ) -> Generator[Any, None, None]:
     """Converge this host's containers, networks, volumes and images to its plan.
 
@@ -106,11 +112,22 @@ def containers(
     ``replan`` (their engine was not ready when observed) are observed and
     planned again from ``desired``.  Everything is keyed by host so that the
     same operation is added on every host: pyinfra's API identifies
-    operations by their position.
+    operations by their position.  A host in ``policies`` has its engine's
+    layers checked against its engine policy first (docs/engine.md): still
+    affected, its containers are left alone.
     """
     host_plan = plans.get(host.name)
     if host_plan is None:
         return
+    policy = (policies or {}).get(host.name)
+    if policy is not None:
+        advisories = load_advisories()
+        script = layers_script(n for a in advisories for n in a.names)
+        _, output = host.run_shell_command(StringCommand(script))
+        refusal = still_affected(policy, parse_layers(host.name, output.stdout), advisories)
+        if refusal is not None:
+            yield failing_command(refusal)
+            return
     if host.name in replan and desired is not None:
         want = desired[host.name]
         _, output = host.run_shell_command(StringCommand(observe_command(want)))

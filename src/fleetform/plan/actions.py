@@ -157,6 +157,9 @@ class HostPlan:
     engine: tuple[str, ...] = ()
     #: the host proxy's changes (fleetform.plan.proxy), carried out after the containers
     proxy: tuple[ProxyAction, ...] = ()
+    #: advisories affecting the host's engine layers that engine.policy counts
+    #: (docs/engine.md); shown, never a change
+    advisories: tuple[str, ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -175,6 +178,7 @@ class HostPlan:
             "engine": list(self.engine),
             "actions": [a.to_json() for a in self.actions],
             "proxy": [a.to_json() for a in self.proxy],
+            "advisories": list(self.advisories),
         }
 
 

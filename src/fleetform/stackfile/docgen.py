@@ -51,6 +51,7 @@ _SECTIONS = [
     ("engine", "#/$defs/engine"),
     ("engine.daemon", "#/$defs/daemon"),
     ("engine.registries.*", "#/$defs/registry"),
+    ("engine.policy", "#/$defs/enginePolicy"),
     ("networks.*", "#/$defs/network"),
     ("networks.*.ipam", "#/$defs/ipam"),
     ("volumes.*", "#/$defs/volume"),

@@ -10,7 +10,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from fleetform.model import Engine, IPAMPool, Network, RegistryCA, SourceKind, Stack, Volume
+from fleetform.model import (
+    Engine,
+    EnginePolicy,
+    IPAMPool,
+    Network,
+    RegistryCA,
+    SourceKind,
+    Stack,
+    Volume,
+)
 from fleetform.stackfile.daemon import daemon_problems
 from fleetform.stackfile.files import InputFileError, read_small_file
 from fleetform.stackfile.identity import stack_file_identity
@@ -80,6 +89,18 @@ def build_engine(spec: dict[str, Any] | None, base: Path, report: Report) -> Eng
         daemon_json=daemon_json,
         registries=tuple(registries),
         users=tuple(sorted(spec.get("users", []))),
+        policy=_policy(spec.get("policy")),
+    )
+
+
+def _policy(spec: dict[str, Any] | None) -> EnginePolicy | None:
+    """``engine.policy`` (the schema has checked its values)."""
+    if spec is None:
+        return None
+    return EnginePolicy(
+        advisories=spec.get("advisories", "warn"),
+        min_severity=spec.get("min_severity", "low"),
+        allow=tuple(sorted(spec.get("allow", []))),
     )
 
 

@@ -21,9 +21,12 @@ import posixpath
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from fleetform.engine.advisories import assess, load_advisories
 from fleetform.engine.packages import package_plan
+from fleetform.engine.policy import counted
 from fleetform.engine.settings import EngineSettings, EngineSettingsError
 from fleetform.engine.state import CERTS_DIR, ENGINE_PACKAGES, parse_os_release
+from fleetform.model import EnginePolicy
 from fleetform.verify.checks import Check, Outcome, _show
 from fleetform.verify.state import HostState, Needs
 
@@ -31,9 +34,11 @@ ENGINE = "engine"
 
 
 def engine_needs(settings: EngineSettings) -> Needs:
+    checked = settings.policy is not None and settings.policy.advisories != "ignore"
     return Needs(
         packages=ENGINE_PACKAGES,
         files=tuple(ca_path(r.registry) for r in settings.registries),
+        advisory_ids=tuple(n for a in load_advisories() for n in a.names) if checked else None,
     )
 
 
@@ -96,9 +101,32 @@ def engine_checks(settings: EngineSettings) -> list[Check]:
                 _file_probe(path, reg.ca_cert),
             )
         )
+    policy = settings.policy
+    if policy is not None and policy.advisories != "ignore":
+        expected = (
+            f"no advisory at or above {policy.min_severity} (engine.policy: {policy.advisories})"
+        )
+        checks.append(Check(ENGINE, "advisories", expected, _advisories_probe(policy)))
     # Engine checks read files and services, and say themselves when docker
     # info is missing: they are meaningful with dockerd down.
     return [dataclasses.replace(c, needs_engine=False) for c in checks]
+
+
+def _advisories_probe(policy: EnginePolicy) -> Callable[[HostState], Outcome]:
+    """The policy's counted findings on the host's layers: with ``fail`` any one fails
+    the check; with ``warn`` the check passes and names them."""
+    advisories = load_advisories()
+
+    def probe(state: HostState) -> Outcome:
+        if state.layers is None or state.layers.status == "unreachable":
+            return Outcome(False, "the engine's layers could not be read")
+        found = counted(policy, assess(state.layers, advisories))
+        ids = ", ".join(f"{a.advisory.id} ({a.advisory.component})" for a in found)
+        if not found:
+            return Outcome(True, "none")
+        return Outcome(policy.advisories != "fail", f"affected by {ids}")
+
+    return probe
 
 
 def _packages_probe(settings: EngineSettings) -> Callable[[HostState], Outcome]:

@@ -63,6 +63,7 @@ def checks_for_host(
         volumes=tuple(v.name for v in desired.volumes),
         # every host with a stack: a backend the stack no longer proxies is stale
         proxy=bool(desired.stacks),
+        advisory_ids=engine.advisory_ids,
     )
     return HostChecks(host, tuple(checks), needs)
 

@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleetform.engine.layers import HostLayers, parse_layers
+from fleetform.engine.layers_script import layer_sections
 from fleetform.observe.sections import Section, sectioned_script, split_sections
 from fleetform.proxy.host import HAPX, OBSERVE_SCRIPT, ObservedProxy, parse_observed_proxy
 from fleetform.proxy.runtime import RuntimeReplyError, ServerState, parse_servers_state
@@ -48,6 +50,9 @@ class Needs:
     files: tuple[str, ...] = ()
     #: HAProxy's package, service, haproxy.cfg and runtime slots (docs/proxy.md)
     proxy: bool = False
+    #: the engine's layers, with the changelog lines naming these advisory ids
+    #: (engine.policy; None: not gathered)
+    advisory_ids: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,8 @@ class HostState:
     proxy: ObservedProxy | None = None
     #: ``show servers state`` of every backend (``None``: the runtime API did not answer)
     proxy_servers: tuple[ServerState, ...] | None = None
+    #: the engine's layers (``None``: not gathered)
+    layers: HostLayers | None = None
 
     def container(self, name: str) -> Mapping[str, Any] | None:
         for c in self.containers:
@@ -176,6 +183,8 @@ def gather_script(needs: Needs) -> str:
     if needs.proxy:
         parts.append(("proxy", OBSERVE_SCRIPT))
         parts.append(("proxy_servers", f"{HAPX}\nff_hapx 'show servers state' 2>&1 </dev/null"))
+    if needs.advisory_ids is not None:
+        parts += layer_sections(needs.advisory_ids)
     return sectioned_script(parts)
 
 
@@ -267,7 +276,9 @@ def parse_state(output: str, needs: Needs = Needs()) -> HostState:
     daemon = s.get("daemon_json")
     runc = s.get("runc")
     proxy = s.get("proxy")
+    layers = parse_layers("", output) if needs.advisory_ids is not None else None
     return HostState(
+        layers=layers,
         packages=_parse_packages(s.get("packages", empty).text),
         services=_parse_services(s.get("services", empty).text),
         os_release=tuple(s.get("os", empty).text.splitlines()),
