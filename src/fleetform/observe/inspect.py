@@ -20,6 +20,7 @@ from fleetform.model import (
     LABEL_SERVICE,
     LABEL_STACK,
     LABEL_STACK_FILE,
+    PROJECTS_DIR,
     Pairs,
 )
 from fleetform.plan.fields import Json, sorted_pairs
@@ -130,10 +131,17 @@ def _source(mount: Json) -> str:
     return source
 
 
+def _uploaded(source: str) -> bool:
+    """A mounted secret's file, or an uploaded project file or config: not a
+    declared mount, its label stands for it (fleetform.plan.secrets,
+    fleetform.plan.projectfiles)."""
+    if source.startswith(f"{SECRET_FILES_DIR}/"):
+        return True
+    parts = source.removeprefix(f"{PROJECTS_DIR}/").split("/")
+    return source.startswith(f"{PROJECTS_DIR}/") and len(parts) > 2 and parts[1] == "files"
+
+
 def _mounts(raw: list[Json] | None) -> tuple[MountSpec, ...]:
-    # A mounted secret's file is not a declared mount: the fleetform.secrets
-    # label stands for it (fleetform.plan.secrets).
-    secret = f"{SECRET_FILES_DIR}/"
     mounts = [
         MountSpec(
             type=m.get("Type", "volume"),
@@ -143,7 +151,7 @@ def _mounts(raw: list[Json] | None) -> tuple[MountSpec, ...]:
             tmpfs_size=(m.get("TmpfsOptions") or {}).get("SizeBytes") or None,
         )
         for m in raw or []
-        if not (m.get("Type") == "bind" and str(m.get("Source", "")).startswith(secret))
+        if not (m.get("Type") == "bind" and _uploaded(str(m.get("Source", ""))))
     ]
     return tuple(sorted(mounts, key=lambda m: m.target))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from fleetform.stackfile.problems import DocPath
 
-TOP_LEVEL = frozenset({"configs", "include", "models"})
+TOP_LEVEL = frozenset({"include", "models"})
 
 SERVICE = frozenset(
     {

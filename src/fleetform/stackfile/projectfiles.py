@@ -91,7 +91,10 @@ def read_tree(folder: Path) -> Tree:
         # os.walk does not descend into linked folders: they are recreated as links.
     if size > MAX_PROJECT_BYTES:
         raise TreeError(f"it holds {size} bytes; project folders are limited to 64 MiB")
-    key = lambda rel: PurePosixPath(rel).parts  # noqa: E731
+
+    def key(rel: str) -> tuple[str, ...]:
+        return PurePosixPath(rel).parts
+
     return Tree(
         tuple(sorted(dirs, key=key)),
         tuple(sorted(files, key=lambda f: key(f[1]))),
@@ -132,9 +135,7 @@ def _shown(rel: str) -> str:
 def _project_file(mount: Mount, rel: str, local: Path) -> ProjectFile:
     if local.is_dir():
         name = local.resolve().name if rel == "." else PurePosixPath(rel).name
-        return ProjectFile(
-            _shown(rel), mount.target, tree_digest(local), name, local, folder=True
-        )
+        return ProjectFile(_shown(rel), mount.target, tree_digest(local), name, local, folder=True)
     if local.stat().st_size > MAX_PROJECT_BYTES:
         raise TreeError("it is larger than 64 MiB, the limit for project files")
     return ProjectFile(
