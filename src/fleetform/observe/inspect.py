@@ -14,6 +14,7 @@ import re
 
 from fleetform.model import (
     LABEL_CONFIG_HASH,
+    LABEL_PROJECT_FILES,
     LABEL_REPLICA,
     LABEL_SECRET_KEYS,
     LABEL_SECRETS,
@@ -45,6 +46,7 @@ OWNERSHIP_LABELS = frozenset(
         LABEL_CONFIG_HASH,
         LABEL_SECRET_KEYS,
         LABEL_SECRETS,
+        LABEL_PROJECT_FILES,
     }
 )
 

@@ -109,7 +109,9 @@ def _short(digest: object) -> str:
 
 def _what(origin: object) -> str:
     text = str(origin)
-    return text if text.startswith("config ") else f"project file {text}"
+    if text.startswith("config "):
+        return text
+    return f"project folder {text}" if text.endswith("/") else f"project file {text}"
 
 
 def _mounted(target: str, entry: Mapping[str, Any]) -> str:

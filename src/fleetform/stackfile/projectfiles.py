@@ -135,7 +135,9 @@ def _shown(rel: str) -> str:
 def _project_file(mount: Mount, rel: str, local: Path) -> ProjectFile:
     if local.is_dir():
         name = local.resolve().name if rel == "." else PurePosixPath(rel).name
-        return ProjectFile(_shown(rel), mount.target, tree_digest(local), name, local, folder=True)
+        # The trailing `/` says "folder" in plans: `project folder ./conf.d/`.
+        origin = _shown(rel).rstrip("/") + "/"
+        return ProjectFile(origin, mount.target, tree_digest(local), name, local, folder=True)
     if local.stat().st_size > MAX_PROJECT_BYTES:
         raise TreeError("it is larger than 64 MiB, the limit for project files")
     return ProjectFile(
