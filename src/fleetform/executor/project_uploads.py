@@ -87,6 +87,14 @@ def _file_steps(c: DesiredContainer, f: ProjectFile) -> list[Step]:
         digest = f.digest.removeprefix("sha256:")
         check = f"{digest}  {posixpath.join(final, f.name)}"
         ready = f"printf '%s\\n' {q(check)} | sha256sum -c --status 2>/dev/null"
+        # The file is uploaded as it is now: refuse content the plan did not show.
+        staged = q(f"{digest}  {inside}")
+        steps.append(
+            Shell(
+                f"printf '%s\\n' {staged} | sha256sum -c --status || "
+                f"{{ echo {q(f'{f.origin} changed since the plan; plan again')} >&2; exit 1; }}"
+            )
+        )
     # Already there with this content: keep it (a running container may mount it).
     steps.append(
         Shell(
@@ -132,6 +140,9 @@ def project_steps(action: Action) -> tuple[Step, ...]:
         return ()
     steps: list[Step] = [Shell(f"install -d -m 755 -- {q(files_dir(c.stack))}")]
     for f in c.files:
-        steps += _file_steps(c, f)
+        try:
+            steps += _file_steps(c, f)
+        except OSError as exc:
+            raise UploadError(f"project file {f.local}: {exc.strerror or exc}") from None
     steps += _data_steps(c)
     return tuple(steps)

@@ -63,6 +63,8 @@ def read_tree(folder: Path) -> Tree:
     A link pointing outside the folder is refused: it would not resolve on
     the host, and following it could upload files of this machine.
     """
+    if not folder.is_dir():
+        raise TreeError(f"{folder} is not a folder on this machine")
     root = os.path.realpath(folder)
     dirs: list[str] = []
     files: list[tuple[Path, str, int]] = []
