@@ -166,3 +166,21 @@ def test_config_problems_are_named(project: Path, monkeypatch: pytest.MonkeyPatc
     )
     assert any("`0999` is not a file mode" in m for m in got)
     assert any("config ok is mounted at `/ok`, where something else is mounted" in m for m in got)
+
+
+def test_config_prints_project_paths_relative_and_reads_back_the_same(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fleetform.cli import main
+    from fleetform.stackfile import load_stacks
+
+    text = web(
+        "['./nginx.conf:/etc/nginx/nginx.conf:ro', './conf.d:/c:ro', './pgdata:/d']",
+        "    configs: [motd]\nconfigs:\n  motd: {content: hi}\n",
+    )
+    stack = write(project, text)
+    assert main(["config", str(stack)]) == 0
+    out = capsys.readouterr().out
+    assert "source: ./nginx.conf" in out and "source: ./pgdata" in out
+    again = write(project, out, "again.yml")
+    assert load_stacks([again])[0].services == load_stacks([stack])[0].services
