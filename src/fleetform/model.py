@@ -53,6 +53,9 @@ LABEL_SECRET_KEYS = "fleetform.secret-keys"
 #: A container's mounted secrets: targets and keyed digests, never values; see
 #: fleetform.plan.secrets.
 LABEL_SECRETS = "fleetform.secrets"
+#: A container's uploaded project files and configs: targets and content
+#: digests (sha256: they are not secret); see fleetform.plan.projectfiles.
+LABEL_PROJECT_FILES = "fleetform.project-files"
 LABEL_NETWORK = "fleetform.network"
 LABEL_VOLUME = "fleetform.volume"
 
@@ -172,6 +175,42 @@ class Mount:
     source: str | None = None
     read_only: bool = False
     tmpfs_size: int | None = None  # bytes
+    #: a writable folder of the project (``./pgdata``), normalised and relative
+    #: (``pgdata``): runtime data, kept in the stack's data folder on each host
+    #: (:data:`PROJECTS_DIR`), so ``source`` is None.
+    data: str | None = None
+    #: where that folder is on this machine: it seeds the host's folder once,
+    #: when it exists here.
+    seed: Path | None = None
+
+
+#: Where a host keeps each stack's project files (``<stack>/files``) and
+#: runtime data folders (``<stack>/data``).
+PROJECTS_DIR = "/var/lib/fleetform/projects"
+
+
+@dataclass(frozen=True)
+class ProjectFile:
+    """A file or read-only folder of the project, or a ``configs`` entry, that a
+    service mounts: uploaded to a managed folder on each host and bind-mounted
+    from there.  ``digest`` (``sha256:<hex>`` of the content; for a folder, of
+    its tree) is in the container's ``fleetform.project-files`` label, so an
+    edit recreates exactly the containers that mount it.
+    """
+
+    origin: str  # for plans: ``./nginx.conf``, ``config app``
+    target: str  # absolute path in the container
+    digest: str
+    name: str  # the file's (or folder's) name on the host
+    local: Path | None = None  # the file or folder on this machine; None: ``content``
+    content: bytes = field(default=b"", repr=False)
+    folder: bool = False
+    read_only: bool = True
+    #: owner and mode of the host's file (configs); None: as uploaded (root, the
+    #: project file's own mode)
+    uid: int | None = None
+    gid: int | None = None
+    mode: int | None = None
 
 
 @dataclass(frozen=True)
@@ -362,6 +401,8 @@ class Service:
     volumes: tuple[Mount, ...] = ()
     #: in the stack file's order (validation rejects two at one target)
     secrets: tuple[SecretMount, ...] = ()
+    #: project files, read-only project folders and configs it mounts
+    files: tuple[ProjectFile, ...] = ()
     networks: tuple[NetworkAttachment, ...] = ()
     restart: RestartPolicy = field(default_factory=RestartPolicy)
     healthcheck: Healthcheck | None = None

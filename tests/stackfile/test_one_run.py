@@ -126,7 +126,7 @@ def test_a_reference_to_an_undeclared_part_is_still_reported(tmp_path: Path) -> 
     )
     assert messages(stack) == [
         "foo: unknown key `foo` (known keys: version, name, hosts, engine, networks, volumes, "
-        "secrets, services)",
+        "secrets, configs, services)",
         "services.web.depends_on.db: depends on `db`, which is not a service (services: web)",
         "services.web.networks[0]: network `back` is not declared under the top-level `networks`",
         "services.web.volumes[0]: volume `data` is not declared under the top-level `volumes`",
@@ -175,15 +175,14 @@ def test_with_its_hosts_rejected_a_stack_clashes_only_with_itself(tmp_path: Path
 def test_compose_keys_fleetform_lacks_are_named_and_not_taken_for_typos(tmp_path: Path) -> None:
     stack = write(
         tmp_path,
-        "version: 1\nname: c\nconfigs: {}\nmodels: {}\nservces: {}\nbogus: 1\n"
+        "version: 1\nname: c\nmodels: {}\nservces: {}\nbogus: 1\n"
         "services:\n  web: {image: x, scale: 2, tmpfs: /run, imgae: y}\n",
     )
     assert messages(stack) == [
-        "configs: `configs` is a Compose key fleetform does not support yet",
         "models: `models` is a Compose key fleetform does not support yet",
         "servces: unknown key `servces` (did you mean `services`?)",
         "bogus: unknown key `bogus` (known keys: version, name, hosts, engine, networks, volumes, "
-        "secrets, services)",
+        "secrets, configs, services)",
         "services.web.scale: `scale` is a Compose key fleetform does not support yet; "
         "use `deploy.replicas`",
         "services.web.tmpfs: `tmpfs` is a Compose key fleetform does not support yet",
@@ -278,14 +277,14 @@ def test_the_cli_lists_schema_and_semantic_problems_in_one_run(
 ) -> None:
     bad = write(
         tmp_path,
-        "version: 1\nname: t\nconfigs: {}\nservices:\n  web:\n    image: x\n"
+        "version: 1\nname: t\nmodels: {}\nservices:\n  web:\n    image: x\n"
         "    ports: ['99999:80']\n",
     )
     assert main(["validate", str(bad)]) == 1
     out = capsys.readouterr()
     assert out.out == ""
     assert out.err.splitlines() == [
-        f"{bad}:3:1 configs: `configs` is a Compose key fleetform does not support yet",
+        f"{bad}:3:1 models: `models` is a Compose key fleetform does not support yet",
         f"{bad}:7:13 services.web.ports[0]: 99999 is not a valid port (1-65535)",
         "2 problems in 1 file",
     ]

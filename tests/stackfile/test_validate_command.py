@@ -72,7 +72,7 @@ def test_text_problems_go_to_stderr_with_a_count(
     assert out.err.splitlines() == [
         f"{bad}:2:7 name: `Bad` is not a valid stack name: names must be lower case (`bad`)",
         f"{bad}:3:1 foo: unknown key `foo` (known keys: version, name, hosts, engine, networks, "
-        "volumes, secrets, services)",
+        "volumes, secrets, configs, services)",
         "2 problems in 1 file",
     ]
 

@@ -76,8 +76,11 @@ def _port(port: Port) -> dict[str, Any]:
 
 def _mount(mount: Mount) -> dict[str, Any]:
     out: dict[str, Any] = {"type": mount.type, "target": mount.target}
-    if mount.source:
-        out["source"] = mount.source.replace("$", "$$")
+    # A project path stays relative (Compose prints it absolute, but here an
+    # absolute source is a path on the host: the output must read back the same).
+    source = f"./{mount.data}" if mount.data is not None else mount.source
+    if source:
+        out["source"] = source.replace("$", "$$")
     if mount.read_only:
         out["read_only"] = True
     if mount.tmpfs_size is not None:
@@ -106,8 +109,14 @@ def resolved(one: Loaded) -> dict[str, Any]:
             spec["env_file"] = _env_files(spec["env_file"], one.stack.source.resolve().parent)
         if service.ports:
             spec["ports"] = [_port(p) for p in service.ports]
-        if service.volumes:
-            spec["volumes"] = [_mount(m) for m in service.volumes]
+        uploaded = [
+            Mount("bind", f.target, f.origin.rstrip("/") or ".", f.read_only)
+            for f in service.files
+            if not f.origin.startswith("config ")
+        ]
+        mounts = sorted([*service.volumes, *uploaded], key=lambda m: m.target)
+        if mounts:
+            spec["volumes"] = [_mount(m) for m in mounts]
     for key in ("networks", "volumes"):
         if isinstance(doc.get(key), dict):  # `data:` with nothing under it is `{}`
             doc[key] = {k: {} if v is None else v for k, v in doc[key].items()}

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from fleetform.model import (
     LABEL_CONFIG_HASH,
     LABEL_NETWORK,
+    LABEL_PROJECT_FILES,
     LABEL_REPLICA,
     LABEL_SECRET_KEYS,
     LABEL_SECRETS,
@@ -29,6 +30,7 @@ from fleetform.plan.desired import (
     DesiredNetwork,
     DesiredVolume,
 )
+from fleetform.plan.projectfiles import host_path
 from fleetform.plan.secrets import host_files
 from fleetform.plan.spec import FIELDS, ContainerSpec, MountSpec, NetSpec
 from fleetform.secrets import secret_keys_label
@@ -243,10 +245,13 @@ def container_create_argv(
             (LABEL_SECRET_KEYS, secret_keys_label(c.secret_env_keys)),
             # Targets and keyed digests of mounted secrets, never values.
             *(((LABEL_SECRETS, c.secrets_label),) if c.secrets else ()),
+            # Origins and content digests of uploaded project files and configs.
+            *(((LABEL_PROJECT_FILES, c.files_label),) if c.files else ()),
             *spec.labels,
         )
     )
     argv += secret_mount_args(c)
+    argv += project_mount_args(c)
     for key, value in spec.env:
         if key not in c.secret_keys:
             argv += ["--env", f"{key}={value}"]
@@ -268,6 +273,18 @@ def secret_mount_args(c: DesiredContainer) -> list[str]:
     out = []
     for secret, path in host_files(c.name, c.secrets, c.secrets_label):
         out += ["--mount", _mount("bind", secret.target, path, True, None)]
+    return out
+
+
+def project_mount_args(c: DesiredContainer) -> list[str]:
+    """``--mount`` of each uploaded project file, folder and config at its target.
+
+    They are uploaded before the container is created
+    (:mod:`fleetform.executor.project_uploads`); only their paths are here.
+    """
+    out = []
+    for f in c.files:
+        out += ["--mount", _mount("bind", f.target, host_path(c.stack, f), f.read_only, None)]
     return out
 
 

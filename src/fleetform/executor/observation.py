@@ -40,8 +40,9 @@ from fleetform.observe import (
     split_sections,
 )
 from fleetform.plan import HostPlan, Plan, plan_host
-from fleetform.plan.desired import HostDesired, desired_for_host
+from fleetform.plan.desired import HostDesired, desired_for_host, project_paths
 from fleetform.plan.observed import Observed
+from fleetform.plan.projectfiles import observe_script, parse_observed_paths
 from fleetform.proxy.host import OBSERVE_SCRIPT as PROXY_SCRIPT
 from fleetform.proxy.host import ObservedProxy, parse_observed_proxy
 from fleetform.revisions.host import (
@@ -67,6 +68,8 @@ PROXY_PART = "proxy"
 KEY_PART = "digest-key"
 #: the part that lists the host's secret files (names only): a reboot empties the tmpfs
 SECRET_FILES_PART = "secret-files"
+#: the part that says which uploaded project files and data folders the host has
+PROJECT_PART = "project-files"
 _FILES = shlex.quote(SECRET_FILES_DIR)
 SECRET_FILES_SCRIPT = f"if [ -d {_FILES} ]; then find {_FILES} -mindepth 2 -maxdepth 2 -type f; fi"
 
@@ -109,6 +112,7 @@ def host_command(desired: HostDesired, advisory_ids: Sequence[str] | None = None
             (PROXY_PART, PROXY_SCRIPT),
             (KEY_PART, digest_key_script(create=mounts_secrets(desired))),
             (SECRET_FILES_PART, SECRET_FILES_SCRIPT),
+            (PROJECT_PART, observe_script(project_paths(desired))),
         ]
     )
 
@@ -166,8 +170,12 @@ def observe_and_plan(
         key = parse_digest_key(parts[KEY_PART].text) if KEY_PART in parts else None
         listed = parts.get(SECRET_FILES_PART)
         files = None if listed is None or listed.rc != 0 else frozenset(listed.text.splitlines())
+        project = parts.get(PROJECT_PART)
+        paths = None if project is None or project.rc != 0 else parse_observed_paths(project.text)
         try:
-            observed = replace(parse_observed(docker_doc), digest_key=key, secret_files=files)
+            observed = replace(
+                parse_observed(docker_doc), digest_key=key, secret_files=files, project_paths=paths
+            )
             hp = plan_host(obs.desired[name], observed, proxy)
         except EngineUnavailable as exc:
             obs.engine_pending.add(name)

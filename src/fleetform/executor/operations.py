@@ -34,6 +34,7 @@ from fleetform.engine.layers import parse_layers
 from fleetform.engine.layers_script import layers_script
 from fleetform.engine.policy import still_affected
 from fleetform.executor.observation import mounts_secrets
+from fleetform.executor.project_uploads import project_steps
 from fleetform.executor.steps import (
     SECRET_ENV_DIR,
     host_commands,
@@ -65,6 +66,7 @@ def plan_commands(host_plan: HostPlan) -> Generator[Any, None, None]:
     """
     try:
         uploads = [image_uploads(action) for action in host_plan.actions]
+        project = [project_steps(action) for action in host_plan.actions]
     except UploadError as exc:
         yield failing_command(str(exc))
         return
@@ -74,8 +76,10 @@ def plan_commands(host_plan: HostPlan) -> Generator[Any, None, None]:
         yield StringCommand(f"install -d -m 700 {shlex.quote(SECRET_ENV_DIR)}")
     files = [secret_files(action) for action in host_plan.actions]
     # host_commands returns nothing for a plan with errors; zip then yields nothing.
-    for command, steps, env_file, mounted in zip(commands, uploads, env_files, files, strict=False):
+    together = zip(commands, uploads, env_files, files, project, strict=False)
+    for command, steps, env_file, mounted, files_of_project in together:
         yield from _steps(steps.before)
+        yield from _steps(files_of_project)
         if env_file is not None:
             path, content = env_file
             yield FileUploadCommand(io.BytesIO(content.encode()), path)
@@ -94,7 +98,8 @@ def plan_commands(host_plan: HostPlan) -> Generator[Any, None, None]:
 def _steps(steps: tuple[Step, ...]) -> Generator[Any, None, None]:
     for step in steps:
         if isinstance(step, Upload):
-            yield FileUploadCommand(str(step.src), step.dest)
+            src = io.BytesIO(step.src) if isinstance(step.src, bytes) else str(step.src)
+            yield FileUploadCommand(src, step.dest)
         else:
             yield StringCommand(step.command)
 

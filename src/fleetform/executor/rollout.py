@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from fleetform.executor.project_uploads import project_steps
 from fleetform.executor.rollout_steps import rollout_recreate_command, swap_back_command
 from fleetform.executor.session import CommandResult, Session
 from fleetform.executor.steps import (
@@ -35,6 +36,7 @@ from fleetform.executor.steps import (
     secret_files,
 )
 from fleetform.executor.switch import start_first_command, switch_back_command, uses_switch
+from fleetform.executor.uploads import Step, Upload, UploadError
 from fleetform.plan.rollout import Rollout, ServiceRollout, Unit, after_batch
 from fleetform.revisions.host import StackNumbers
 from fleetform.runlog.audit import action_line_command, append_script, entry
@@ -99,6 +101,7 @@ def run_marked(
     jobs: list[tuple[str, str, str]],
     uploads: dict[str, list[tuple[str, str]]] | None = None,
     files: dict[str, list[SecretFile]] | None = None,
+    project: dict[str, list[Step]] | None = None,
 ) -> dict[tuple[str, str], str | None]:
     """Run ``(host, key, command)`` jobs, one round: each host's jobs in one command,
     all hosts in parallel.  Each job -> None when its command succeeded, else why not.
@@ -113,7 +116,7 @@ def run_marked(
         scripts.setdefault(host, []).append(
             f"if ( {command} ); then echo {_OK} {name}; else echo {_FAILED} {name}; fi"
         )
-    results = _round(session, scripts, uploads, files)
+    results = _round(session, scripts, uploads, files, project)
     out: dict[tuple[str, str], str | None] = {}
     for host, key, _ in jobs:
         res = results.get(host)
@@ -135,6 +138,7 @@ def _round(
     scripts: dict[str, list[str]],
     uploads: dict[str, list[tuple[str, str]]] | None = None,
     files: dict[str, list[SecretFile]] | None = None,
+    project: dict[str, list[Step]] | None = None,
 ) -> dict[str, CommandResult]:
     """One command per host of ``scripts`` (joined with ``;``), all hosts in parallel.
 
@@ -150,6 +154,10 @@ def _round(
         for file in mine:
             host.put_file(io.BytesIO(file.content), file.path)
             session.run_on(host, file.owner_command())
+        failed = _project_uploads(session, host, (project or {}).get(host.name, []))
+        if failed is not None:
+            # The new containers would mount missing files: none is started.
+            return f"echo {shlex.quote(failed)} >&2; false"
         for path, content in (uploads or {}).get(host.name, []):
             # Uploaded just before the command that reads and removes it.
             session.run_on(host, f"install -d -m 700 {shlex.quote(SECRET_ENV_DIR)}")
@@ -159,6 +167,20 @@ def _round(
     return session.run_everywhere(command_for, hosts=hosts)
 
 
+def _project_uploads(session: Session, host: Any, steps: list[Step]) -> str | None:
+    """Run the project files' steps (fleetform.executor.project_uploads); why one failed."""
+    for step in steps:
+        if isinstance(step, Upload):
+            src = io.BytesIO(step.src) if isinstance(step.src, bytes) else str(step.src)
+            if not host.put_file(src, step.dest):
+                return f"cannot upload project file {step.dest}"
+            continue
+        result = session.run_on(host, step.command)
+        if not result.ok:
+            return f"project files: {step.command}: {result.stderr.strip()[-300:]}"
+    return None
+
+
 def _run_batch(
     session: Session, batch: tuple[Unit, ...], monitor: float, env_dir: str
 ) -> dict[Unit, str | None]:
@@ -166,6 +188,7 @@ def _run_batch(
     jobs = []
     uploads: dict[str, list[tuple[str, str]]] = {}
     files: dict[str, list[SecretFile]] = {}
+    project: dict[str, list[Step]] = {}
     for unit in batch:
         if uses_switch(unit.action.container):
             command = start_first_command(unit.action, monitor, env_dir)
@@ -176,7 +199,11 @@ def _run_batch(
         if env is not None:
             uploads.setdefault(unit.host, []).append(env)
         files.setdefault(unit.host, []).extend(secret_files(unit.action))
-    outcomes = run_marked(session, jobs, uploads, files)
+        try:
+            project.setdefault(unit.host, []).extend(project_steps(unit.action))
+        except UploadError as exc:
+            jobs[-1] = (unit.host, unit.name, f"echo {shlex.quote(str(exc))} >&2; false")
+    outcomes = run_marked(session, jobs, uploads, files, project)
     return {unit: outcomes[(unit.host, unit.name)] for unit in batch}
 
 

@@ -33,8 +33,9 @@ from fleetform.model import Stack
 from fleetform.observe import EngineUnavailable, ObserveError, observe_command, parse_observed
 from fleetform.opfailure import failing_command
 from fleetform.plan import HostPlan, plan_host
-from fleetform.plan.desired import HostDesired, desired_for_host
+from fleetform.plan.desired import HostDesired, desired_for_host, project_paths
 from fleetform.plan.observed import Observed
+from fleetform.plan.projectfiles import observe_script, parse_observed_paths
 from fleetform.revisions.host import digest_key_script, parse_digest_key
 
 
@@ -120,7 +121,7 @@ def stack_containers(stacks: list[Stack]) -> Generator[Any, None, None]:
     except ObserveError as exc:
         yield failing_command(f"cannot observe the host: {exc}")
         return
-    observed = _with_secret_facts(desired, observed)
+    observed = _with_project_facts(desired, _with_secret_facts(desired, observed))
     host_plan = plan_host(desired, observed)
     if host_plan.has_changes or host_plan.errors or host_plan.warnings:
         for line in host_plan.lines():
@@ -146,6 +147,15 @@ def _with_secret_facts(desired: HostDesired, observed: Observed) -> Observed:
         digest_key=parse_digest_key(key or ""),
         secret_files=None if files is None else frozenset(files.splitlines()),
     )
+
+
+def _with_project_facts(desired: HostDesired, observed: Observed) -> Observed:
+    """``observed`` with the uploaded project files and data folders the host has."""
+    paths = project_paths(desired)
+    if not paths:
+        return observed
+    found = host.get_fact(DockerObservation, command=observe_script(paths))
+    return replace(observed, project_paths=None if found is None else parse_observed_paths(found))
 
 
 @deploy("fleetform stacks")

@@ -45,7 +45,7 @@ class Shell:
 
 @dataclass(frozen=True)
 class Upload:
-    src: Path  # a regular file on the control machine
+    src: Path | bytes  # a regular file on the control machine, or content in memory
     dest: str  # its path on the host
 
 

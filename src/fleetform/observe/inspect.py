@@ -14,12 +14,14 @@ import re
 
 from fleetform.model import (
     LABEL_CONFIG_HASH,
+    LABEL_PROJECT_FILES,
     LABEL_REPLICA,
     LABEL_SECRET_KEYS,
     LABEL_SECRETS,
     LABEL_SERVICE,
     LABEL_STACK,
     LABEL_STACK_FILE,
+    PROJECTS_DIR,
     Pairs,
 )
 from fleetform.plan.fields import Json, sorted_pairs
@@ -44,6 +46,7 @@ OWNERSHIP_LABELS = frozenset(
         LABEL_CONFIG_HASH,
         LABEL_SECRET_KEYS,
         LABEL_SECRETS,
+        LABEL_PROJECT_FILES,
     }
 )
 
@@ -130,10 +133,17 @@ def _source(mount: Json) -> str:
     return source
 
 
+def _uploaded(source: str) -> bool:
+    """A mounted secret's file, or an uploaded project file or config: not a
+    declared mount, its label stands for it (fleetform.plan.secrets,
+    fleetform.plan.projectfiles)."""
+    if source.startswith(f"{SECRET_FILES_DIR}/"):
+        return True
+    parts = source.removeprefix(f"{PROJECTS_DIR}/").split("/")
+    return source.startswith(f"{PROJECTS_DIR}/") and len(parts) > 2 and parts[1] == "files"
+
+
 def _mounts(raw: list[Json] | None) -> tuple[MountSpec, ...]:
-    # A mounted secret's file is not a declared mount: the fleetform.secrets
-    # label stands for it (fleetform.plan.secrets).
-    secret = f"{SECRET_FILES_DIR}/"
     mounts = [
         MountSpec(
             type=m.get("Type", "volume"),
@@ -143,7 +153,7 @@ def _mounts(raw: list[Json] | None) -> tuple[MountSpec, ...]:
             tmpfs_size=(m.get("TmpfsOptions") or {}).get("SizeBytes") or None,
         )
         for m in raw or []
-        if not (m.get("Type") == "bind" and str(m.get("Source", "")).startswith(secret))
+        if not (m.get("Type") == "bind" and _uploaded(str(m.get("Source", ""))))
     ]
     return tuple(sorted(mounts, key=lambda m: m.target))
 

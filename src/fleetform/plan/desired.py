@@ -22,11 +22,13 @@ from fleetform.model import (
     Healthcheck,
     Network,
     Pairs,
+    ProjectFile,
     PullPolicy,
     Service,
     Stack,
     Volume,
 )
+from fleetform.plan.projectfiles import data_mounts, data_path, files_label, host_path
 from fleetform.plan.secrets import DesiredSecret, desired_secrets
 from fleetform.plan.spec import (
     FIELDS,
@@ -62,6 +64,17 @@ class DesiredContainer:
     secrets: tuple[DesiredSecret, ...] = ()
     #: the ``fleetform.secrets`` label; the planner sets it, with the host's key
     secrets_label: str = ""
+    #: the project files, read-only project folders and configs it mounts
+    #: (uploaded; see fleetform.plan.projectfiles)
+    files: tuple[ProjectFile, ...] = ()
+    #: its data folders the host does not have yet (relative paths); the
+    #: planner sets it from the observation, None: not known, all may be missing
+    missing_data: tuple[str, ...] | None = None
+
+    @property
+    def files_label(self) -> str:
+        """The ``fleetform.project-files`` label (origins and digests)."""
+        return files_label(self.files)
 
     @property
     def state(self) -> str:
@@ -159,6 +172,8 @@ def _mounts(stack: Stack, svc: Service) -> tuple[MountSpec, ...]:
     for m in svc.volumes:
         if m.type == "volume":
             source = stack.volume(m.source).docker_name if m.source else ""
+        elif m.data is not None:
+            source = data_path(stack.name, m.data)
         else:
             source = m.source or ""
         mounts.append(MountSpec(m.type, m.target, source, m.read_only, m.tmpfs_size))
@@ -244,9 +259,24 @@ def _containers(stack: Stack, host: str, groups: frozenset[str]) -> list[Desired
                     after_exit=after_exit,
                     identity=stack.file_identity,
                     secrets=secrets,
+                    files=svc.files,
                 )
             )
     return out
+
+
+def project_paths(desired: HostDesired) -> tuple[tuple[str, str], ...]:
+    """(kind, host path) of every uploaded file and data folder ``desired`` mounts,
+    for the observation (:func:`fleetform.plan.projectfiles.observe_script`)."""
+    out: set[tuple[str, str]] = set()
+    for c in desired.containers:
+        if c.state == "absent":
+            continue
+        for f in c.files:
+            out.add(("folder" if f.folder else "file", host_path(c.stack, f)))
+        for m in data_mounts(c.service):
+            out.add(("data", data_path(c.stack, m.data or "")))
+    return tuple(sorted(out))
 
 
 def desired_for_host(stacks: Sequence[Stack], host: str, groups: frozenset[str]) -> HostDesired:

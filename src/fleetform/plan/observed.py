@@ -5,11 +5,13 @@ Filled by :func:`fleetform.observe.parse_observed`; tests build it by hand.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from fleetform.model import (
     LABEL_CONFIG_HASH,
     LABEL_NETWORK,
+    LABEL_PROJECT_FILES,
     LABEL_REPLICA,
     LABEL_SECRET_KEYS,
     LABEL_SECRETS,
@@ -77,6 +79,11 @@ class ObservedContainer(_Labelled):
     def secrets_label(self) -> str | None:
         """Its mounted secrets, by keyed digest (fleetform.plan.secrets); None without any."""
         return self.label(LABEL_SECRETS)
+
+    @property
+    def files_label(self) -> str | None:
+        """Its uploaded project files and configs (fleetform.plan.projectfiles)."""
+        return self.label(LABEL_PROJECT_FILES)
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,9 @@ class Observed:
     #: the secret files the host holds (paths under fleetform.secrets.SECRET_FILES_DIR);
     #: None when they were not listed.
     secret_files: frozenset[str] | None = None
+    #: uploaded project files and data folders the host has: path -> what is
+    #: there (fleetform.plan.projectfiles.observe_script); None when not observed.
+    project_paths: Mapping[str, str] | None = None
 
     def container(self, name: str) -> ObservedContainer | None:
         return next((c for c in self.containers if c.name == name), None)

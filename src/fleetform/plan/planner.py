@@ -45,6 +45,13 @@ from fleetform.plan.diff import UNSET, FieldChange, diff_specs
 from fleetform.plan.findings import Findings
 from fleetform.plan.observed import Observed, ObservedContainer
 from fleetform.plan.ownership import foreign_owner, same_file, stack_file_warnings
+from fleetform.plan.projectfiles import (
+    data_changes,
+    describe,
+    file_changes,
+    host_file_problems,
+    missing_data,
+)
 from fleetform.plan.proxy import host_proxy_actions
 from fleetform.plan.resources import (
     new_registry_digest,
@@ -155,11 +162,17 @@ class _ContainerPlanner:
         key = bytes.fromhex(self.observed.digest_key)
         return replace(want, secrets_label=secrets_label(want.secrets, key))
 
+    def _with_data(self, want: DesiredContainer) -> DesiredContainer:
+        """``want`` with the data folders the host does not have yet."""
+        missing = missing_data(want.stack, want.service, self.observed.project_paths)
+        return replace(want, missing_data=missing)
+
     def plan(self) -> None:
         for declared in _topo_order(self.desired.containers):
             want = self._with_secrets(declared)
             if want is None:
                 continue
+            want = self._with_data(want)
             obs = self.observed.container(want.name)
             if want.state == "absent":
                 if obs is not None and self._foreign(want, obs) is None:
@@ -174,7 +187,12 @@ class _ContainerPlanner:
                     )
                 else:
                     started = "" if want.state == "stopped" else " and start"
-                    create = self._action("create", want, "missing", f"missing: create{started}")
+                    project = describe(
+                        want.stack, want.service, want.files, want.missing_data or ()
+                    )
+                    create = self._action(
+                        "create", want, "missing", f"missing: create{started}", None, tuple(project)
+                    )
                     self.found.add("converge", create)
                 continue
             foreign = self._foreign(want, obs)
@@ -208,6 +226,12 @@ class _ContainerPlanner:
             want.name, want.secrets, want.secrets_label, self.observed.secret_files
         )
         changes += secrets
+        files = file_changes(want.files, obs.files_label) or host_file_problems(
+            want.stack, want.files, self.observed.project_paths
+        )
+        changes += files
+        if self.observed.project_paths is not None:
+            changes += data_changes(want.stack, want.service, want.missing_data or ())
         recreate = [c for c in changes if not c.in_place or c.new == UNSET]
         cause: ReasonCode | None = None
         if recreate and len(secrets) == len(recreate):

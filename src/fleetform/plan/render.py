@@ -42,6 +42,8 @@ def host_lines(host: HostPlan) -> list[Line]:
     for action in host.actions:
         out.append(_line(("  ", "plain"), (action.headline(), action.bucket)))
         details = [str(c) for c in action.changes] or [action.reason]
+        if action.kind == "create" and action.changes:
+            details.insert(0, action.reason)  # what each project mount is follows
         out += [_line((f"      {d}", "plain")) for d in details]
     for p in host.proxy:
         out.append(_line(("  ", "plain"), (p.headline(), p.bucket)))

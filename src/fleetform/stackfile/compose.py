@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from fleetform.stackfile.problems import DocPath
 
-TOP_LEVEL = frozenset({"configs", "include", "models"})
+TOP_LEVEL = frozenset({"include", "models"})
 
 SERVICE = frozenset(
     {
@@ -125,8 +125,8 @@ def unsupported(path: DocPath, key: str) -> str | None:
     """The message for ``key`` under ``path`` when it is a Compose key fleetform does not
     support, else None.
 
-    >>> unsupported((), "configs")
-    '`configs` is a Compose key fleetform does not support yet'
+    >>> unsupported((), "models")
+    '`models` is a Compose key fleetform does not support yet'
     >>> unsupported(("services", "web"), "scale")
     '`scale` is a Compose key fleetform does not support yet; use `deploy.replicas`'
     >>> unsupported((), "servces") is None

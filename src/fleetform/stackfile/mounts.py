@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 from pathlib import Path
 from typing import Any
@@ -16,28 +17,33 @@ def _is_host_path(source: str) -> bool:
     return source.startswith(("/", ".", "~"))
 
 
-def _host_path(source: str, base: Path) -> str:
-    """An absolute source is a path on the host, as today.
+def _host_path(source: str, base: Path) -> tuple[str | None, str | None]:
+    """``(host path, project path)`` of a bind-mount source; exactly one is set.
 
-    In Compose a relative source (``./nginx.conf``) is a file of the project
-    and ``~`` is the user's home, both on the machine running Compose.  On a
-    fleet that machine is not the host: fleetform does not upload project
-    files yet, so such a source would silently become a path on the host that
-    nothing copied there (or this machine's home folder); it is refused.
+    An absolute source is a path on the host, as today.  In Compose a relative
+    source (``./nginx.conf``) is a path of the project: here it becomes a
+    project path (normalised, relative to ``base``), which the loader turns
+    into an uploaded file or a data folder (:mod:`fleetform.stackfile.projectfiles`).
+    ``~`` would be this machine's home, not the host's: refused.
     """
     if source.startswith("~"):
         raise ValueError(
             f"the bind-mount source `{source}` starts with `~`, which would be this "
-            "machine's home folder, not the host's; write the absolute path on the host"
+            "machine's home folder, not the host's; write the absolute path on the host, "
+            "or a path relative to the project folder (`./...`) to upload the file"
         )
-    if not source.startswith("/"):
+    if source.startswith("/"):
+        return posixpath.normpath(source), None
+    rel = posixpath.normpath(source)
+    real = os.path.realpath(base / rel)
+    root = os.path.realpath(base)
+    if rel == ".." or rel.startswith("../") or not (real == root or real.startswith(root + "/")):
         raise ValueError(
-            f"the bind-mount source `{source}` is a project path, and fleetform does not "
-            "upload project files to the hosts yet; use an absolute path that exists on "
-            "the hosts, or a named volume"
+            f"the bind-mount source `{source}` is outside the project folder {base}; "
+            "only files and folders of the project are uploaded (an absolute path is a "
+            "path on the host)"
         )
-    del base  # relative sources will be relative to the project once uploads exist
-    return posixpath.normpath(source)
+    return None, rel
 
 
 def _check_target(target: str) -> str:
@@ -64,8 +70,15 @@ def parse_short(text: str, base: Path) -> Mount:
         return Mount("volume", _check_target(parts[0]))
     source, target = parts[0], _check_target(parts[1])
     if _is_host_path(source):
-        return Mount("bind", target, _host_path(source, base), read_only)
+        return _bind(target, source, base, read_only)
     return Mount("volume", target, source, read_only)
+
+
+def _bind(target: str, source: str, base: Path, read_only: bool) -> Mount:
+    host, project = _host_path(source, base)
+    if project is None:
+        return Mount("bind", target, host, read_only)
+    return Mount("bind", target, None, read_only, data=project, seed=base / project)
 
 
 def parse_long(spec: dict[str, Any], base: Path) -> Mount:
@@ -83,7 +96,7 @@ def parse_long(spec: dict[str, Any], base: Path) -> Mount:
     if kind == "bind":
         if not source:
             raise ValueError("a bind mount needs a `source` (a host path)")
-        return Mount("bind", target, _host_path(source, base), read_only)
+        return _bind(target, source, base, read_only)
     if source and _is_host_path(source):
         raise ValueError(f"`{source}` is a host path; use `type: bind` for it")
     return Mount("volume", target, source or None, read_only)
@@ -109,7 +122,8 @@ def mount_text_problem(text: str) -> str | None:
 
 def _check_mount_text(mount: Mount) -> None:
     """Refuse sources and targets that would change the meaning of ``--mount``."""
-    for what, text in (("container path", mount.target), ("source", mount.source or "")):
+    sources = (("source", mount.source or ""), ("source", mount.data or ""))
+    for what, text in (("container path", mount.target), *sources):
         problem = mount_text_problem(text)
         if problem:
             raise ValueError(f"the {what} `{printable(text)}` {problem}")

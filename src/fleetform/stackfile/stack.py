@@ -20,6 +20,7 @@ from fleetform.model import (
     Stack,
     Volume,
 )
+from fleetform.stackfile.configs import build_configs, with_project_files
 from fleetform.stackfile.daemon import daemon_problems
 from fleetform.stackfile.files import InputFileError, read_small_file
 from fleetform.stackfile.identity import stack_file_identity
@@ -188,8 +189,14 @@ def build_stack(
     """Normalise one schema-valid stack document; problems go to ``report``."""
     name: str = data["name"]
     base = source.resolve().parent
+    configs = build_configs(data.get("configs"), base, report)
     services = tuple(
-        build_service(key, spec, name, base, ("services", key), report, variables)
+        with_project_files(
+            build_service(key, spec, name, base, ("services", key), report, variables),
+            spec,
+            configs,
+            report,
+        )
         for key, spec in entries(data.get("services"))
     )
     networks = {k: build_network(name, k, v, report) for k, v in entries(data.get("networks"))}

@@ -20,8 +20,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fleetform.model import LABEL_CONFIG_HASH, LABEL_REPLICA, LABEL_SERVICE, LABEL_STACK, Port
+from fleetform.model import (
+    LABEL_CONFIG_HASH,
+    LABEL_REPLICA,
+    LABEL_SERVICE,
+    LABEL_STACK,
+    Port,
+    ProjectFile,
+)
 from fleetform.plan.desired import DesiredContainer
+from fleetform.plan.projectfiles import DATA, FOLDER, data_mounts, data_path, host_path
 from fleetform.plan.spec import MountSpec, NetSpec
 from fleetform.verify.checks import SECRET, Check, Outcome
 from fleetform.verify.state import HostState
@@ -107,6 +115,10 @@ def container_checks(dc: DesiredContainer) -> list[Check]:
                 _mount_probe(mount),
             )
         )
+    checks += [check(f"file {f.target}", *_file_probe(dc.stack, f)) for f in dc.files]
+    for m in data_mounts(svc):
+        path = data_path(dc.stack, m.data or "")
+        checks.append(check(f"data folder {path}", "a folder on the host", _data_probe(path)))
     return checks
 
 
@@ -263,6 +275,34 @@ def _network_probe(net: NetSpec) -> ContainerProbe:
             if ip != net.ipv4_address:
                 return Outcome(False, f"attached at {ip or 'a dynamic address'}")
         return Outcome(True, _network_text(net))
+
+    return probe
+
+
+def _file_probe(stack: str, f: ProjectFile) -> tuple[str, ContainerProbe]:
+    """An uploaded project file, folder or config: mounted from its place on the
+    host, which holds the content the stack has now."""
+    path = host_path(stack, f)
+    mount = _mount_probe(MountSpec("bind", f.target, path, f.read_only))
+    digest = FOLDER if f.folder else f.digest
+    want = f"{f.origin} ({digest[:19]}) at {path}"
+
+    def probe(c: Inspect, state: HostState) -> Outcome:
+        mounted = mount(c, state)
+        if not mounted.ok:
+            return Outcome(False, f"mounted: {mounted.actual}")
+        have = state.project_paths.get(path)
+        if have is None:
+            return Outcome(False, f"{path} missing on the host")
+        return Outcome(have == digest, f"{f.origin} ({have[:19]}) at {path}")
+
+    return want, probe
+
+
+def _data_probe(path: str) -> ContainerProbe:
+    def probe(_: Inspect, state: HostState) -> Outcome:
+        present = state.project_paths.get(path) == DATA
+        return Outcome(present, "a folder on the host" if present else "missing on the host")
 
     return probe
 

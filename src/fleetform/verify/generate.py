@@ -21,7 +21,13 @@ from typing import Any
 
 from fleetform.engine.settings import engine_for_host
 from fleetform.model import LABEL_STACK, LABEL_STACK_FILE, Stack, kept_base
-from fleetform.plan.desired import DesiredNetwork, DesiredVolume, HostDesired, desired_for_host
+from fleetform.plan.desired import (
+    DesiredNetwork,
+    DesiredVolume,
+    HostDesired,
+    desired_for_host,
+    project_paths,
+)
 from fleetform.plan.ownership import same_file
 from fleetform.verify.checks import Check, Outcome
 from fleetform.verify.container_checks import container_checks
@@ -61,6 +67,7 @@ def checks_for_host(
         images=tuple(sorted({c.spec.image for c in desired.containers if c.state != "absent"})),
         networks=tuple(n.name for n in desired.networks),
         volumes=tuple(v.name for v in desired.volumes),
+        project_paths=project_paths(desired),
         # every host with a stack: a backend the stack no longer proxies is stale
         proxy=bool(desired.stacks),
         advisory_ids=engine.advisory_ids,

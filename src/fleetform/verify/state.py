@@ -27,6 +27,7 @@ from typing import Any
 from fleetform.engine.layers import HostLayers, parse_layers
 from fleetform.engine.layers_script import layer_sections
 from fleetform.observe.sections import Section, sectioned_script, split_sections
+from fleetform.plan.projectfiles import observe_script, parse_observed_paths
 from fleetform.proxy.host import HAPX, OBSERVE_SCRIPT, ObservedProxy, parse_observed_proxy
 from fleetform.proxy.runtime import RuntimeReplyError, ServerState, parse_servers_state
 
@@ -48,6 +49,9 @@ class Needs:
     networks: tuple[str, ...] = ()
     volumes: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
+    #: (kind, path) of uploaded project files and data folders
+    #: (fleetform.plan.projectfiles.observe_script)
+    project_paths: tuple[tuple[str, str], ...] = ()
     #: HAProxy's package, service, haproxy.cfg and runtime slots (docs/proxy.md)
     proxy: bool = False
     #: the engine's layers, with the changelog lines naming these advisory ids
@@ -89,6 +93,8 @@ class HostState:
     listening: frozenset[tuple[str, int]] = frozenset()
     #: path -> file text, for the requested files that exist.
     files: Mapping[str, str] = field(default_factory=dict)
+    #: uploaded project files and data folders: path -> what the host has there
+    project_paths: Mapping[str, str] = field(default_factory=dict)
     #: HAProxy as observed (``None``: not gathered)
     proxy: ObservedProxy | None = None
     #: ``show servers state`` of every backend (``None``: the runtime API did not answer)
@@ -180,6 +186,8 @@ def gather_script(needs: Needs) -> str:
         parts.append(("volumes", f"docker volume inspect {names} 2>/dev/null"))
     for i, path in enumerate(needs.files):
         parts.append((f"file:{i}", f"cat {q(path)} 2>/dev/null"))
+    if needs.project_paths:
+        parts.append(("project_paths", observe_script(needs.project_paths)))
     if needs.proxy:
         parts.append(("proxy", OBSERVE_SCRIPT))
         parts.append(("proxy_servers", f"{HAPX}\nff_hapx 'show servers state' 2>&1 </dev/null"))
@@ -294,6 +302,7 @@ def parse_state(output: str, needs: Needs = Needs()) -> HostState:
         volumes={v["Name"]: v for v in _json_list(s.get("volumes", empty).text) if "Name" in v},
         listening=_parse_listening(s.get("listening", empty).text),
         files=files,
+        project_paths=parse_observed_paths(s.get("project_paths", empty).text),
         proxy=parse_observed_proxy(proxy.text) if proxy is not None else None,
         proxy_servers=_parse_servers(s.get("proxy_servers")),
     )
