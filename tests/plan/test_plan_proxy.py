@@ -94,3 +94,20 @@ def test_the_backend_of_a_stack_not_being_applied_is_neither_compared_nor_remove
         [ProxiedService("demo", "web", WEB, 2), ProxiedService("other", "api", WEB, 1)]
     )
     assert plan_host(desired, Observed(), ObservedProxy(True, True, text)).proxy == ()
+
+
+def test_a_newer_haproxy_in_the_package_lists_is_an_upgrade_line() -> None:
+    from fleetform.plan import plan_host
+    from fleetform.plan.observed import Observed
+    from fleetform.proxy.config import ProxiedService, render_config
+    from fleetform.proxy.host import ObservedProxy
+
+    desired = want([stack(svc("web", proxy=WEB, replicas=2))])
+    ours = render_config([ProxiedService("demo", "web", WEB, 2)])
+    newer = ObservedProxy(True, True, ours, ("2.6.12-1+deb12u3", "2.6.12-1+deb12u4"))
+    hp = plan_host(desired, Observed(), newer)
+    assert hp.has_changes
+    assert_golden(text(hp.proxy), "proxy_upgrade")
+    # A host without a proxied service keeps its HAProxy as it is.
+    plain = want([stack(svc("plain"))])
+    assert [a.kind for a in plan_host(plain, Observed(), newer).proxy] == ["remove-backend"]

@@ -101,8 +101,11 @@ def sync_proxies(
             else:
                 slots[svc.backend] = wanted_slots(target, running, states)
                 commands += slot_commands(target, running, states)
+        seen = (observed or {}).get(name)
+        # The version the plan showed (none: no upgrade line, no upgrade).
+        upgrade = seen.upgrade[1] if seen is not None and seen.upgrade and targets else None
         try:
-            ensure = ensure_script(render_config(services, slots))
+            ensure = ensure_script(render_config(services, slots), upgrade)
         except ValueError as exc:
             problems[name] = f"the proxy: {exc}"
             continue

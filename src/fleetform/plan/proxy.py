@@ -33,11 +33,17 @@ from fleetform.proxy.host import ObservedProxy
 #: backend name -> (proxy settings, replicas on this host)
 Backends = Mapping[str, tuple[ProxyConfig, int]]
 ProxyActionKind = Literal[
-    "install-proxy", "start-proxy", "create-backend", "update-backend", "remove-backend"
+    "install-proxy",
+    "start-proxy",
+    "upgrade-proxy",
+    "create-backend",
+    "update-backend",
+    "remove-backend",
 ]
 ProxyReasonCode = Literal[
     "proxy_missing",  # install-proxy: Debian's haproxy package is not installed
     "proxy_stopped",  # start-proxy: HAProxy is installed but does not run
+    "proxy_upgrade",  # upgrade-proxy: the host's package lists offer a newer haproxy
     "missing",  # create-backend: the host's proxy does not serve this service yet
     "proxy_changed",  # update-backend: a proxy setting or the replica count differs
     "proxy_edited",  # update-backend: the host's file was edited by hand
@@ -46,6 +52,7 @@ ProxyReasonCode = Literal[
 _SYMBOL: dict[str, Literal["+", "~", "-"]] = {
     "install-proxy": "+",
     "start-proxy": "~",
+    "upgrade-proxy": "~",
     "create-backend": "+",
     "update-backend": "~",
     "remove-backend": "-",
@@ -206,6 +213,19 @@ def host_proxy_actions(
     elif want and not observed.active:
         out.append(
             ProxyAction(host, "start-proxy", "haproxy", "HAProxy is not running", "proxy_stopped")
+        )
+    if want and observed.installed and observed.upgrade is not None:
+        # Restarts held, then a seamless reload (fleetform.proxy.host.held_apt).
+        old, new = observed.upgrade
+        out.append(
+            ProxyAction(
+                host,
+                "upgrade-proxy",
+                "haproxy",
+                "package upgrade available",
+                "proxy_upgrade",
+                (FieldChange("haproxy package (upgrade available)", old, new),),
+            )
         )
     # A file fleetform did not write (the package's own) is replaced only for a backend.
     ours = got is not None and (bool(got.backends) or got.intact)
