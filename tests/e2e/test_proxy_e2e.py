@@ -235,9 +235,12 @@ def test_rollouts_rollback_and_reload_through_the_proxy_drop_no_request(
     print(json.dumps(figures, indent=1))
 
     # The service goes: its backend goes from every host's file too.
+    # Its frontend closes before its replica stops: refused, never the proxy's 503.
     doc_yaml["services"]["web"]["state"] = "absent"
     stack_file.write_text(yaml.safe_dump(doc_yaml))
-    code, doc = _apply(fleetform, stack_file)
+    with Probe(addresses, LISTEN) as probe:
+        code, doc = _apply(fleetform, stack_file)
     assert code == 0, doc
+    assert probe.statuses[503] == 0 and probe.bodies, probe.report()
     for host in HOSTS:
         assert f"backend {STACK}-web" not in sh(host, "cat /etc/haproxy/haproxy.cfg")
