@@ -37,6 +37,10 @@ done; unset IFS
 case "$*" in
   "create "*) echo newid ;;
   "container inspect --format {{index .Config.Labels"*"|"*" newid") echo "demo|true|10.0.0.3" ;;
+  "container inspect --format {{index .Config.Labels"*"|"*" demo-web-1")
+    # FAKE_STARTED_IP: the address demo-web-1 has once a container started under that name
+    if [ -n "${FAKE_STARTED_IP:-}" ] && grep -qx "docker start demo-web-1" "$FAKE_LOG"
+    then echo "demo|true|$FAKE_STARTED_IP"; else echo "demo|true|10.0.0.1"; fi ;;
   *'"fleetform.service"}} '*) echo demo-web ;;
   "container inspect --format {{range .NetworkSettings.Networks}}"*) echo "10.0.0.1 " ;;
   "container inspect --format {{index .Config.Labels \"fleetform.stack\"}} "*) echo demo ;;
@@ -328,3 +332,38 @@ def test_a_manual_rollback_keeps_the_kept_one_serving_when_the_running_one_canno
     assert code == 1 and f"{NAME}: {NOT_BACK}" in err, err
     assert f"docker stop {KEPT}" not in calls
     assert "s2 10.0.0.2 2 0" in slots  # the kept one still serves
+
+
+def test_a_stop_first_rollback_of_a_proxied_replica_repoints_its_slot(tmp_path: Path) -> None:
+    swap = Swap("h", "demo", "web", 1, NAME, "a", "b", RolloutConfig(), repoint=PROXY)
+    command = swap_command(swap, 0)
+    code, calls, err, slots = _run(command, tmp_path, FAKE_STARTED_IP="10.0.0.9")
+    assert code == 0, err
+    order = [
+        "hapx set server demo-web/s1 state drain",
+        "hapx set server demo-web/s1 state maint",
+        f"docker stop {NAME}",
+        f"docker rename {KEPT} {NAME}",
+        f"docker start {NAME}",
+        "hapx set server demo-web/s1 addr 10.0.0.9 port 8080",
+        "hapx set server demo-web/s1 state ready",
+        f"docker rename {TMP} {KEPT}",
+    ]
+    positions = [_index(calls, c) for c in order]
+    assert positions == sorted(positions), calls
+    assert slots == "s1 10.0.0.9 2 0\ns2 0.0.0.0 0 1\n"
+    # The kept one fails: the running one is back, and so is its slot.
+    code, calls, err, slots = _run(
+        command, tmp_path, FAKE_STARTED_IP="10.0.0.9", FAKE_MONITOR="exited 0 false none"
+    )
+    assert code == 1 and "the running one is put back" in err, err
+    tail = calls[_index(calls, f"docker rename {NAME} {KEPT}") :]
+    order = [
+        f"docker rename {TMP} {NAME}",
+        f"docker start {NAME}",
+        "hapx set server demo-web/s1 addr 10.0.0.9 port 8080",
+        "hapx set server demo-web/s1 state ready",
+    ]
+    positions = [_index(tail, c) for c in order]
+    assert positions == sorted(positions), tail
+    assert slots.startswith("s1 10.0.0.9 2 0")
