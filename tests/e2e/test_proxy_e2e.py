@@ -212,6 +212,7 @@ def test_rollouts_rollback_and_reload_through_the_proxy_drop_no_request(
     sh(HOSTS[2], "systemctl stop haproxy")
     try:
         verify = fleetform("verify", "-i", INVENTORY, str(stack_file))
+        drift = fleetform("plan", "-i", INVENTORY, str(stack_file), "--json")
     finally:
         sh(HOSTS[1], f"echo 'set server {STACK}-web/{slot} state ready' {hapx}")
         sh(HOSTS[2], "systemctl start haproxy")
@@ -220,6 +221,10 @@ def test_rollouts_rollback_and_reload_through_the_proxy_drop_no_request(
     assert f"{HOSTS[1]}  proxy-backend {STACK}-web  replicas healthy  expected 2 of 2" in out, out
     assert f"{HOSTS[2]}  proxy  haproxy running  expected active, got not active" in out, out
     assert f"{HOSTS[0]}  proxy" not in out, out
+    # plan sees the slot too: a running replica in no slot
+    (seen,) = [h for h in json.loads(drift.stdout)["hosts"] if h["host"] == HOSTS[1]]
+    assert [a["reason_code"] for a in seen["proxy"]] == ["slot_drift"], seen["proxy"]
+    assert [c["new"].endswith(" ready") for c in seen["proxy"][0]["changes"]] == [True]
 
     # (f) one replica fewer: it leaves its backend (drain, maint) before it stops
     doc_yaml = yaml.safe_load(stack_file.read_text())

@@ -84,3 +84,38 @@ def test_the_hold_goes_on_failure_and_a_policy_the_host_had_comes_back(tmp_path:
     assert calls[1] == "policy says 101"
     assert policy.read_text() == theirs
     assert not (tmp_path / "policy-rc.d.fleetform-saved").exists()
+
+
+def test_runtime_lines_run_when_the_file_is_unchanged(tmp_path: Path) -> None:
+    # A slot put in maintenance by hand: the file is as rendered, the slot is not.
+    from fleetform.proxy.config import CONFIG_FILE, SOCKET
+
+    bin_dir, log, cfg = tmp_path / "bin", tmp_path / "calls", tmp_path / "haproxy.cfg"
+    bin_dir.mkdir()
+    for name, text in {
+        "systemctl": 'echo "systemctl $*" >> "$FAKE_LOG"',
+        "haproxy": 'echo "haproxy $*" >> "$FAKE_LOG"',
+        "socat": 'read -r line; echo "socat $line" >> "$FAKE_LOG"; echo "Pid: 7"',
+    }.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{text}\n")
+        (bin_dir / name).chmod(0o755)
+    config = render_config([])
+    sock = str(tmp_path / "sock")
+    # as the here-document writes it (with the same socket path)
+    cfg.write_text(config.replace(SOCKET, sock).rstrip("\n") + "\n")
+    script = "\n".join(
+        [ensure_script(config), "echo fleetform-proxy-set", "ff_hapx 'set server b/s1 state ready'"]
+    )
+    script = script.replace(CONFIG_FILE, str(cfg)).replace(SOCKET, sock)
+    proc = subprocess.run(
+        ["/bin/sh", "-c", script],
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "FAKE_LOG": str(log)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    calls = log.read_text().splitlines()
+    assert proc.returncode == 0, proc.stderr
+    assert "fleetform-proxy-set" in proc.stdout
+    assert "socat set server b/s1 state ready" in calls
+    assert not any("reload" in c or "restart" in c for c in calls), calls

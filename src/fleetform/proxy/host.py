@@ -23,9 +23,11 @@ Pure builders (the executor runs what they return, :mod:`fleetform.executor.prox
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from fleetform.proxy.config import CONFIG_FILE, SOCKET
+from fleetform.proxy.runtime import ServerState
 
 PACKAGES = ("haproxy", "socat")
 _NEW = CONFIG_FILE + ".fleetform-new"
@@ -64,6 +66,10 @@ class ObservedProxy:
     config: str = ""
     #: (installed version, newer version the package lists offer); None: none newer
     upgrade: tuple[str, str] | None = None
+    #: backend -> (replica -> its running container's address, the backend's
+    #: slots), for the host's desired proxied services (fleetform.proxy.slots.parse_read);
+    #: None: not read
+    slots: Mapping[str, tuple[Mapping[int, str], tuple[ServerState, ...]]] | None = None
 
 
 def parse_observed_proxy(text: str) -> ObservedProxy:
@@ -170,14 +176,16 @@ def ensure_script(config: str, upgrade: str | None = None) -> str:
             f"  mv -f {new} {cfg}; changed=1",
             f"else rm -f {new}; fi",
             "pid=$(ff_hapx 'show info' 2>/dev/null | sed -n 's/^Pid: //p')",
+            "i=0",
             "if ! systemctl is-active -q haproxy; then",
             "  systemctl enable -q haproxy 2>/dev/null; systemctl restart haproxy || exit 1",
             "  echo fleetform-proxy-reloaded",
             'elif [ -n "$changed" ] || [ -n "$upgraded" ]; then',
             "  systemctl reload haproxy || exit 1; echo fleetform-proxy-reloaded",
-            "else exit 0; fi",
+            # Nothing reloaded: the runtime API lines that follow still run.
+            "else i=100; fi",
             # The runtime API answers from the new worker only once it runs.
-            "i=0; while [ $i -lt 100 ]; do",
+            "while [ $i -lt 100 ]; do",
             "  now=$(ff_hapx 'show info' 2>/dev/null | sed -n 's/^Pid: //p')",
             '  if [ -n "$now" ] && [ "$now" != "$pid" ]; then break; fi',
             "  sleep 0.1; i=$((i+1))",
