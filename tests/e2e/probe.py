@@ -33,6 +33,8 @@ class Probe:
         self.every, self.seconds, self.max_requests = every, seconds, max_requests
         self.bodies: Counter[str] = Counter()
         self.failures: Counter[str] = Counter()
+        #: failed requests that got an HTTP answer, by status (the proxy's 503)
+        self.statuses: Counter[int] = Counter()
         self.errors: list[str] = []
         #: per URL, the bodies in the order they came
         self.sequence: dict[str, list[str]] = {u: [] for u in self.urls}
@@ -54,6 +56,8 @@ class Probe:
             except (OSError, urllib.error.URLError) as exc:
                 with self._lock:
                     self.failures[url] += 1
+                    if isinstance(exc, urllib.error.HTTPError):
+                        self.statuses[exc.code] += 1
                     if len(self.errors) < 20:
                         self.errors.append(f"{url}: {exc}")
             time.sleep(self.every)

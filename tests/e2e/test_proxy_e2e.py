@@ -10,7 +10,9 @@ during each scenario:
 (d) a proxy setting (the health check interval) changes: HAProxy reloads;
 (e) ``fleetform rollback`` after (b): back to demo:1 through the proxy, then
     ``rollback --to`` forth to demo:2 again (before (c));
-(f) one replica fewer: the removed one leaves its backend before it stops.
+(f) one replica fewer: the removed one leaves its backend before it stops;
+(g) HAProxy reinstalled (the package's real upgrade scripts) through
+    fleetform's upgrade step: restarts held, then a seamless reload.
 
 Each scenario must show 0 failed requests.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,7 @@ import pytest
 import yaml
 
 from fleetform.lab.inventory import discover
+from fleetform.proxy.host import POLICY_RC, upgrade_script
 
 from .onhost import remove_stack, sh
 from .probe import Probe
@@ -179,6 +183,20 @@ def test_rollouts_rollback_and_reload_through_the_proxy_drop_no_request(
         assert "inter 300ms" in sh(host, "cat /etc/haproxy/haproxy.cfg")
         assert len(_serving(host)) == 2, _slots(host)
 
+    # (g) the package's own scripts run (a reinstall) through fleetform's upgrade
+    # step: they may not restart HAProxy; it reloads, its master process stays.
+    masters = {h: sh(h, "pgrep -o -x haproxy") for h in HOSTS}
+    with Probe(addresses, LISTEN) as probe, ThreadPoolExecutor(len(HOSTS)) as pool:
+        outs = list(pool.map(lambda h: sh(h, upgrade_script("--reinstall haproxy")), HOSTS))
+    assert all(o.endswith("fleetform-proxy-upgraded") for o in outs), outs
+    assert probe.failed == 0 and probe.sent > 30, probe.report()
+    figures["haproxy reinstall"] = probe.report()
+    for host in HOSTS:
+        assert sh(host, "pgrep -o -x haproxy") == masters[host]  # reloaded, not restarted
+        assert "policy-rc.d denied execution of reload" in sh(host, "tail -9 /var/log/apt/term.log")
+        assert sh(host, f"ls {POLICY_RC} 2>/dev/null; true") == ""  # the hold is gone
+        assert len(_serving(host)) == 2, _slots(host)
+
     # Applied again: nothing to do.
     again = fleetform("plan", "-i", INVENTORY, str(stack_file), "--detailed-exitcode")
     assert again.returncode == 0, again.stdout
@@ -194,6 +212,7 @@ def test_rollouts_rollback_and_reload_through_the_proxy_drop_no_request(
     sh(HOSTS[2], "systemctl stop haproxy")
     try:
         verify = fleetform("verify", "-i", INVENTORY, str(stack_file))
+        drift = fleetform("plan", "-i", INVENTORY, str(stack_file), "--json")
     finally:
         sh(HOSTS[1], f"echo 'set server {STACK}-web/{slot} state ready' {hapx}")
         sh(HOSTS[2], "systemctl start haproxy")
@@ -202,6 +221,10 @@ def test_rollouts_rollback_and_reload_through_the_proxy_drop_no_request(
     assert f"{HOSTS[1]}  proxy-backend {STACK}-web  replicas healthy  expected 2 of 2" in out, out
     assert f"{HOSTS[2]}  proxy  haproxy running  expected active, got not active" in out, out
     assert f"{HOSTS[0]}  proxy" not in out, out
+    # plan sees the slot too: a running replica in no slot
+    (seen,) = [h for h in json.loads(drift.stdout)["hosts"] if h["host"] == HOSTS[1]]
+    assert [a["reason_code"] for a in seen["proxy"]] == ["slot_drift"], seen["proxy"]
+    assert [c["new"].endswith(" ready") for c in seen["proxy"][0]["changes"]] == [True]
 
     # (f) one replica fewer: it leaves its backend (drain, maint) before it stops
     doc_yaml = yaml.safe_load(stack_file.read_text())
@@ -217,9 +240,12 @@ def test_rollouts_rollback_and_reload_through_the_proxy_drop_no_request(
     print(json.dumps(figures, indent=1))
 
     # The service goes: its backend goes from every host's file too.
+    # Its frontend closes before its replica stops: refused, never the proxy's 503.
     doc_yaml["services"]["web"]["state"] = "absent"
     stack_file.write_text(yaml.safe_dump(doc_yaml))
-    code, doc = _apply(fleetform, stack_file)
+    with Probe(addresses, LISTEN) as probe:
+        code, doc = _apply(fleetform, stack_file)
     assert code == 0, doc
+    assert probe.statuses[503] == 0 and probe.bodies, probe.report()
     for host in HOSTS:
         assert f"backend {STACK}-web" not in sh(host, "cat /etc/haproxy/haproxy.cfg")

@@ -14,7 +14,12 @@ from pathlib import Path
 
 from fleetform.executor.rollback import SWAP_SUFFIX, swap_command
 from fleetform.executor.steps import action_command
-from fleetform.executor.switch import kept_switch_command
+from fleetform.executor.switch import (
+    NOT_BACK,
+    kept_switch_command,
+    start_first_command,
+    switch_back_command,
+)
 from fleetform.model import RolloutConfig
 from fleetform.plan import Action
 from fleetform.proxy.config import SOCKET
@@ -25,7 +30,17 @@ PROXY = ProxySwitch("demo-web", "demo_default", 8080, 10**9)
 
 FAKE_DOCKER = r"""#!/bin/sh
 echo "docker $*" >> "$FAKE_LOG"
+# FAKE_FAIL: calls that fail, separated by ";"
+call="$*"; IFS=';'; for f in ${FAKE_FAIL:-}; do
+  if [ "$call" = "$f" ]; then echo "Error: boom" >&2; exit 1; fi
+done; unset IFS
 case "$*" in
+  "create "*) echo newid ;;
+  "container inspect --format {{index .Config.Labels"*"|"*" newid") echo "demo|true|10.0.0.3" ;;
+  "container inspect --format {{index .Config.Labels"*"|"*" demo-web-1")
+    # FAKE_STARTED_IP: the address demo-web-1 has once a container started under that name
+    if [ -n "${FAKE_STARTED_IP:-}" ] && grep -qx "docker start demo-web-1" "$FAKE_LOG"
+    then echo "demo|true|$FAKE_STARTED_IP"; else echo "demo|true|10.0.0.1"; fi ;;
   *'"fleetform.service"}} '*) echo demo-web ;;
   "container inspect --format {{range .NetworkSettings.Networks}}"*) echo "10.0.0.1 " ;;
   "container inspect --format {{index .Config.Labels \"fleetform.stack\"}} "*) echo demo ;;
@@ -144,7 +159,8 @@ def test_a_kept_container_that_fails_its_monitor_hands_back_to_the_running_one(
 ) -> None:
     code, calls, err, slots = _run(_command(), tmp_path, FAKE_MONITOR="exited 0 false none")
     assert code == 1
-    assert "did not stay up; the running one is back" in err
+    assert "did not stay up; putting the running one back" in err
+    assert err.endswith("the running one is back\n")
     tail = calls[_index(calls, f"docker rename {KEPT} {NAME}") :]
     order = [
         f"docker rename {NAME} {KEPT}",
@@ -194,3 +210,160 @@ def test_only_proxied_swaps_go_through_the_proxy() -> None:
     assert "ff_hapx" not in swap_command(swap, 1)
     proxied = Swap("h", "demo", "web", 1, NAME, "a", "b", swap.config, proxy=PROXY)
     assert "set server demo-web/$1 $2" in swap_command(proxied, 1)
+
+
+# start-first switches of a rollout (start_first_command) and its automatic
+# rollback (switch_back_command): a step failing half-way never leaves the
+# replica with no container serving, and says so when the old one is not back.
+
+
+def _recreate() -> Action:
+    from plan.planbuilders import stack, svc, want
+
+    from fleetform.model import ProxyConfig
+
+    c = want([stack(svc("web", proxy=ProxyConfig(8080, 8080)))]).containers[0]
+    return Action(
+        "h",
+        "recreate",
+        NAME,
+        "r",
+        "image_changed",
+        container=c,
+        container_id="oldid",
+        owner_stack="demo",
+    )
+
+
+def test_a_rollout_switch_passes_to_the_new_one(tmp_path: Path) -> None:
+    code, calls, err, slots = _run(start_first_command(_recreate(), 0), tmp_path)
+    assert code == 0, err
+    assert calls.index("docker rename oldid demo-web-1.fleetform-old") < calls.index(
+        "docker rename newid demo-web-1"
+    )
+    assert slots == "s1 10.0.0.1 0 1\ns2 10.0.0.3 2 0\n"
+
+
+def test_a_switch_failing_half_way_puts_the_old_one_back_before_the_new_one_goes(
+    tmp_path: Path,
+) -> None:
+    fail = "rename oldid demo-web-1.fleetform-old"
+    code, calls, err, slots = _run(start_first_command(_recreate(), 0), tmp_path, FAKE_FAIL=fail)
+    assert code == 1
+    assert "failed half-way" in err and "the old one is back" in err, err
+    assert NOT_BACK not in err
+    order = [
+        "docker stop oldid",
+        "docker start oldid",
+        "hapx set server demo-web/s1 addr 10.0.0.1 port 8080",
+        "hapx set server demo-web/s1 state ready",
+        "hapx set server demo-web/s2 state maint",
+        "docker rm --force newid",
+    ]
+    positions = [_index(calls, c) for c in order]
+    assert positions == sorted(positions), calls
+    assert slots == "s1 10.0.0.1 2 0\ns2 10.0.0.3 0 1\n"
+
+
+def test_a_switch_whose_old_one_cannot_come_back_keeps_the_new_one(tmp_path: Path) -> None:
+    fail = "rename oldid demo-web-1.fleetform-old;start oldid"
+    code, calls, err, slots = _run(start_first_command(_recreate(), 0), tmp_path, FAKE_FAIL=fail)
+    assert code == 1
+    assert f"{NAME}: {NOT_BACK}" in err
+    assert "docker rm --force newid" not in calls
+    assert "s2 10.0.0.3 2 0" in slots  # the new one still serves
+
+
+def test_a_failed_monitor_removes_the_new_one_only_once_the_old_one_serves(
+    tmp_path: Path,
+) -> None:
+    command = start_first_command(_recreate(), 0)
+    code, calls, err, _ = _run(command, tmp_path, FAKE_MONITOR="exited 0 false none")
+    assert code == 1 and "the old one is back" in err, err
+    assert calls.index("hapx set server demo-web/s1 state ready") < calls.index(
+        "docker rm --force newid"
+    )
+    assert calls[-1] == "docker rename oldid demo-web-1"
+    code, calls, err, _slots = _run(
+        command, tmp_path, FAKE_MONITOR="exited 0 false none", FAKE_FAIL="start oldid"
+    )
+    assert code == 1 and f"{NAME}: {NOT_BACK}" in err, err
+    assert "docker rm --force newid" not in calls
+    assert "docker rename oldid demo-web-1" not in calls
+
+
+def test_going_back_fails_when_the_current_one_cannot_be_removed(tmp_path: Path) -> None:
+    command = switch_back_command(_recreate(), 0)
+    code, calls, err, slots = _run(command, tmp_path, FAKE_FAIL=f"rm --force {NAME}")
+    assert code == 1
+    assert "failed half-way" in err
+    assert f"docker rename {KEPT} {NAME}" not in calls
+    code, calls, err, slots = _run(command, tmp_path, FAKE_FAIL=f"rename {KEPT} {NAME}")
+    assert code == 1 and "failed half-way" in err
+    code, calls, err, slots = _run(command, tmp_path)
+    assert code == 0, err
+    assert slots == "s1 10.0.0.1 0 1\ns2 10.0.0.2 2 0\n"
+
+
+def test_a_rollback_counts_only_the_failed_units_whose_old_one_came_back() -> None:
+    from fleetform.executor.rollout import RolloutResult, _roll_back
+    from fleetform.plan.rollout import Unit
+    from fleetform.runlog.run import new_run
+
+    action = _recreate()
+    back = Unit("a", action)
+    stuck = Unit("b", action)
+    result = RolloutResult()
+    result.states = {back: "failed", stuck: "failed"}
+    result.errors = {
+        back: f"fleetform: {NAME}: the old one is back",
+        stuck: f"fleetform: {NAME}: {NOT_BACK}: it did not serve again; the new one stays",
+    }
+    _roll_back(None, "demo", result, [], new_run())  # type: ignore[arg-type]
+    assert result.states == {back: "rolled_back", stuck: "failed"}
+
+
+def test_a_manual_rollback_keeps_the_kept_one_serving_when_the_running_one_cannot_come_back(
+    tmp_path: Path,
+) -> None:
+    code, calls, err, slots = _run(
+        _command(), tmp_path, FAKE_MONITOR="exited 0 false none", FAKE_FAIL=f"start {NAME}"
+    )
+    assert code == 1 and f"{NAME}: {NOT_BACK}" in err, err
+    assert f"docker stop {KEPT}" not in calls
+    assert "s2 10.0.0.2 2 0" in slots  # the kept one still serves
+
+
+def test_a_stop_first_rollback_of_a_proxied_replica_repoints_its_slot(tmp_path: Path) -> None:
+    swap = Swap("h", "demo", "web", 1, NAME, "a", "b", RolloutConfig(), repoint=PROXY)
+    command = swap_command(swap, 0)
+    code, calls, err, slots = _run(command, tmp_path, FAKE_STARTED_IP="10.0.0.9")
+    assert code == 0, err
+    order = [
+        "hapx set server demo-web/s1 state drain",
+        "hapx set server demo-web/s1 state maint",
+        f"docker stop {NAME}",
+        f"docker rename {KEPT} {NAME}",
+        f"docker start {NAME}",
+        "hapx set server demo-web/s1 addr 10.0.0.9 port 8080",
+        "hapx set server demo-web/s1 state ready",
+        f"docker rename {TMP} {KEPT}",
+    ]
+    positions = [_index(calls, c) for c in order]
+    assert positions == sorted(positions), calls
+    assert slots == "s1 10.0.0.9 2 0\ns2 0.0.0.0 0 1\n"
+    # The kept one fails: the running one is back, and so is its slot.
+    code, calls, err, slots = _run(
+        command, tmp_path, FAKE_STARTED_IP="10.0.0.9", FAKE_MONITOR="exited 0 false none"
+    )
+    assert code == 1 and "the running one is put back" in err, err
+    tail = calls[_index(calls, f"docker rename {NAME} {KEPT}") :]
+    order = [
+        f"docker rename {TMP} {NAME}",
+        f"docker start {NAME}",
+        "hapx set server demo-web/s1 addr 10.0.0.9 port 8080",
+        "hapx set server demo-web/s1 state ready",
+    ]
+    positions = [_index(tail, c) for c in order]
+    assert positions == sorted(positions), tail
+    assert slots.startswith("s1 10.0.0.9 2 0")

@@ -94,3 +94,56 @@ def test_the_backend_of_a_stack_not_being_applied_is_neither_compared_nor_remove
         [ProxiedService("demo", "web", WEB, 2), ProxiedService("other", "api", WEB, 1)]
     )
     assert plan_host(desired, Observed(), ObservedProxy(True, True, text)).proxy == ()
+
+
+def test_a_newer_haproxy_in_the_package_lists_is_an_upgrade_line() -> None:
+    from fleetform.plan import plan_host
+    from fleetform.plan.observed import Observed
+    from fleetform.proxy.config import ProxiedService, render_config
+    from fleetform.proxy.host import ObservedProxy
+
+    desired = want([stack(svc("web", proxy=WEB, replicas=2))])
+    ours = render_config([ProxiedService("demo", "web", WEB, 2)])
+    newer = ObservedProxy(True, True, ours, ("2.6.12-1+deb12u3", "2.6.12-1+deb12u4"))
+    hp = plan_host(desired, Observed(), newer)
+    assert hp.has_changes
+    assert_golden(text(hp.proxy), "proxy_upgrade")
+    # A host without a proxied service keeps its HAProxy as it is.
+    plain = want([stack(svc("plain"))])
+    assert [a.kind for a in plan_host(plain, Observed(), newer).proxy] == ["remove-backend"]
+
+
+def test_slot_drift_is_an_update_line_with_a_reason() -> None:
+    from fleetform.plan import plan_host
+    from fleetform.plan.observed import Observed
+    from fleetform.proxy.config import ProxiedService, render_config
+    from fleetform.proxy.host import ObservedProxy
+    from fleetform.proxy.runtime import ServerState
+
+    desired = want([stack(svc("web", proxy=WEB, replicas=2))])
+    ours = render_config([ProxiedService("demo", "web", WEB, 2)])
+
+    def slot(name: str, address: str, bits: int) -> ServerState:
+        return ServerState("demo-web", name, address, 8080, "running", bits, 0)
+
+    # Replica 1 restarted outside fleetform (new address; its slot points at the
+    # old one); replica 2 serves from s3 as it should.
+    states = (
+        slot("s1", "172.18.0.5", 0),
+        slot("s2", "0.0.0.0", 1),
+        slot("s3", "172.18.0.7", 0),
+        slot("s4", "0.0.0.0", 1),
+    )
+    drifted = {"demo-web": ({1: "172.18.0.9", 2: "172.18.0.7"}, states)}
+    hp = plan_host(desired, Observed(), ObservedProxy(True, True, ours, slots=drifted))
+    assert [(a.kind, a.reason_code) for a in hp.proxy] == [("update-backend", "slot_drift")]
+    # Replica 2 stopped outside fleetform: its slot s3 still takes requests.
+    gone = {"demo-web": ({1: "172.18.0.5"}, states)}
+    stale = plan_host(desired, Observed(), ObservedProxy(True, True, ours, slots=gone))
+    assert_golden(text(hp.proxy) + text(stale.proxy), "proxy_slot_drift")
+    # Every running replica in its slot, the others in maint: nothing to do.
+    right = {"demo-web": ({1: "172.18.0.5", 2: "172.18.0.7"}, states)}
+    assert plan_host(desired, Observed(), ObservedProxy(True, True, ours, slots=right)).proxy == ()
+    # HAProxy not running: it is started first, the slots are set after that.
+    stopped = plan_host(desired, Observed(), ObservedProxy(True, False, ours, slots=drifted))
+    assert [a.kind for a in stopped.proxy] == ["start-proxy"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from planbuilders import stack, svc, want
 
-from fleetform.executor.proxy import proxied
+from fleetform.executor.proxy import proxied, without_backends
 from fleetform.model import ProxyConfig
 from fleetform.proxy.config import ProxiedService, render_config
 from fleetform.proxy.host import ObservedProxy
@@ -25,3 +25,13 @@ def test_other_stacks_backends_stay_and_the_applied_ones_follow_the_stack() -> N
     ]
     # Only the applied stack's replicas are put into slots.
     assert [(t.backend, t.replicas, t.target_port) for t in targets] == [("demo-web", 2, 8080)]
+
+
+def test_a_removed_backend_leaves_the_file_first_and_the_others_stay_as_they_serve() -> None:
+    host_file = render_config(
+        [ProxiedService("demo", "web", WEB, 2), ProxiedService("other", "api", API, 3)]
+    )
+    services, targets = without_backends(ObservedProxy(True, True, host_file), ["demo-web"])
+    assert [(s.stack, s.service, s.replicas) for s in services] == [("other", "api", 3)]
+    assert targets == []  # no replica is moved: the others keep the slots they serve from
+    assert without_backends(None, ["demo-web"]) == ([], [])

@@ -177,15 +177,32 @@ def test_a_proxied_service_swaps_start_first_through_the_proxy() -> None:
     )
 
 
+def test_a_stop_first_proxied_swap_repoints_the_slot() -> None:
+    docs = [_doc(1, {"demo-web-1": "h1"}), _doc(2, {"demo-web-1": "h2"})]
+    _proxied(docs[0], order="stop-first")
+    _proxied(docs[1], order="stop-first")
+    report = _report(docs, 2, {"demo-web-1": "h2"}, {"demo-web-1": "h1"})
+    plan = plan_rollback({"a": report}, ["demo"], None)
+    (swap,) = plan.swaps
+    assert swap.proxy is None
+    assert swap.repoint == ProxySwitch("demo-web", "demo_default", 8080, 10**9)
+    assert "(stop-first; the proxy's slot follows)" in "\n".join(plan.lines())
+
+
 @pytest.mark.parametrize(
-    "case", ["stop-first", "target not proxied", "current not proxied", "older revision"]
+    ("case", "why"),
+    [
+        ("target not proxied", "only one of the two revisions puts it behind the proxy"),
+        ("current not proxied", "only one of the two revisions puts it behind the proxy"),
+        ("older revision", "the revisions do not record all its proxy settings"),
+    ],
 )
-def test_a_swap_goes_stop_first_unless_both_revisions_are_proxied_start_first(
-    case: str,
+def test_a_rollback_the_revisions_cannot_keep_behind_the_proxy_is_refused(
+    case: str, why: str
 ) -> None:
     docs = [_doc(1, {"demo-web-1": "h1"}), _doc(2, {"demo-web-1": "h2"})]
-    _proxied(docs[0], order="stop-first" if case == "stop-first" else "start-first")
-    _proxied(docs[1], order="stop-first" if case == "stop-first" else "start-first")
+    _proxied(docs[0])
+    _proxied(docs[1])
     if case == "target not proxied":
         del docs[0]["desired"]["containers"][0]["proxy"]
     if case == "current not proxied":
@@ -193,5 +210,8 @@ def test_a_swap_goes_stop_first_unless_both_revisions_are_proxied_start_first(
     if case == "older revision":  # recorded before revisions held the proxy's network
         del docs[0]["desired"]["containers"][0]["proxy"]["network"]
     report = _report(docs, 2, {"demo-web-1": "h2"}, {"demo-web-1": "h1"})
-    (swap,) = plan_rollback({"a": report}, ["demo"], None).swaps
-    assert swap.proxy is None
+    plan = plan_rollback({"a": report}, ["demo"], None)
+    assert plan.swaps == ()
+    (error,) = plan.errors
+    assert f"demo-web-1: {why}; rollback cannot keep the proxy right" in error, error
+    assert "apply the stack file of revision 1 (commit 1ab0c1d2e3f4) instead" in error

@@ -259,9 +259,10 @@ def _carry_out(
     _add_operations(session, inputs.engines, obs, rollout)
     if rollout is None:
         _add_recording(session, obs, inputs.stacks, obs.plans)
+    proxies = _proxy_hosts(obs)
+    _drop_backends(session, obs, proxies, out)
     with out.progress(session, "Applying"):
         session.run()
-    proxies = _proxy_hosts(obs)
     _sync_proxies(session, obs, proxies, out)
     rolled = None
     if rollout is not None:
@@ -298,6 +299,23 @@ def _sync_proxies(session: Session, obs: Observation, hosts: list[str], out: Out
 
     with out.status("Configuring the proxy"):
         problems = sync_proxies(session, obs.desired, hosts, obs.proxies)
+    for host, problem in problems.items():
+        session.failures.setdefault(host, problem)
+
+
+def _drop_backends(session: Session, obs: Observation, hosts: list[str], out: Output) -> None:
+    """Backends the plan removes leave the proxy before their containers stop:
+    their frontends close (a reload) instead of answering 503 meanwhile."""
+    gone = {
+        h: [a.resource for a in obs.plans[h].proxy if a.kind == "remove-backend"] for h in hosts
+    }
+    gone = {h: names for h, names in gone.items() if names}
+    if not gone:
+        return
+    from fleetform.executor.proxy import sync_proxies
+
+    with out.status("Removing proxy backends"):
+        problems = sync_proxies(session, obs.desired, gone, obs.proxies, drop=gone)
     for host, problem in problems.items():
         session.failures.setdefault(host, problem)
 

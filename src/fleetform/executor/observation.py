@@ -43,8 +43,10 @@ from fleetform.plan import HostPlan, Plan, plan_host
 from fleetform.plan.desired import HostDesired, desired_for_host, project_paths
 from fleetform.plan.observed import Observed
 from fleetform.plan.projectfiles import observe_script, parse_observed_paths
+from fleetform.plan.proxy import slot_targets
+from fleetform.proxy.host import HAPX, ObservedProxy, parse_observed_proxy
 from fleetform.proxy.host import OBSERVE_SCRIPT as PROXY_SCRIPT
-from fleetform.proxy.host import ObservedProxy, parse_observed_proxy
+from fleetform.proxy.slots import parse_read, read_script
 from fleetform.revisions.host import (
     StackNumbers,
     digest_key_script,
@@ -64,6 +66,9 @@ LOCKS_PART = "locks"
 REVISIONS_PART = "revisions"
 #: the part that reads the host's HAProxy: package, service, haproxy.cfg (fleetform.proxy.host)
 PROXY_PART = "proxy"
+#: the part that reads the runtime slots of the host's proxied services and
+#: their replicas' addresses: the plan sees slot drift (fleetform.plan.proxy)
+PROXY_SLOTS_PART = "proxy-slots"
 #: the part that gives the host's digest key, for mounted secrets (fleetform.plan.secrets)
 KEY_PART = "digest-key"
 #: the part that lists the host's secret files (names only): a reboot empties the tmpfs
@@ -110,6 +115,7 @@ def host_command(desired: HostDesired, advisory_ids: Sequence[str] | None = None
             (LOCKS_PART, lock_state_command(desired.stacks)),
             (REVISIONS_PART, numbers_script(desired.stacks)),
             (PROXY_PART, PROXY_SCRIPT),
+            (PROXY_SLOTS_PART, f"{HAPX}\n{read_script(slot_targets(desired))}"),
             (KEY_PART, digest_key_script(create=mounts_secrets(desired))),
             (SECRET_FILES_PART, SECRET_FILES_SCRIPT),
             (PROJECT_PART, observe_script(project_paths(desired))),
@@ -161,6 +167,9 @@ def observe_and_plan(
             proxy: ObservedProxy | None = None
             if PROXY_PART in parts:
                 proxy = parse_observed_proxy(parts[PROXY_PART].text)
+                if PROXY_SLOTS_PART in parts:
+                    read = parse_read(parts[PROXY_SLOTS_PART].text, slot_targets(obs.desired[name]))
+                    proxy = replace(proxy, slots=read)
                 obs.proxies[name] = proxy
             engine_state = engine_state_from_sections(parts)
             engine = engine_changes(engines[name], engine_state)

@@ -14,7 +14,10 @@ Two rounds, each one command per host, hosts in parallel:
 
 It runs on the hosts whose plan has changes and that have proxied services
 or backends to remove: after the containers were created (``fleetform
-apply``), and again after a rollout.
+apply``), and again after a rollout.  Backends the plan removes go first,
+before any container stops (:func:`without_backends`): their frontends close
+with a seamless reload, so no request meets a service whose slots are all in
+maintenance (HAProxy's 503).
 
 Example::
 
@@ -65,22 +68,47 @@ def proxied(
     return list(services.values()), list(targets.values())
 
 
+def without_backends(
+    observed: ObservedProxy | None, gone: Iterable[str]
+) -> tuple[list[ProxiedService], list[SlotTarget]]:
+    """The host's file as it serves now, less the backends (and frontends) ``gone``."""
+    drop = set(gone)
+    if observed is None or not observed.config.strip():
+        return [], []
+    backends = read_config(observed.config).backends
+    return [v.service_of() for k, v in backends.items() if k not in drop], []
+
+
 def sync_proxies(
     session: Session,
     desired: Mapping[str, HostDesired],
     hosts: Iterable[str],
     observed: Mapping[str, ObservedProxy] | None = None,
+    *,
+    drop: Mapping[str, Iterable[str]] | None = None,
 ) -> dict[str, str]:
     """Bring each host of ``hosts`` to its proxy; host -> why it failed.
 
     ``observed``: each host's HAProxy as observed for the plan: its backends of
-    stacks not being applied stay in the file as they serve now.
+    stacks not being applied stay in the file as they serve now.  ``drop``
+    (host -> backend names): only take those backends out, every other one
+    stays as it serves (:func:`without_backends`).
     """
     chosen = set(hosts)
     live = [h for h in session.hosts if h.name in chosen and h.name in desired]
+    if drop is not None:
+        live = [h for h in live if h.name in drop]
     if not live:
         return {}
-    plans = {h.name: proxied(desired[h.name], (observed or {}).get(h.name)) for h in live}
+    seen = observed or {}
+    plans = {
+        h.name: (
+            without_backends(seen.get(h.name), drop[h.name])
+            if drop is not None
+            else proxied(desired[h.name], seen.get(h.name))
+        )
+        for h in live
+    }
     # Round 1: where every replica is, and which slot serves what now.
     first = session.run_everywhere(lambda h: "\n".join([HAPX, _read(*plans[h.name])]), hosts=live)
     problems: dict[str, str] = {}
@@ -101,8 +129,15 @@ def sync_proxies(
             else:
                 slots[svc.backend] = wanted_slots(target, running, states)
                 commands += slot_commands(target, running, states)
+        host_proxy = seen.get(name)
+        # The version the plan showed (none: no upgrade line, no upgrade).
+        upgrade = (
+            host_proxy.upgrade[1]
+            if host_proxy is not None and host_proxy.upgrade and targets
+            else None
+        )
         try:
-            ensure = ensure_script(render_config(services, slots))
+            ensure = ensure_script(render_config(services, slots), upgrade)
         except ValueError as exc:
             problems[name] = f"the proxy: {exc}"
             continue

@@ -33,13 +33,19 @@ from fleetform.executor import argv as A
 from fleetform.executor.rollout import run_marked
 from fleetform.executor.session import Session
 from fleetform.executor.shell import if_owned, monitor_command, wait_healthy_command
-from fleetform.executor.switch import kept_switch_command
+from fleetform.executor.switch import functions, kept_switch_command
 from fleetform.model import KEPT_SUFFIX
 from fleetform.plan.rollout import after_batch
 from fleetform.revisions.document import Provenance, serialize
 from fleetform.revisions.host import upload_path, write_command
 from fleetform.revisions.provenance import now
-from fleetform.revisions.rollback import RollbackPlan, StackRollback, Swap, rollback_document
+from fleetform.revisions.rollback import (
+    ProxySwitch,
+    RollbackPlan,
+    StackRollback,
+    Swap,
+    rollback_document,
+)
 from fleetform.runlog.audit import action_line_command, append_script, entry
 from fleetform.runlog.run import Run
 
@@ -51,43 +57,74 @@ SWAP_SUFFIX = ".fleetform-swap"
 Outcome = Literal["done", "reverted", "paused", "failed"]
 
 
-def kept_swap_command(name: str, stack: str, monitor: float, wait: int = HEALTH_WAIT) -> str:
+def kept_swap_command(
+    name: str,
+    stack: str,
+    monitor: float,
+    wait: int = HEALTH_WAIT,
+    repoint: ProxySwitch | None = None,
+    replica: int = 1,
+) -> str:
     """Start ``name``'s kept container in its place; the replaced one becomes the kept one.
 
     Both containers are checked to be ``stack``'s first.  On any failure the
     kept container is stopped and renamed back, and the one that ran before
-    gets its name back and starts again if it was running.
+    gets its name back and starts again if it was running.  ``repoint``: the
+    service is proxied but goes back stop-first; the running one leaves its
+    slot (drain, ``maint``) before it stops, and the slot then serves whichever
+    container runs at the end, at its new address, once HAProxy's check passes.
     """
-    kept, tmp = name + KEPT_SUFFIX, name + SWAP_SUFFIX
+    kept, tmp = name + KEPT_SUFFIX, name + SWAP_SUFFIX  # (not $r, $s: ff_set, ff_up use them)
     q = shlex.quote
     running = "{{.State.Running}}"
+    leave, follow, follow_back, head = ":", [], ":", ""
+    if repoint is not None:
+        drain = max(0, repoint.drain // 100_000_000)
+        port = repoint.target_port
+        head = functions(repoint.backend, repoint.network, stack, replica) + "\n"
+        head += (
+            f'cip=; if [ "$was" = true ]; then cip=$(ff_ip {q(name)}) || cip=; fi; ff_pick "$cip"; '
+        )
+        leave = f'{{ [ -z "$os" ] || ff_drain "$os" {drain}; }}'
+        follow = [
+            f'kip=$(ff_ip {q(name)}) && [ -n "$kip" ]',
+            f'ff_set "$xs" "addr $kip port {port}"',
+            'ff_set "$xs" "state ready"',
+            'ff_up "$xs"',
+        ]
+        follow_back = (
+            f'if [ "$was" = true ] && {{ {" && ".join(follow)}; }}; then :; '
+            'else ff_set "$xs" "state maint" 2>/dev/null; fi'
+        )
     steps = [
+        leave,
         f"{shlex.join(A.stop_argv(name, None))} >/dev/null",
         shlex.join(A.rename_argv(name, tmp)),
-        "s=1",
+        "st=1",
         shlex.join(A.rename_argv(kept, name)),
-        "s=2",
+        "st=2",
         f"{shlex.join(A.start_argv(name))} >/dev/null",
         f"( {wait_healthy_command(name, wait)} )",
+        *follow,
         f"( {monitor_command(name, monitor)} )",
     ]
     failed = q(f"fleetform: {name}: the kept container failed; the running one is put back")
     swap = (
-        f"s=0; r=$(docker container inspect --format {q(running)} {q(name)}) || exit 1; "
+        f"st=0; was=$(docker container inspect --format {q(running)} {q(name)}) || exit 1; {head}"
         f"if {' && '.join(steps)}; then {shlex.join(A.rename_argv(tmp, kept))}; "
         f"else echo {failed} >&2; "
-        f'if [ "$s" -ge 2 ]; then {shlex.join(A.stop_argv(name, None))} >/dev/null 2>&1; '
+        f'if [ "$st" -ge 2 ]; then {shlex.join(A.stop_argv(name, None))} >/dev/null 2>&1; '
         f"{shlex.join(A.rename_argv(name, kept))}; fi; "
-        f'if [ "$s" -ge 1 ]; then {shlex.join(A.rename_argv(tmp, name))}; fi; '
-        f'if [ "$r" = true ]; then {shlex.join(A.start_argv(name))} >/dev/null; fi; '
-        "exit 1; fi"
+        f'if [ "$st" -ge 1 ]; then {shlex.join(A.rename_argv(tmp, name))}; fi; '
+        f'if [ "$was" = true ]; then {shlex.join(A.start_argv(name))} >/dev/null; fi; '
+        f"{follow_back}; exit 1; fi"
     )
     gone = q(f"fleetform: {name} is not on the host any more")
     no_kept = q(f"fleetform: {name} has no kept container any more")
     return if_owned(
         kept,
         stack,
-        if_owned(name, stack, swap, f"echo {gone} >&2; exit 1"),
+        if_owned(name, stack, f"( {swap}\n)" if repoint else swap, f"echo {gone} >&2; exit 1"),
         f"echo {no_kept} >&2; exit 1",
     )
 
@@ -100,7 +137,9 @@ def swap_command(swap: Swap, monitor: float) -> str:
         return kept_switch_command(
             swap.name, swap.stack, swap.replica, swap.proxy, monitor, HEALTH_WAIT, SWAP_SUFFIX
         )
-    return kept_swap_command(swap.name, swap.stack, monitor)
+    return kept_swap_command(
+        swap.name, swap.stack, monitor, repoint=swap.repoint, replica=swap.replica
+    )
 
 
 @dataclass

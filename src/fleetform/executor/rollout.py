@@ -35,7 +35,12 @@ from fleetform.executor.steps import (
     secret_env_file,
     secret_files,
 )
-from fleetform.executor.switch import start_first_command, switch_back_command, uses_switch
+from fleetform.executor.switch import (
+    NOT_BACK,
+    start_first_command,
+    switch_back_command,
+    uses_switch,
+)
 from fleetform.executor.uploads import Step, Upload, UploadError
 from fleetform.plan.rollout import Rollout, ServiceRollout, Unit, after_batch
 from fleetform.revisions.host import StackNumbers
@@ -318,10 +323,12 @@ def _roll_back(
                 session, run, result, "rollback", by_unit, started, time.time() - started, number
             )
     # The failed replacements put their old container back themselves
-    # (unless the host gave no word: those stay failed).
+    # (unless the host gave no word, or the command said it could not: those
+    # stay failed).
     for unit, state in list(result.states.items()):
         mine = unit.action.container is not None and unit.action.container.stack == stack
-        said = not result.errors.get(unit, "").startswith(NO_RESULT)
+        error = result.errors.get(unit, "")
+        said = not error.startswith(NO_RESULT) and f"{unit.name}: {NOT_BACK}" not in error
         if state == "failed" and mine and said and unit not in back:
             result.states[unit] = "rolled_back"
 

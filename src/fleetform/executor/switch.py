@@ -15,9 +15,13 @@ no request meets a stopped container:
    ``<name>`` and is watched for ``monitor``.
 
 On a failure before step 3 the new slot goes to ``maint``, the new container
-is removed and the old slot stays ready; if the new container fails its
-``monitor`` window, the old one starts again, takes its slot back (its
-address may have changed), and only then is the new one removed.
+is removed and the old slot stays ready.  On a failure during steps 3-4, or
+if the new container fails its ``monitor`` window, the old one gets its name
+back, starts again, takes the other slot of the pair (its address may have
+changed) and passes HAProxy's check; only then does the new one drain and
+go.  If the old one cannot serve again, the new one stays where it is and
+the command says :data:`NOT_BACK`, so the rollout does not count the
+replica as rolled back.
 :func:`switch_back_command` runs the same steps the other way round (an
 automatic rollback).
 
@@ -60,6 +64,9 @@ from fleetform.revisions.rollback import ProxySwitch
 
 #: How long HAProxy's own check may take to pass a new replica (seconds).
 CHECK_WAIT = 60
+#: Said (on stderr) by a switch that failed and could not put the replica's
+#: previous container back: the rollout must not count it as rolled back.
+NOT_BACK = "the previous container is not back"
 
 _q = shlex.quote
 
@@ -154,32 +161,66 @@ def _switch(
         ]
     )
     # Requests leave the old container before it stops; it is kept for rollback.
+    # $h counts the steps done, so a failure half-way undoes exactly those.
     hand_over = [
         f'if [ -n "$os" ]; then ff_drain "$os" {_deciseconds(proxy.drain)}; fi',
         f"{shlex.join(A.stop_argv(old, action.stop_timeout))} >/dev/null",
+        "h=1",
         shlex.join(A.rename_argv(old, c.name + OLD_SUFFIX)),
+        "h=2",
         f'docker rename "$new" {_q(c.name)}',
     ]
-    # The new container failed its monitor window: the old one serves again
-    # (from the other slot of the pair, at its new address) before the new one goes.
     healthy = [f"( {wait_healthy_command(old, health_wait_seconds(c))} )"] if _has_health(c) else []
-    put_back = _q(f"fleetform: {c.name}: the new container did not stay up; the old one is back")
-    restore = "; ".join(
+    # The old one serves again (from the other slot of the pair, at its
+    # address after a restart) before the new one leaves; if it cannot, the
+    # new one stays where it is: never both gone.
+    old_serves = " && ".join(
         [
-            f"echo {put_back} >&2",
             f"{shlex.join(A.start_argv(old))} >/dev/null",
             *healthy,
-            f"oip=$(ff_ip {_q(old)})",
+            f'oip=$(ff_ip {_q(old)}) && [ -n "$oip" ]',
             f'ff_set "$xs" "addr $oip port {port}"',
             'ff_set "$xs" "state ready"',
             'ff_up "$xs"',
-            'ff_drain "$ns" 10',
-            on_new(f"{shlex.join(A.rm_argv(NEW_REF, force=True))} >/dev/null"),
-            shlex.join(A.rename_argv(old, c.name)),
+        ]
+    )
+    not_back = _q(f"fleetform: {c.name}: {NOT_BACK}: it did not serve again; the new one stays")
+    half = _q(f"fleetform: {c.name}: the switch failed half-way; putting the old one back")
+    back = _q(f"fleetform: {c.name}: the old one is back")
+    half_way = "; ".join(
+        [
+            f"echo {half} >&2",
+            f'if [ "$h" -ge 2 ]; then {shlex.join(A.rename_argv(old, c.name))} '
+            f"|| {{ echo {not_back} >&2; exit 1; }}; fi",
+            f"if {old_serves}; then "
+            + on_new(
+                f'ff_drain "$ns" 10; {shlex.join(A.rm_argv(NEW_REF, force=True))} >/dev/null; '
+            )
+            + f"echo {back} >&2; else echo {not_back} >&2; fi",
             "exit 1",
         ]
     )
-    half = _q(f"fleetform: {c.name}: the switch failed half-way")
+    # The new container failed its monitor window: the old one serves again
+    # before the new one goes.
+    put_back = _q(
+        f"fleetform: {c.name}: the new container did not stay up; putting the old one back"
+    )
+    untidy = _q(f"fleetform: {c.name}: the old one serves again; removing the new one failed")
+    restore = "; ".join(
+        [
+            f"echo {put_back} >&2",
+            f"if {old_serves}; then "
+            + " && ".join(
+                [
+                    'ff_drain "$ns" 10',
+                    on_new(f"{shlex.join(A.rm_argv(NEW_REF, force=True))} >/dev/null"),
+                    shlex.join(A.rename_argv(old, c.name)),
+                ]
+            )
+            + f" && echo {back} >&2 || echo {untidy} >&2; else echo {not_back} >&2; fi",
+            "exit 1",
+        ]
+    )
     return "\n".join(
         [
             _functions_of(c),
@@ -188,7 +229,7 @@ def _switch(
             f"oip=$(ff_ip {_q(old)}) || oip=",
             'ff_pick "$oip"',
             f"if ! {{ {' && '.join(steps)}; }}; then {back_out}; fi",
-            f"{' && '.join(hand_over)} || {{ echo {half} >&2; exit 1; }}",
+            f"h=0; {' && '.join(hand_over)} || {{ {half_way}; }}",
             f"if ! ( {monitor_command(c.name, monitor)} ); then {restore}; fi",
         ]
     )
@@ -237,6 +278,7 @@ def switch_back_command(action: Action, monitor_seconds: float) -> str:
         'ff_up "$ns"',
     ]
     failed = _q(f"fleetform: {c.name}: the kept container failed; the current one keeps serving")
+    half = _q(f"fleetform: {c.name}: going back to the kept container failed half-way")
     fail = "; ".join(
         [
             'ff_set "$ns" "state maint" 2>/dev/null',
@@ -251,10 +293,17 @@ def switch_back_command(action: Action, monitor_seconds: float) -> str:
             f"cip=$(ff_ip {_q(c.name)}) || cip=",
             'ff_pick "$cip"',
             f"if ! {{ {' && '.join(up)}; }}; then {fail}; fi",
-            f'if [ -n "$os" ]; then ff_drain "$os" {_deciseconds(proxy.drain)}; fi',
-            f"{shlex.join(A.rm_argv(c.name, force=True))} >/dev/null",
-            shlex.join(A.rename_argv(kept, c.name)),
-            f"( {monitor_command(c.name, monitor_seconds)} )",
+            # One chain: a step that fails stops the rest and fails the command
+            # (the current one is removed only once it left the rotation).
+            " && ".join(
+                [
+                    f'{{ [ -z "$os" ] || ff_drain "$os" {_deciseconds(proxy.drain)}; }}',
+                    f"{shlex.join(A.rm_argv(c.name, force=True))} >/dev/null",
+                    shlex.join(A.rename_argv(kept, c.name)),
+                    f"( {monitor_command(c.name, monitor_seconds)} )",
+                ]
+            )
+            + f" || {{ echo {half} >&2; exit 1; }}",
         ]
     )
     missing = _q(f"fleetform: {c.name}: no kept container to go back to")
@@ -317,7 +366,9 @@ def kept_switch_command(
         "s=2",
         f"( {monitor_command(name, monitor)} )",
     ]
-    back = _q(f"fleetform: {name}: the kept container did not stay up; the running one is back")
+    back = _q(
+        f"fleetform: {name}: the kept container did not stay up; putting the running one back"
+    )
     # The one that ran serves again (its address may have changed) before the other goes.
     serve_again = " && ".join(
         [
@@ -329,14 +380,18 @@ def kept_switch_command(
             'ff_up "$xs"',
         ]
     )
+    # The kept one leaves the rotation and stops only once the names are back
+    # and the one that ran serves again: never both gone.
+    leave = f'ff_drain "$ns" 10; {shlex.join(A.stop_argv(kept, None))} >/dev/null 2>&1'
+    stays = _q(f"fleetform: {name}: {NOT_BACK}; the kept one stays in the rotation")
+    is_back = _q(f"fleetform: {name}: the running one is back")
     put_back = "; ".join(
         [
             f"echo {back} >&2",
-            f'if [ "$s" -ge 2 ]; then {shlex.join(A.rename_argv(name, kept))}; fi',
-            f'if [ "$s" -ge 1 ]; then {shlex.join(A.rename_argv(tmp, name))}; fi',
-            f'if [ "$was" = true ]; then {serve_again}; fi',
-            'ff_drain "$ns" 10',
-            f"{shlex.join(A.stop_argv(kept, None))} >/dev/null 2>&1",
+            f'{{ [ "$s" -lt 2 ] || {shlex.join(A.rename_argv(name, kept))}; }} && '
+            f'{{ [ "$s" -lt 1 ] || {shlex.join(A.rename_argv(tmp, name))}; }} && '
+            f'{{ [ "$was" != true ] || {{ {serve_again}; }}; }} && {{ {leave}; }} '
+            f"&& echo {is_back} >&2 || echo {stays} >&2",
             "exit 1",
         ]
     )

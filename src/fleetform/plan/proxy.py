@@ -29,23 +29,33 @@ from fleetform.plan.desired import HostDesired
 from fleetform.plan.diff import FieldChange
 from fleetform.proxy.config import read_config
 from fleetform.proxy.host import ObservedProxy
+from fleetform.proxy.runtime import ServerState
+from fleetform.proxy.slots import SlotTarget, pair, slot_commands, wanted_slots
 
 #: backend name -> (proxy settings, replicas on this host)
 Backends = Mapping[str, tuple[ProxyConfig, int]]
 ProxyActionKind = Literal[
-    "install-proxy", "start-proxy", "create-backend", "update-backend", "remove-backend"
+    "install-proxy",
+    "start-proxy",
+    "upgrade-proxy",
+    "create-backend",
+    "update-backend",
+    "remove-backend",
 ]
 ProxyReasonCode = Literal[
     "proxy_missing",  # install-proxy: Debian's haproxy package is not installed
     "proxy_stopped",  # start-proxy: HAProxy is installed but does not run
+    "proxy_upgrade",  # upgrade-proxy: the host's package lists offer a newer haproxy
     "missing",  # create-backend: the host's proxy does not serve this service yet
     "proxy_changed",  # update-backend: a proxy setting or the replica count differs
     "proxy_edited",  # update-backend: the host's file was edited by hand
+    "slot_drift",  # update-backend: a slot and the running replicas disagree
     "orphan",  # remove-backend: no service here has this proxy any more
 ]
 _SYMBOL: dict[str, Literal["+", "~", "-"]] = {
     "install-proxy": "+",
     "start-proxy": "~",
+    "upgrade-proxy": "~",
     "create-backend": "+",
     "update-backend": "~",
     "remove-backend": "-",
@@ -102,6 +112,43 @@ def desired_backends(desired: HostDesired) -> dict[str, tuple[ProxyConfig, int]]
         if c.service.proxy is not None and c.state != "absent":
             out[f"{c.stack}-{c.service.name}"] = (c.service.proxy, c.service.replicas)
     return out
+
+
+def slot_targets(desired: HostDesired) -> list[SlotTarget]:
+    """The slots' view of the host's proxied services (running or stopped), once each."""
+    out: dict[str, SlotTarget] = {}
+    for c in desired.containers:
+        p = c.service.proxy
+        if p is None or c.state == "absent":
+            continue
+        network = c.spec.networks[0].name if c.spec.networks else "bridge"
+        t = SlotTarget(c.stack, c.service.name, c.service.replicas, p.target_port, network)
+        out[t.backend] = t
+    return list(out.values())
+
+
+def slot_drift(
+    target: SlotTarget, running: Mapping[int, str], states: tuple[ServerState, ...]
+) -> tuple[FieldChange, ...]:
+    """What the runtime slots of ``target`` have that the running replicas do not:
+    a running replica in no slot, a slot taking requests at an address that is
+    no running replica's (or in the wrong pair).  Empty: nothing to repair."""
+    if not slot_commands(target, running, states):
+        return ()
+    wanted = wanted_slots(target, running, states)
+    by_slot = {s.server: s for s in states if s.backend == target.backend}
+    out: list[FieldChange] = []
+    for k in range(1, target.replicas + 1):
+        for slot in pair(k):
+            s = by_slot.get(slot)
+            now = f"{s.address}:{s.port} {s.admin}" if s is not None else "absent"
+            if slot in wanted:
+                want = f"{wanted[slot]}:{target.target_port} ready"
+                if now != want:
+                    out.append(FieldChange(f"slot {slot} (replica {k})", now, want))
+            elif s is not None and s.admin != "maint":
+                out.append(FieldChange(f"slot {slot} (replica {k})", now, "maint"))
+    return tuple(out)
 
 
 def _secs(ns: int) -> str:
@@ -207,7 +254,33 @@ def host_proxy_actions(
         out.append(
             ProxyAction(host, "start-proxy", "haproxy", "HAProxy is not running", "proxy_stopped")
         )
+    if want and observed.installed and observed.upgrade is not None:
+        # Restarts held, then a seamless reload (fleetform.proxy.host.held_apt).
+        old, new = observed.upgrade
+        out.append(
+            ProxyAction(
+                host,
+                "upgrade-proxy",
+                "haproxy",
+                "package upgrade available",
+                "proxy_upgrade",
+                (FieldChange("haproxy package (upgrade available)", old, new),),
+            )
+        )
     # A file fleetform did not write (the package's own) is replaced only for a backend.
     ours = got is not None and (bool(got.backends) or got.intact)
     intact = got.intact if ours and got is not None else True
-    return (*out, *proxy_actions(host, want, have, intact=intact))
+    backends = proxy_actions(host, want, have, intact=intact)
+    # The slots of a backend the file serves as declared, with HAProxy running.
+    touched = {a.resource for a in backends}
+    if observed.active and observed.slots is not None:
+        for t in slot_targets(desired):
+            if t.backend in have and t.backend not in touched and t.backend in observed.slots:
+                running, states = observed.slots[t.backend]
+                changes = slot_drift(t, running, states)
+                if changes:
+                    why = "the proxy's slots and the running replicas differ"
+                    backends += (
+                        ProxyAction(host, "update-backend", t.backend, why, "slot_drift", changes),
+                    )
+    return (*out, *backends)

@@ -3,26 +3,31 @@
 Pure builders (the executor runs what they return, :mod:`fleetform.executor.proxy`):
 
 - :data:`OBSERVE_SCRIPT`, one section of the observation round trip: whether
-  Debian's ``haproxy`` is installed and running, and the text of its
-  haproxy.cfg; :func:`parse_observed_proxy` reads it back;
+  Debian's ``haproxy`` is installed and running, the newer version the
+  host's package lists offer (if any), and the text of its haproxy.cfg;
+  :func:`parse_observed_proxy` reads it back;
 - :func:`ensure_script`: install ``haproxy`` (and ``socat``, the runtime API
-  client) when missing, write the rendered file only when it differs, after
-  ``haproxy -c`` passed on it (else the old file stays and the step fails),
-  and reload seamlessly (``systemctl reload``: the package's master-worker unit);
+  client) when missing, upgrade it when the plan said so (:func:`held_apt`:
+  the package scripts may not restart it), write the rendered file only when
+  it differs, after ``haproxy -c`` passed on it (else the old file stays and
+  the step fails), and reload seamlessly (``systemctl reload``: the package's
+  master-worker unit re-executes the new binary and passes its listeners);
 - :data:`HAPX`, a shell function that sends one runtime API line to the
   admin socket and prints the reply;
 - :func:`leave_script`: a container about to stop leaves its backend first.
 
-    >>> parse_observed_proxy("installed 1\\nactive active\\n# hi").config
+    >>> parse_observed_proxy("installed 1\\nactive active\\nupgrade \\n# hi").config
     '# hi\\n'
 """
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from fleetform.proxy.config import CONFIG_FILE, SOCKET
+from fleetform.proxy.runtime import ServerState
 
 PACKAGES = ("haproxy", "socat")
 _NEW = CONFIG_FILE + ".fleetform-new"
@@ -34,10 +39,20 @@ HAPX = (
     f"socat -t 5 stdio {shlex.quote('UNIX-CONNECT:' + SOCKET)}; }}"
 )
 
+#: Where a policy-rc.d is looked for (invoke-rc.d and deb-systemd-invoke
+#: ask it before they start, stop, restart or reload a service).
+POLICY_RC = "/usr/sbin/policy-rc.d"
+_HOLD_MARK = "# fleetform: service actions held during a haproxy package run"
+
 OBSERVE_SCRIPT = (
     "if dpkg-query -W -f='${Status}' haproxy 2>/dev/null | grep -q 'install ok installed'; "
     "then echo installed 1; else echo installed 0; fi; "
     'echo "active $(systemctl is-active haproxy 2>/dev/null || true)"; '
+    # A newer version in the host's package lists (as apt-get update left them).
+    "v=$(dpkg-query -W -f='${Version}' haproxy 2>/dev/null) || v=; "
+    "c=$(apt-cache policy haproxy 2>/dev/null | sed -n 's/^ *Candidate: //p'); "
+    'if [ -n "$v" ] && [ -n "$c" ] && [ "$c" != "(none)" ] '
+    '&& dpkg --compare-versions "$c" gt "$v"; then echo "upgrade $v $c"; else echo upgrade; fi; '
     f"cat {shlex.quote(CONFIG_FILE)} 2>/dev/null; true"
 )
 
@@ -49,6 +64,12 @@ class ObservedProxy:
     installed: bool = False
     active: bool = False
     config: str = ""
+    #: (installed version, newer version the package lists offer); None: none newer
+    upgrade: tuple[str, str] | None = None
+    #: backend -> (replica -> its running container's address, the backend's
+    #: slots), for the host's desired proxied services (fleetform.proxy.slots.parse_read);
+    #: None: not read
+    slots: Mapping[str, tuple[Mapping[int, str], tuple[ServerState, ...]]] | None = None
 
 
 def parse_observed_proxy(text: str) -> ObservedProxy:
@@ -56,21 +77,72 @@ def parse_observed_proxy(text: str) -> ObservedProxy:
     lines = text.split("\n")
     installed = bool(lines) and lines[0].strip() == "installed 1"
     active = len(lines) > 1 and lines[1].strip() == "active active"
-    config = "\n".join(lines[2:])
+    versions = lines[2].split()[1:] if len(lines) > 2 else []
+    upgrade = (versions[0], versions[1]) if installed and len(versions) == 2 else None
+    config = "\n".join(lines[3:])
     # The section's text lost the file's last newline, which the file's hash covers.
-    return ObservedProxy(installed, active, config + "\n" if config.strip() else "")
+    return ObservedProxy(installed, active, config + "\n" if config.strip() else "", upgrade)
+
+
+#: apt-get install, unattended; the host's haproxy.cfg (a conffile fleetform
+#: rewrites) stays as it is when a new package ships another one.
+APT_INSTALL = (
+    "DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
+    "-o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef"
+)
+
+
+def held_apt(args: str) -> str:
+    """``apt-get install args`` with service actions of the package scripts held.
+
+    A running HAProxy must not be restarted by a package's scripts (a restart
+    closes the listening sockets: requests are refused until the new process
+    listens; measured in docs/proxy.md).  For the apt run only, a
+    ``policy-rc.d`` that exits 101 ("action forbidden") holds every start,
+    stop, restart and reload the scripts ask for; it goes again on every
+    exit of the subshell (failure or signal), and a ``policy-rc.d`` the host
+    had before is put back.  The caller reloads HAProxy afterwards.
+    """
+    q = shlex.quote
+    saved = q(POLICY_RC + ".fleetform-saved")
+    policy = q(POLICY_RC)
+    hold = q(f"#!/bin/sh\n{_HOLD_MARK}\nexit 101\n")
+    return "; ".join(
+        [
+            f"( if [ -e {policy} ] && ! grep -qF {q(_HOLD_MARK)} {policy}; then "
+            f"mv -f {policy} {saved} || exit 1; fi",
+            f"trap 'rm -f {policy}; if [ -e {saved} ]; then mv -f {saved} {policy}; fi' EXIT",
+            "trap 'exit 1' INT TERM HUP",
+            f"printf {hold} > {policy} && chmod 755 {policy} || exit 1",
+            f"{APT_INSTALL} {args} )",
+        ]
+    )
+
+
+def upgrade_script(args: str = "haproxy") -> str:
+    """Upgrade (``args``: what ``apt-get install`` gets) a running HAProxy with
+    restarts held, then reload it seamlessly once the new binary accepts the
+    file.  Prints ``fleetform-proxy-upgraded``."""
+    check = f"haproxy -c -q -f {shlex.quote(CONFIG_FILE)}"
+    return (
+        f"{held_apt(args)} >/dev/null || exit 1; {check} >&2 || exit 1; "
+        "if systemctl is-active -q haproxy; then systemctl reload haproxy || exit 1; fi; "
+        "echo fleetform-proxy-upgraded"
+    )
 
 
 def _apt_install() -> str:
     names = " ".join(PACKAGES)
-    install = f"DEBIAN_FRONTEND=noninteractive apt-get install -y -q {names} >/dev/null"
+    install = f"{APT_INSTALL} {names} >/dev/null"
     # The package lists may be missing or stale on a fresh host: update once, then retry.
     return f"{{ {install} 2>/dev/null || {{ apt-get update -q >/dev/null && {install}; }}; }}"
 
 
-def ensure_script(config: str) -> str:
+def ensure_script(config: str, upgrade: str | None = None) -> str:
     """Install, configure and run HAProxy with ``config``; a no-op when all is so already.
 
+    ``upgrade``: the version to upgrade haproxy to (as the plan showed it),
+    restarts held; nothing when that version is installed already.
     Prints ``fleetform-proxy-reloaded`` when it reloaded or started HAProxy.
     """
     if _EOF in config:
@@ -84,6 +156,17 @@ def ensure_script(config: str) -> str:
         [
             HAPX,
             f"if {missing} false; then {_apt_install()} || exit 1; fi",
+            "upgraded=",
+            *(
+                [
+                    "if [ \"$(dpkg-query -W -f='${Version}' haproxy)\" != "
+                    f"{shlex.quote(upgrade)} ]; then "
+                    f"{held_apt(shlex.quote('haproxy=' + upgrade))} >/dev/null || exit 1; "
+                    "upgraded=1; fi"
+                ]
+                if upgrade
+                else []
+            ),
             f"cat > {new} <<'{_EOF}'",
             config.rstrip("\n"),
             _EOF,
@@ -93,14 +176,16 @@ def ensure_script(config: str) -> str:
             f"  mv -f {new} {cfg}; changed=1",
             f"else rm -f {new}; fi",
             "pid=$(ff_hapx 'show info' 2>/dev/null | sed -n 's/^Pid: //p')",
+            "i=0",
             "if ! systemctl is-active -q haproxy; then",
             "  systemctl enable -q haproxy 2>/dev/null; systemctl restart haproxy || exit 1",
             "  echo fleetform-proxy-reloaded",
-            'elif [ -n "$changed" ]; then',
+            'elif [ -n "$changed" ] || [ -n "$upgraded" ]; then',
             "  systemctl reload haproxy || exit 1; echo fleetform-proxy-reloaded",
-            "else exit 0; fi",
+            # Nothing reloaded: the runtime API lines that follow still run.
+            "else i=100; fi",
             # The runtime API answers from the new worker only once it runs.
-            "i=0; while [ $i -lt 100 ]; do",
+            "while [ $i -lt 100 ]; do",
             "  now=$(ff_hapx 'show info' 2>/dev/null | sed -n 's/^Pid: //p')",
             '  if [ -n "$now" ] && [ "$now" != "$pid" ]; then break; fi',
             "  sleep 0.1; i=$((i+1))",

@@ -84,6 +84,8 @@ class Swap:
     to_image: str | None = None
     #: start-first through the proxy (None: stop-first, as an unproxied service)
     proxy: ProxySwitch | None = None
+    #: stop-first, proxied: the slot that served the running one serves the kept one
+    repoint: ProxySwitch | None = None
 
     def change(self) -> str:
         """What changes, for the plan: the image when it differs, else the config hash."""
@@ -148,6 +150,7 @@ class RollbackPlan:
                 f"  ~ {s.name}: start the kept container of revision {st.to_revision} "
                 f"({s.change()}); the current one is kept"
                 + (" (start-first through the proxy)" if s.proxy else "")
+                + (" (stop-first; the proxy's slot follows)" if s.repoint else "")
                 for s in st.swaps
             ]
             if not st.swaps:
@@ -195,24 +198,25 @@ def _image(record: Mapping[str, Any] | None) -> str | None:
     return str(image) if image else None
 
 
-def proxy_switch(
-    config: RolloutConfig, now: Mapping[str, Any] | None, then: Mapping[str, Any] | None
-) -> ProxySwitch | None:
-    """The proxy switch of a swap from the ``now`` record to the ``then`` one.
-
-    Only when both revisions were proxied (the backend serves the running one
-    and will serve the kept one) and ``rollback_config.order`` is start-first.
-    """
+def proxy_route(
+    now: Mapping[str, Any] | None, then: Mapping[str, Any] | None
+) -> ProxySwitch | str | None:
+    """How the kept container (``then`` record) is reached through the proxy that
+    serves the running one (``now``): None when neither revision is proxied, a
+    message when the revisions cannot tell (one proxied and not the other, other
+    backends, or settings recorded before revisions held them all)."""
     p_now, p_then = ((r or {}).get("proxy") for r in (now, then))
-    if config.order != "start-first" or not isinstance(p_now, Mapping):
+    if p_now is None and p_then is None:
         return None
-    if not isinstance(p_then, Mapping) or p_then.get("backend") != p_now.get("backend"):
-        return None
+    if not isinstance(p_now, Mapping) or not isinstance(p_then, Mapping):
+        return "only one of the two revisions puts it behind the proxy"
+    if p_then.get("backend") != p_now.get("backend"):
+        return "the two revisions put it behind different proxy backends"
     try:
         b, net, port = str(p_then["backend"]), str(p_then["network"]), int(p_then["target_port"])
         return ProxySwitch(b, net, port, int(p_now["drain"]))
     except (KeyError, TypeError, ValueError):
-        return None
+        return "the revisions do not record all its proxy settings"
 
 
 def _by_number(docs: Iterable[Mapping[str, Any]], stack: str) -> dict[int, Mapping[str, Any]]:
@@ -295,8 +299,14 @@ def _swaps(
                 f"{name}'s kept container is not of revision {number} "
                 f"(config {str(kept.config_hash)[:12]}, wanted {then[name][:12]})"
             )
+        elif isinstance(route := proxy_route(now_records.get(name), record), str):
+            # Rollback has no stack file: the revisions are all it knows of the proxy.
+            problems.append(
+                f"{name}: {route}; rollback cannot keep the proxy right: {_commit_hint(target)}"
+            )
         else:
             config = rollback_config(now_records.get(name) or record)
+            start_first = config.order == "start-first"
             swaps.append(
                 Swap(
                     host=host,
@@ -309,7 +319,8 @@ def _swaps(
                     config=config,
                     from_image=_image(now_records.get(name)),
                     to_image=_image(record),
-                    proxy=proxy_switch(config, now_records.get(name), record),
+                    proxy=route if start_first else None,
+                    repoint=None if start_first else route,
                 )
             )
     return swaps, notes, problems
