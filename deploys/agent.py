@@ -8,9 +8,10 @@ Installs fleetform on each host and a systemd timer running
 ``fleetform reconcile --once`` against the host itself (``@local``, under the
 name and groups this inventory gives it) every ``fleetform_gitops_every``,
 spread by ``fleetform_gitops_delay``.  Each host keeps its own result, where
-``fleetform status`` reads it.  Settings: ``fleetform.agent.settings``.
+``fleetform status`` reads it.  Settings: ``fleetform.agent.settings``;
+``--data fleetform_gitops_state=absent`` removes it again.
 """
 
-from fleetform.agent.install import host_settings, pull_agent
+from fleetform.agent.install import agent_deploy
 
-pull_agent(host_settings())
+agent_deploy()

@@ -13,6 +13,6 @@ repository's inventory points its hosts at them.  Settings:
 ``fleetform.agent.settings``.
 """
 
-from fleetform.agent.install import host_settings, reconciler
+from fleetform.agent.install import reconciler_deploy
 
-reconciler(host_settings())
+reconciler_deploy()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 
-from pyinfra.api.deploy import deploy
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.host import Host
 from pyinfra.api.operation import OperationMeta
@@ -80,7 +79,6 @@ def _common_files(settings: AgentSettings) -> None:
         )
 
 
-@deploy("fleetform pull-mode agent")
 def pull_agent(settings: AgentSettings) -> None:
     """A timer that reconciles this host against itself every ``every``, spread by ``delay``."""
     fleetform_install(settings)
@@ -100,7 +98,6 @@ def pull_agent(settings: AgentSettings) -> None:
     )
 
 
-@deploy("fleetform reconciler")
 def reconciler(settings: AgentSettings) -> None:
     """A service running ``reconcile --every`` that converges the fleet over SSH."""
     if settings.inventory is None:
@@ -137,3 +134,49 @@ def _put_unit(name: str, text: str) -> OperationMeta:
     return files.put(
         name=name, src=io.StringIO(text), dest=f"/etc/systemd/system/{name}", mode="0644"
     )
+
+
+#: host data: ``absent`` removes the units and their configuration (the
+#: virtualenv and the reports stay: a later install reuses them)
+STATE_DATA = "fleetform_gitops_state"
+
+
+def _wanted_state() -> str:
+    host = _host()
+    state = host.data.get(STATE_DATA) or "present"
+    if state not in ("present", "absent"):
+        raise PyinfraError(f"{host.name}: {STATE_DATA} must be present or absent, not {state!r}")
+    return str(state)
+
+
+def _remove(unit: str, suffixes: tuple[str, ...]) -> None:
+    for suffix in suffixes:
+        systemd.service(
+            name=f"{unit}.{suffix} stopped",
+            service=f"{unit}.{suffix}",
+            running=False,
+            enabled=False,
+        )
+        files.file(
+            name=f"{unit}.{suffix} removed",
+            path=f"/etc/systemd/system/{unit}.{suffix}",
+            present=False,
+        )
+    systemd.daemon_reload(name="systemd reloaded")
+    files.directory(name="gitops config removed", path=str(units.CONF_DIR), present=False)
+
+
+def agent_deploy() -> None:
+    """``deploys/agent.py``: the pull-mode agent, or removed (``fleetform_gitops_state=absent``)."""
+    if _wanted_state() == "absent":
+        _remove(units.AGENT, ("timer", "service"))
+    else:
+        pull_agent(host_settings())
+
+
+def reconciler_deploy() -> None:
+    """``deploys/reconciler.py``: the controller, or removed (``fleetform_gitops_state=absent``)."""
+    if _wanted_state() == "absent":
+        _remove(units.RECONCILER, ("service",))
+    else:
+        reconciler(host_settings())
