@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 FLEETFORM := $(VENV)/bin/fleetform
 PYINFRA := $(VENV)/bin/pyinfra
 LAB_HOSTS ?= 3
-APT_PACKAGES := docker.io debootstrap busybox-static openssh-client openssl ca-certificates age
+APT_PACKAGES := docker.io debootstrap busybox-static openssh-client openssl ca-certificates age git
 
 .PHONY: demo test test-unit test-e2e lint deps apt venv engine-local lab lab-down bench clean
 

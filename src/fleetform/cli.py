@@ -12,6 +12,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from fleetform import __version__
 
@@ -28,6 +29,8 @@ HANDLERS = {
     "rollback": "fleetform.commands.rollback:run_rollback",
     "audit": "fleetform.commands.audit:run_audit",
     "lab": "fleetform.commands.lab:run_lab",
+    "reconcile": "fleetform.commands.reconcile:run_reconcile",
+    "status": "fleetform.commands.status:run_status",
 }
 
 
@@ -152,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     _add_host_key_arg(p)
 
+    _add_gitops_parsers(sub)
+
     p = sub.add_parser("lab", help="a local fleet of Debian hosts running as containers")
     lab = p.add_subparsers(dest="lab_command", required=True, metavar="ACTION")
     up = lab.add_parser("up", help="create or repair the lab")
@@ -160,6 +165,45 @@ def build_parser() -> argparse.ArgumentParser:
     st = lab.add_parser("status", help="list the lab hosts")
     st.add_argument("--json", action="store_true")
     return parser
+
+
+def _add_gitops_parsers(sub: Any) -> None:
+    p = sub.add_parser(
+        "reconcile", help="converge the hosts to a git repository's stacks (docs/gitops.md)"
+    )
+    p.add_argument("--repo", required=True, metavar="URL|PATH", help="anything `git fetch` takes")
+    p.add_argument("--ref", metavar="BRANCH", help="the branch or ref to follow (default: HEAD)")
+    _add_target_args(p, stacks_help="stack files inside the repository (default: stacks/*.yml)")
+    _add_host_key_arg(p)
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--once", action="store_true", help="one run, then exit (the default)")
+    when.add_argument("--every", metavar="DURATION", help="run again every DURATION (jittered)")
+    p.add_argument(
+        "--drift",
+        choices=["report", "revert"],
+        default="report",
+        help="without a new commit, a non-empty plan is drift: report it (default) or revert it",
+    )
+    p.add_argument("--report-dir", metavar="DIR", help="write the JSON report, JUnit, Prometheus")
+    p.add_argument(
+        "--notify", action="append", default=[], metavar="URL", help="Apprise URL (repeatable)"
+    )
+    p.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="where the clone and the state live (default: ~/.cache/fleetform/reconcile)",
+    )
+    p.add_argument(
+        "--lock-wait",
+        metavar="DURATION",
+        help="when another run holds a stack's deploy lock, wait for it up to DURATION",
+    )
+
+    p = sub.add_parser(
+        "status", help="per host and stack: revision, commit, applied when/by, verify, drift"
+    )
+    _add_target_args(p, stacks_help="stack names, or stack files (to show drift too)")
+    _add_host_key_arg(p)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,10 +7,11 @@ errors); ``--json`` puts exactly one JSON document on stdout and nothing else.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -206,3 +207,16 @@ class Terminated(KeyboardInterrupt):
 def on_sigterm(signum: int, frame: object) -> None:
     """The SIGTERM handler of the commands that hold deploy locks."""
     raise Terminated()
+
+
+def json_of(handler: Callable[[Any], int], args: Any) -> tuple[int, Any]:
+    """Run a command in its ``--json`` mode: its exit code and its one JSON document
+    (None when it printed none).  ``fleetform reconcile`` and ``status`` build on
+    ``plan`` and ``apply`` this way, through their documented output."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = handler(args)
+    try:
+        return code, json.loads(buffer.getvalue())
+    except ValueError:
+        return code, None

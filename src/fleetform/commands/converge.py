@@ -167,7 +167,7 @@ def run_apply(args: argparse.Namespace) -> int:
     from fleetform.executor.locking import DeployLocks
     from fleetform.runlog.run import new_run
 
-    run = new_run()
+    run = new_run(getattr(args, "source", None))  # set by `fleetform reconcile`
     taken: list[DeployLocks] = []
 
     def lock(session: Session) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from fleetform import __version__
 from fleetform.model import Stack
@@ -52,12 +53,28 @@ def _git(folder: Path, *args: str) -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
+def public_url(url: str) -> str:
+    """``url`` without user name and password (``scp``-like and local paths as they are).
+
+    >>> public_url("https://bot:s3cret@git.example.com/ops/fleet.git")
+    'https://git.example.com/ops/fleet.git'
+    >>> public_url("git@git.example.com:ops/fleet.git")
+    'git@git.example.com:ops/fleet.git'
+    """
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc or "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
 def git_source(stack_file: Path) -> dict[str, Any] | None:
     """The commit of the git work tree holding ``stack_file``, or None when there is none.
 
     ``dirty`` is true when tracked files differ from the commit (as ``git
     describe --dirty``: untracked files do not count); ``path`` is the file's
-    path inside the work tree.
+    path inside the work tree; ``remote`` (only when the work tree has an
+    ``origin``) is that URL without credentials.
     """
     folder = stack_file.resolve().parent
     top = _git(folder, "rev-parse", "--show-toplevel")
@@ -66,7 +83,11 @@ def git_source(stack_file: Path) -> dict[str, Any] | None:
         return None
     status = _git(folder, "status", "--porcelain", "--untracked-files=no")
     path = stack_file.resolve().relative_to(Path(top).resolve()).as_posix()
-    return {"commit": commit, "dirty": bool(status) if status is not None else None, "path": path}
+    source = {"commit": commit, "dirty": bool(status) if status is not None else None, "path": path}
+    remote = _git(folder, "remote", "get-url", "origin")
+    if remote:  # where the commit came from (a reconcile's repository), never credentials
+        source["remote"] = public_url(remote)
+    return source
 
 
 def provenance(stacks: Iterable[Stack]) -> Provenance:

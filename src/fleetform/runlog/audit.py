@@ -80,6 +80,8 @@ def entry(
         "duration": round(duration, 3) if duration is not None else None,
         "error": error,
         "details": dict(details) if details else None,
+        # only a reconcile's lines carry the repository and commit they applied
+        **({"source": dict(run.source)} if run.source else {}),
     }
 
 

@@ -16,6 +16,7 @@ import re
 import socket
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -28,15 +29,19 @@ class Run:
     control: str  # the control machine's host name
     pid: int
     started: float  # epoch seconds, control machine clock
+    #: where the stacks came from, for a reconcile: {"repo": ..., "commit": ...}
+    source: Mapping[str, str] | None = None
 
 
-def new_run() -> Run:
+def new_run(source: Mapping[str, str] | None = None) -> Run:
     control = socket.gethostname()
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (some containers)
         user = str(os.getuid())
-    return Run(uuid.uuid4().hex[:12], f"{user}@{control}", control, os.getpid(), time.time())
+    return Run(
+        uuid.uuid4().hex[:12], f"{user}@{control}", control, os.getpid(), time.time(), source
+    )
 
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
