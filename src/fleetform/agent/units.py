@@ -30,6 +30,8 @@ KNOWN_HOSTS = CONF_DIR / "known_hosts"
 LOCAL_INVENTORY = CONF_DIR / "inventory.py"
 STATE_DIR = PurePosixPath("/var/lib/fleetform/gitops")
 REPORTS = STATE_DIR / "reports"
+#: one cache (clone and run state) per unit: the agent and a controller on one
+#: host follow the same repository for different targets
 CACHE = STATE_DIR / "cache"
 
 AGENT = "fleetform-agent"
@@ -60,7 +62,7 @@ def local_inventory(name: str, groups: Iterable[str]) -> str:
     )
 
 
-def reconcile_argv(settings: AgentSettings, inventory: str, *, once: bool) -> list[str]:
+def reconcile_argv(settings: AgentSettings, inventory: str, *, once: bool, unit: str) -> list[str]:
     """``fleetform reconcile`` as the unit runs it (URLs come from ENV_FILE)."""
     # the repository comes from ENV_FILE (FLEETFORM_REPO): its URL may carry a token
     argv = [str(FLEETFORM), "reconcile"]
@@ -68,7 +70,8 @@ def reconcile_argv(settings: AgentSettings, inventory: str, *, once: bool) -> li
         argv += ["--ref", settings.ref]
     argv += ["-i", inventory]
     argv += ["--once"] if once else ["--every", settings.every]
-    argv += ["--drift", settings.drift, "--report-dir", str(REPORTS), "--cache-dir", str(CACHE)]
+    argv += ["--drift", settings.drift, "--report-dir", str(REPORTS / unit)]
+    argv += ["--cache-dir", str(CACHE / unit)]
     return argv + list(settings.stacks)
 
 
@@ -95,6 +98,7 @@ def _exec(argv: Sequence[str]) -> str:
 
 def agent_service(settings: AgentSettings) -> str:
     """Pull mode: one reconcile of this host against itself."""
+    argv = reconcile_argv(settings, str(LOCAL_INVENTORY), once=True, unit=AGENT)
     return (
         "[Unit]\n"
         f"Description=fleetform pull mode: converge this host to {_shown(settings)}\n"
@@ -105,7 +109,7 @@ def agent_service(settings: AgentSettings) -> str:
         "Type=oneshot\n"
         "Environment=HOME=/root\n"
         f"EnvironmentFile=-{ENV_FILE}\n"
-        f"ExecStart={_exec(reconcile_argv(settings, str(LOCAL_INVENTORY), once=True))}\n"
+        f"ExecStart={_exec(argv)}\n"
     )
 
 
@@ -138,7 +142,7 @@ def reconciler_service(settings: AgentSettings) -> str:
         "Type=simple\n"
         "Environment=HOME=/root\n"
         f"EnvironmentFile=-{ENV_FILE}\n"
-        f"ExecStart={_exec(reconcile_argv(settings, inventory, once=False))}\n"
+        f"ExecStart={_exec(reconcile_argv(settings, inventory, once=False, unit=RECONCILER))}\n"
         "Restart=on-failure\n"
         "RestartSec=30s\n"
         "\n"
