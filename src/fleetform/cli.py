@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -193,7 +194,14 @@ def _add_gitops_parsers(sub: Any) -> None:
     p = sub.add_parser(
         "reconcile", help="converge the hosts to a git repository's stacks (docs/gitops.md)"
     )
-    p.add_argument("--repo", required=True, metavar="URL|PATH", help="anything `git fetch` takes")
+    # the environment may carry both (a URL with a token stays out of the
+    # command line and the process list; the gitops deploys use this)
+    p.add_argument(
+        "--repo",
+        default=os.environ.get("FLEETFORM_REPO") or None,
+        metavar="URL|PATH",
+        help="anything `git fetch` takes (default: $FLEETFORM_REPO)",
+    )
     p.add_argument("--ref", metavar="BRANCH", help="the branch or ref to follow (default: HEAD)")
     _add_target_args(p, stacks_help="stack files inside the repository (default: stacks/*.yml)")
     _add_host_key_arg(p)
@@ -208,7 +216,11 @@ def _add_gitops_parsers(sub: Any) -> None:
     )
     p.add_argument("--report-dir", metavar="DIR", help="write the JSON report, JUnit, Prometheus")
     p.add_argument(
-        "--notify", action="append", default=[], metavar="URL", help="Apprise URL (repeatable)"
+        "--notify",
+        action="append",
+        default=os.environ.get("FLEETFORM_NOTIFY", "").split(),
+        metavar="URL",
+        help="Apprise URL (repeatable; added to the space-separated $FLEETFORM_NOTIFY)",
     )
     p.add_argument(
         "--cache-dir",

@@ -54,6 +54,9 @@ def default_cache_dir() -> Path:
 
 def run_reconcile(args: argparse.Namespace) -> int:
     out = Output(json_mode=args.json)
+    if not args.repo:
+        out.error("--repo is required (or FLEETFORM_REPO): the repository to follow")
+        return 1
     try:
         every = parse_duration(args.every) if args.every else None
     except ValueError as exc:
