@@ -164,12 +164,8 @@ def observe_and_plan(
                 obs.locks[name] = parse_lock_lines(parts[LOCKS_PART].text)
             if REVISIONS_PART in parts:
                 obs.revisions[name] = parse_numbers_lines(parts[REVISIONS_PART].text)
-            proxy: ObservedProxy | None = None
-            if PROXY_PART in parts:
-                proxy = parse_observed_proxy(parts[PROXY_PART].text)
-                if PROXY_SLOTS_PART in parts:
-                    read = parse_read(parts[PROXY_SLOTS_PART].text, slot_targets(obs.desired[name]))
-                    proxy = replace(proxy, slots=read)
+            proxy = _observed_proxy(parts, obs.desired[name])
+            if proxy is not None:
                 obs.proxies[name] = proxy
             engine_state = engine_state_from_sections(parts)
             engine = engine_changes(engines[name], engine_state)
@@ -201,6 +197,18 @@ def observe_and_plan(
         obs.plans[name] = replace(hp, engine=engine)
         obs.engine_states[name] = engine_state
     return obs
+
+
+def _observed_proxy(parts: Mapping[str, Any], desired: HostDesired) -> ObservedProxy | None:
+    """The host's proxy as read, with its runtime slots; None where the script did not run."""
+    if PROXY_PART not in parts:
+        return None
+    proxy = parse_observed_proxy(parts[PROXY_PART].text)
+    if PROXY_SLOTS_PART in parts:
+        proxy = replace(
+            proxy, slots=parse_read(parts[PROXY_SLOTS_PART].text, slot_targets(desired))
+        )
+    return proxy
 
 
 def _with_policy(
