@@ -53,6 +53,8 @@ LABEL_SECRET_KEYS = "fleetform.secret-keys"
 #: A container's mounted secrets: targets and keyed digests, never values; see
 #: fleetform.plan.secrets.
 LABEL_SECRETS = "fleetform.secrets"
+#: ``platform`` a container was created for: Docker shows only its OS.
+LABEL_PLATFORM = "fleetform.platform"
 LABEL_NETWORK = "fleetform.network"
 LABEL_VOLUME = "fleetform.volume"
 
@@ -204,6 +206,7 @@ class Healthcheck:
     timeout: int | None = None  # ns
     retries: int | None = None
     start_period: int | None = None  # ns
+    start_interval: int | None = None  # ns; Docker Engine 25+ (API 1.44)
 
     @property
     def disabled(self) -> bool:
@@ -246,6 +249,10 @@ class Ulimit:
 class Dependency:
     service: str
     condition: DependencyCondition = "service_started"
+    #: ``required: false``: a dependency not placed on a host is not waited for there.
+    required: bool = True
+    #: ``restart: true``: recreating the dependency recreates this service's containers.
+    restart: bool = False
 
 
 @dataclass(frozen=True)
@@ -365,6 +372,25 @@ class Service:
     sysctls: Pairs = ()
     extra_hosts: tuple[str, ...] = ()  # "name:ip", sorted
     dns: tuple[str, ...] = ()
+    #: ``expose``: container ports as ``port/proto``, sorted (ranges expanded).
+    expose: tuple[str, ...] = ()
+    platform: str | None = None
+    runtime: str | None = None
+    #: ``host``, ``none``, ``service:<name>`` or ``container:<name>``; None: networks.
+    network_mode: str | None = None
+    stdin_open: bool = False
+    tty: bool = False
+    pid: str | None = None
+    ipc: str | None = None
+    shm_size: int | None = None  # bytes
+    #: ``tmpfs``: ``/path`` or ``/path:options``, sorted.
+    tmpfs: tuple[str, ...] = ()
+    #: ``devices``: ``host:container:permissions``, sorted.
+    devices: tuple[str, ...] = ()
+    security_opt: tuple[str, ...] = ()  # sorted
+    group_add: tuple[str, ...] = ()  # sorted
+    #: ``container_name``: the one container's name, instead of ``<stack>-<service>-1``.
+    fixed_name: str | None = None
     depends_on: tuple[Dependency, ...] = ()
     replicas: int = 1
     resources: Resources = field(default_factory=Resources)
@@ -382,7 +408,8 @@ class Service:
     image_archive: Path | None = None
 
     def container_name(self, stack: str, replica: int) -> str:
-        return f"{stack}-{self.name}-{replica}"
+        # `container_name` is refused with more than one replica (validation).
+        return self.fixed_name or f"{stack}-{self.name}-{replica}"
 
 
 @dataclass(frozen=True)

@@ -176,7 +176,7 @@ def test_compose_keys_fleetform_lacks_are_named_and_not_taken_for_typos(tmp_path
     stack = write(
         tmp_path,
         "version: 1\nname: c\nconfigs: {}\nmodels: {}\nservces: {}\nbogus: 1\n"
-        "services:\n  web: {image: x, scale: 2, tmpfs: /run, imgae: y}\n",
+        "services:\n  web: {image: x, scale: 2, volumes_from: [db], imgae: y}\n",
     )
     assert messages(stack) == [
         "configs: `configs` is a Compose key fleetform does not support yet",
@@ -186,7 +186,7 @@ def test_compose_keys_fleetform_lacks_are_named_and_not_taken_for_typos(tmp_path
         "secrets, services)",
         "services.web.scale: `scale` is a Compose key fleetform does not support yet; "
         "use `deploy.replicas`",
-        "services.web.tmpfs: `tmpfs` is a Compose key fleetform does not support yet",
+        "services.web.volumes_from: `volumes_from` is a Compose key fleetform does not support yet",
         "services.web.imgae: unknown key `imgae` (did you mean `image`?)",
     ]
 

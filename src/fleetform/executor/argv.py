@@ -14,6 +14,7 @@ from collections.abc import Callable
 from fleetform.model import (
     LABEL_CONFIG_HASH,
     LABEL_NETWORK,
+    LABEL_PLATFORM,
     LABEL_REPLICA,
     LABEL_SECRET_KEYS,
     LABEL_SECRETS,
@@ -91,7 +92,8 @@ def volume_rm_argv(name: str) -> list[str]:
 
 
 def pull_argv(image: DesiredImage) -> list[str]:
-    return ["docker", "pull", image.ref]
+    platform = ["--platform", image.platform] if image.platform else []
+    return ["docker", "pull", *platform, image.ref]
 
 
 def load_argv(archive_path: str) -> list[str]:
@@ -151,7 +153,9 @@ def _mounts(spec: ContainerSpec, carried: tuple[tuple[str, str], ...]) -> list[s
 
 
 def _first_network(spec: ContainerSpec) -> list[str]:
-    if not spec.networks or spec.networks[0].name == DEFAULT_BRIDGE:
+    if spec.network_mode or not spec.networks or spec.networks[0].name == DEFAULT_BRIDGE:
+        # A shared network stack (host, none, a container's) is the table's
+        # `network_mode` row; Docker lists it as the container's network.
         return []
     first = spec.networks[0]
     argv = ["--network", first.name]
@@ -175,6 +179,7 @@ def _health(spec: ContainerSpec) -> list[str]:
         ("--health-interval", hc.interval),
         ("--health-timeout", hc.timeout),
         ("--health-start-period", hc.start_period),
+        ("--health-start-interval", hc.start_interval),
     ):
         if ns:
             argv += [flag, f"{ns // 1_000_000}ms"]
@@ -243,6 +248,8 @@ def container_create_argv(
             (LABEL_SECRET_KEYS, secret_keys_label(c.secret_env_keys)),
             # Targets and keyed digests of mounted secrets, never values.
             *(((LABEL_SECRETS, c.secrets_label),) if c.secrets else ()),
+            # Docker shows only the OS of a container's platform.
+            *(((LABEL_PLATFORM, spec.platform),) if spec.platform else ()),
             *spec.labels,
         )
     )

@@ -14,6 +14,7 @@ import re
 
 from fleetform.model import (
     LABEL_CONFIG_HASH,
+    LABEL_PLATFORM,
     LABEL_REPLICA,
     LABEL_SECRET_KEYS,
     LABEL_SECRETS,
@@ -44,6 +45,7 @@ OWNERSHIP_LABELS = frozenset(
         LABEL_CONFIG_HASH,
         LABEL_SECRET_KEYS,
         LABEL_SECRETS,
+        LABEL_PLATFORM,
     }
 )
 
@@ -101,6 +103,7 @@ def _health(raw: Json | None) -> HealthSpec | None:
         timeout=raw.get("Timeout") or None,
         retries=raw.get("Retries") or None,
         start_period=raw.get("StartPeriod") or None,
+        start_interval=raw.get("StartInterval") or None,
     )
 
 
@@ -117,6 +120,7 @@ def image_config(image_inspect: Json) -> ImageConfig:
         healthcheck=_health(cfg.get("Healthcheck")),
         stop_signal=cfg.get("StopSignal") or None,
         volumes=tuple(sorted(cfg.get("Volumes") or {})),
+        exposed=tuple(sorted(cfg.get("ExposedPorts") or {})),
     )
 
 

@@ -107,6 +107,7 @@ class DesiredImage:
     pull: PullPolicy = "missing"
     build: Build | None = None
     archive: Path | None = None
+    platform: str | None = None  # ``docker pull --platform``
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,22 @@ def placed_on(hosts_selector: tuple[str, ...], host: str, groups: frozenset[str]
     return any(sel == host or sel in groups for sel in hosts_selector)
 
 
+def network_mode(stack: Stack, svc: Service) -> str | None:
+    """The ``--network`` of a service that shares a network stack: ``host``, ``none``,
+    or ``container:<name>`` of the service's replica 1 (``service:<name>``)."""
+    mode = svc.network_mode
+    if mode is not None and mode.startswith("service:"):
+        return "container:" + stack.service(mode.removeprefix("service:")).container_name(
+            stack.name, 1
+        )
+    return mode
+
+
 def _networks(stack: Stack, svc: Service) -> tuple[NetSpec, ...]:
+    if svc.network_mode in ("host", "none"):
+        return (NetSpec(svc.network_mode),)  # how Docker lists the container's networks
+    if svc.network_mode is not None:
+        return ()  # another container's network stack
     if not svc.networks:
         return (NetSpec(DEFAULT_BRIDGE),)
     nets = []
@@ -173,7 +189,7 @@ def _health(hc: Healthcheck | None) -> HealthSpec | None:
         # The docker CLI can only create shell tests (`--health-cmd`), so a
         # CMD test is declared in the form Docker will show.
         test = ("CMD-SHELL", shlex.join(test[1:]))
-    return HealthSpec(test, hc.interval, hc.timeout, hc.retries, hc.start_period)
+    return HealthSpec(test, hc.interval, hc.timeout, hc.retries, hc.start_period, hc.start_interval)
 
 
 def _entrypoint_command(
@@ -190,7 +206,9 @@ def _entrypoint_command(
 
 
 #: Fields :data:`fleetform.plan.spec.FIELDS` leaves to this module.
-BY_HAND = frozenset({"command", "entrypoint", "mounts", "networks", "healthcheck", "logging"})
+BY_HAND = frozenset(
+    {"command", "entrypoint", "mounts", "networks", "healthcheck", "logging", "network_mode"}
+)
 
 
 def spec_for_service(stack: Stack, svc: Service) -> ContainerSpec:
@@ -203,6 +221,7 @@ def spec_for_service(stack: Stack, svc: Service) -> ContainerSpec:
         mounts=_mounts(stack, svc),
         networks=_networks(stack, svc),
         healthcheck=_health(svc.healthcheck),
+        network_mode=network_mode(stack, svc),
         logging=LogSpec(svc.logging.driver, svc.logging.options) if svc.logging else None,
     )
 
@@ -275,7 +294,7 @@ def desired_for_host(stacks: Sequence[Stack], host: str, groups: frozenset[str])
                     volumes.setdefault(
                         vol.docker_name, DesiredVolume(stack.name, vol, stack.file_identity)
                     )
-            image = DesiredImage(svc.image, svc.pull, svc.build, svc.image_archive)
+            image = DesiredImage(svc.image, svc.pull, svc.build, svc.image_archive, svc.platform)
             have = images.get(svc.image)
             # A service that only names an image another one builds or loads
             # shares that image: the build or load wins over a pull.

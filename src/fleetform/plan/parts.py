@@ -42,6 +42,7 @@ class HealthSpec:
     timeout: int | None = None
     retries: int | None = None
     start_period: int | None = None
+    start_interval: int | None = None  # Docker Engine 25+ (API 1.44)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from fleetform.model import Pairs
+from fleetform.model import LABEL_PLATFORM, Pairs
 from fleetform.plan.fields import (
     Field,
     as_is,
@@ -38,15 +38,21 @@ from fleetform.plan.fields import (
     capabilities,
     config,
     cpus,
+    declared_security_opts,
+    device_list,
     host_config,
     hostname,
+    label,
     memory_args,
+    network_mode,
     port_bindings,
     restart_policy,
     seconds_ceil,
+    security_opts,
     show_bytes,
     sorted_pairs,
     sorted_tuple,
+    tmpfs_list,
 )
 from fleetform.plan.parts import (
     HealthSpec,
@@ -106,6 +112,7 @@ class ImageConfig:
     healthcheck: HealthSpec | None = None
     stop_signal: str | None = None
     volumes: tuple[str, ...] = ()  # targets of the image's VOLUME instructions, sorted
+    exposed: tuple[str, ...] = ()  # the image's EXPOSE ports, ``port/proto``, sorted
 
 
 @dataclass(frozen=True)
@@ -134,6 +141,21 @@ class ContainerSpec:
     sysctls: Pairs = ()
     extra_hosts: tuple[str, ...] = ()
     dns: tuple[str, ...] = ()
+    # -- Compose's `docker run` keys (issue #14); hashed only when set --
+    expose: tuple[str, ...] = ()  # port/proto, sorted
+    platform: str | None = None  # recorded in the fleetform.platform label
+    runtime: str | None = None  # None: the daemon's default
+    #: host, none, or container:<name> (a service's replica 1); None: ``networks``
+    network_mode: str | None = None
+    stdin_open: bool = False
+    tty: bool = False
+    pid: str | None = None
+    ipc: str | None = None  # None: the daemon's default
+    shm_size: int | None = None  # bytes; None: the daemon's default
+    tmpfs: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()  # host:container:permissions
+    security_opt: tuple[str, ...] = ()
+    group_add: tuple[str, ...] = ()
     # -- changed in place by `docker update`, not hashed --
     restart: str = "no"  # RestartPolicy's str form: no, always, on-failure[:N], unless-stopped
     cpus: float | None = None
@@ -217,6 +239,63 @@ FIELDS: tuple[Field, ...] = (
         flag="--add-host",
     ),
     Field("dns", lambda s: s.dns, host_config("Dns", as_tuple), shape="set", flag="--dns"),
+    Field(
+        "expose",
+        lambda s: s.expose,
+        config("ExposedPorts", lambda ports: tuple(sorted(ports or ()))),
+        shape="set",
+        flag="--expose",
+    ),
+    # Docker shows only the OS of a container's platform: the label keeps it.
+    Field("platform", lambda s: s.platform, label(LABEL_PLATFORM), flag="--platform"),
+    Field(
+        "runtime",
+        lambda s: s.runtime,
+        host_config("Runtime"),
+        flag="--runtime",
+        daemon_default=True,
+    ),
+    Field(
+        "network_mode",
+        observed=host_config("NetworkMode", network_mode),
+        args=lambda mode: ["--network", mode] if mode else [],
+    ),
+    Field("stdin_open", lambda s: s.stdin_open, config("OpenStdin", bool), flag="--interactive"),
+    Field("tty", lambda s: s.tty, config("Tty", bool), flag="--tty"),
+    Field("pid", lambda s: s.pid, host_config("PidMode"), flag="--pid"),
+    Field("ipc", lambda s: s.ipc, host_config("IpcMode"), flag="--ipc", daemon_default=True),
+    Field(
+        "shm_size",
+        lambda s: s.shm_size,
+        host_config("ShmSize"),
+        show=show_bytes,
+        flag="--shm-size",
+        daemon_default=True,
+    ),
+    Field(
+        "tmpfs", lambda s: s.tmpfs, host_config("Tmpfs", tmpfs_list), shape="set", flag="--tmpfs"
+    ),
+    Field(
+        "devices",
+        lambda s: s.devices,
+        host_config("Devices", device_list),
+        shape="set",
+        flag="--device",
+    ),
+    Field(
+        "security_opt",
+        lambda s: declared_security_opts(s.security_opt, s.privileged),
+        security_opts,
+        shape="set",
+        flag="--security-opt",
+    ),
+    Field(
+        "group_add",
+        lambda s: s.group_add,
+        host_config("GroupAdd", sorted_tuple),
+        shape="set",
+        flag="--group-add",
+    ),
     # -- changed in place by `docker update`, not hashed --
     Field(
         "restart",
@@ -289,7 +368,16 @@ def _merge_health(declared: HealthSpec | None, image: HealthSpec | None) -> Heal
         timeout=declared.timeout or image.timeout,
         retries=declared.retries or image.retries,
         start_period=declared.start_period or image.start_period,
+        start_interval=declared.start_interval or image.start_interval,
     )
+
+
+def _exposed(spec: ContainerSpec, image: ImageConfig) -> tuple[str, ...]:
+    # Docker lists every port a container has open in ExposedPorts: the
+    # declared ones, the image's EXPOSE and each published port's target.
+    published = {p.rsplit(":", 1)[-1] for p in spec.ports}
+    ports = {*spec.expose, *image.exposed, *published}
+    return tuple(sorted(ports))
 
 
 def with_image_defaults(spec: ContainerSpec, image: ImageConfig) -> ContainerSpec:
@@ -312,6 +400,7 @@ def with_image_defaults(spec: ContainerSpec, image: ImageConfig) -> ContainerSpe
         working_dir=spec.working_dir if spec.working_dir is not None else image.working_dir,
         healthcheck=_merge_health(spec.healthcheck, image.healthcheck),
         stop_signal=spec.stop_signal if spec.stop_signal is not None else image.stop_signal,
+        expose=_exposed(spec, image),
     )
 
 
@@ -358,11 +447,15 @@ def spec_to_json(spec: ContainerSpec) -> dict[str, Any]:
     not use a field added later is what it was before.
     """
     unset = {f.name: f.default for f in dataclasses.fields(spec) if f.name not in HASH_V1_FIELDS}
-    return {
+    data = {
         k: v
         for k, v in dataclasses.asdict(spec).items()
         if k not in unset or getattr(spec, k) != unset[k]
     }
+    if data["healthcheck"] is not None and data["healthcheck"]["start_interval"] is None:
+        # Added to the healthcheck later: left out while unset, as above.
+        del data["healthcheck"]["start_interval"]
+    return data
 
 
 def config_hash(spec: ContainerSpec, secret_keys: frozenset[str] = frozenset()) -> str:

@@ -21,6 +21,7 @@ from fleetform.stackfile.parts import Rejected
 from fleetform.stackfile.ports import port_index
 from fleetform.stackfile.problems import DocPath, Report, format_path
 from fleetform.stackfile.proxy import check_listen_clashes, own_port_problems
+from fleetform.stackfile.runchecks import check_run_keys
 from fleetform.stackfile.secrets import check_secret_mounts
 from fleetform.stackfile.service import DEFAULT_NETWORK
 
@@ -44,6 +45,8 @@ def _deps(stack: Stack, report: Report, rejected: Rejected) -> None:
             path = ("services", svc.name, "depends_on", dep.service)
             if dep.service not in names and rejected.has("services", dep.service):
                 continue
+            if svc.network_mode == f"service:{dep.service}":
+                continue  # reported at `network_mode` (fleetform.stackfile.runchecks)
             if dep.service not in names:
                 hint = f" (services: {', '.join(sorted(names))})"
                 report.error(path, f"depends on `{dep.service}`, which is not a service{hint}")
@@ -337,6 +340,7 @@ def check_stack(
     _start_first(stack, report)
     own_port_problems(stack, data, report)
     check_secret_mounts(stack, data, report, rejected)
+    check_run_keys(stack, report)
 
 
 def check_stacks(loaded: list[Loaded]) -> None:

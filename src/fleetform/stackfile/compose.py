@@ -113,9 +113,6 @@ SERVICE = frozenset(
 
 # Compose keys whose meaning fleetform reads from another key.
 INSTEAD = {
-    "cpus": "deploy.resources.limits.cpus",
-    "mem_limit": "deploy.resources.limits.memory",
-    "mem_reservation": "deploy.resources.reservations.memory",
     "pull_policy": "pull",
     "scale": "deploy.replicas",
 }

@@ -63,11 +63,9 @@ def load_checked(
         if report.problems:
             continue
         data, variables = prepare_document(data, source, report, env_file)
+        checked = None if data is None else check_document(data, source, report, variables)
         if notices is not None:
             notices.extend(sorted(report.notices))
-        if data is None:
-            continue
-        checked = check_document(data, source, report, variables)
         if checked is not None:
             loaded.append(checked)
     check_stacks(loaded)
