@@ -141,11 +141,27 @@ class Port:
     published: int | None = None  # None: no fixed host port (Docker picks one)
     host_ip: str = ""
     protocol: Protocol = "tcp"
+    #: ``"8000-8010:80"``: Docker binds one free host port of ``published``..this.
+    published_last: int | None = None
+
+    @property
+    def published_text(self) -> str:
+        """``8080``, or ``8000-8010`` for a range; empty when no host port is fixed."""
+        if self.published is None:
+            return ""
+        last = f"-{self.published_last}" if self.published_last is not None else ""
+        return f"{self.published}{last}"
+
+    def published_ports(self) -> range:
+        """The host ports this port may bind (empty when Docker picks any)."""
+        if self.published is None:
+            return range(0)
+        return range(self.published, (self.published_last or self.published) + 1)
 
     def key(self) -> str:
         """``[host_ip:]published:target/protocol``, the short form."""
         host = f"{self.host_ip}:" if self.host_ip else ""
-        pub = f"{self.published}:" if self.published is not None else ""
+        pub = f"{self.published_text}:" if self.published is not None else ""
         return f"{host}{pub}{self.target}/{self.protocol}"
 
 
@@ -158,6 +174,9 @@ class Mount:
     source: str | None = None
     read_only: bool = False
     tmpfs_size: int | None = None  # bytes
+    #: volume: ``nocopy``, the image's files at the target are not copied into
+    #: a new volume.
+    nocopy: bool = False
 
 
 @dataclass(frozen=True)

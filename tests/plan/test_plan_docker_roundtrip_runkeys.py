@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_plan_docker_roundtrip import _apply, _plan, _sh
 
-from fleetform.model import Dependency, Service, Stack
+from fleetform.model import Dependency, Mount, Port, Service, Stack, Volume
 
 pytestmark = pytest.mark.e2e
 
@@ -40,11 +40,20 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     finally:
         _sh("docker rm -f $(docker ps -aq --filter label=fleetform.stack=fftest4) 2>/dev/null")
         _sh("docker network rm fftest4_default 2>/dev/null")
+        _sh("docker volume rm fftest4_data 2>/dev/null")
         _sh(f"docker image rm {IMAGE} 2>/dev/null")
 
 
 def _stack(vpn_env: str = "1") -> Stack:
-    vpn = Service("vpn", IMAGE, labels=T, environment=(("GEN", vpn_env),), expose=("8080/tcp",))
+    vpn = Service(
+        "vpn",
+        IMAGE,
+        labels=T,
+        environment=(("GEN", vpn_env),),
+        expose=("8080/tcp",),
+        ports=(Port(80, 18400, "127.0.0.1", published_last=18410),),
+        volumes=(Mount("volume", "/data", "data", nocopy=True),),
+    )
     app = Service(
         "app",
         IMAGE,
@@ -71,7 +80,13 @@ def _stack(vpn_env: str = "1") -> Stack:
         group_add=("100",),
     )
     lonely = Service("lonely", IMAGE, labels=T, network_mode="none", networks=())
-    return Stack("fftest4", Path("fftest4.yml"), services=(vpn, app, db, lonely))
+    idle = Service("idle", IMAGE, labels=T, replicas=0)
+    return Stack(
+        "fftest4",
+        Path("fftest4.yml"),
+        services=(vpn, app, db, lonely, idle),
+        volumes=(Volume("data", "fftest4_data", labels=T),),
+    )
 
 
 def _id(name: str) -> str:
@@ -82,6 +97,9 @@ def test_every_run_key_converges_and_a_peer_recreate_takes_its_dependent(engine:
     assert _apply(_stack()).actions == ()
     db = _sh("docker inspect -f '{{.HostConfig.ShmSize}} {{.Config.Tty}}' fftest4-ckeys-postgres")
     assert db.stdout.split() == [str(128 * MiB), "true"]
+    bound = _sh("docker port fftest4-vpn-1 80/tcp").stdout.strip()
+    assert bound.startswith("127.0.0.1:") and 18400 <= int(bound.rsplit(":", 1)[1]) <= 18410
+    assert "fftest4-idle-1" not in _sh("docker ps -a --format '{{.Names}}'").stdout
     vpn, app = _id("fftest4-vpn-1"), _id("fftest4-app-1")
     mode = _sh("docker inspect -f '{{.HostConfig.NetworkMode}}' fftest4-app-1").stdout.strip()
     assert mode == f"container:{vpn}"

@@ -179,3 +179,38 @@ def test_a_required_dependency_on_other_hosts_is_a_warning(tmp_path: Path) -> No
         "services.web.depends_on.db: `db` runs on other hosts, so no host waits for it "
         "(say `required: false` to mean it)"
     ]
+
+
+def test_compose_forms_fleetform_used_to_refuse(tmp_path: Path) -> None:
+    stack = load_text(
+        tmp_path,
+        "name: forms\nvolumes: {data: {}}\nservices:\n"
+        "  Web:\n    image: x\n    ports: ['8000-8002:80']\n    deploy: {replicas: 3}\n"
+        "    volumes: ['data:/d:nocopy', '/srv/c:/c:cached', '/srv/e:/e:ro,delegated']\n"
+        "  idle: {build: ., deploy: {replicas: 0}}\n",
+    )
+    web = stack.service("Web")
+    assert web.container_name("forms", 3) == "forms-Web-3"
+    assert [p.key() for p in web.ports] == ["8000-8002:80/tcp"]
+    assert [(m.target, m.nocopy, m.read_only) for m in web.volumes] == [
+        ("/c", False, False),
+        ("/d", True, False),
+        ("/e", False, True),
+    ]
+    idle = stack.service("idle")
+    assert (idle.replicas, idle.image) == (0, "forms-idle:latest")
+
+
+def test_a_port_range_needs_a_port_for_each_replica(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "name: r\nservices:\n  web: {image: x, ports: ['8000-8001:80'], deploy: {replicas: 3}}\n"
+        "  vpn: {image: x, deploy: {replicas: 0}}\n"
+        "  app: {image: x, network_mode: 'service:vpn'}\n",
+    )
+    assert messages(path) == [
+        "services.web.ports[0]: 3 replicas on one host cannot all publish host port "
+        "8000-8001/tcp; leave the host port out, give a range with a port for each replica, "
+        "or use 1 replica",
+        "services.app.network_mode: `vpn` is at 0 replicas: there is no network stack to join",
+    ]

@@ -123,7 +123,9 @@ def _mount_field(what: str, text: str) -> str:
     return text
 
 
-def _mount(m_type: str, target: str, source: str, read_only: bool, size: int | None) -> str:
+def _mount(
+    m_type: str, target: str, source: str, read_only: bool, size: int | None, nocopy: bool = False
+) -> str:
     target, source = _mount_field("target", target), _mount_field("source", source)
     parts = [f"type={m_type}"]
     if source:
@@ -133,6 +135,8 @@ def _mount(m_type: str, target: str, source: str, read_only: bool, size: int | N
         parts.append("readonly")
     if size:
         parts.append(f"tmpfs-size={size}")
+    if nocopy:
+        parts.append("volume-nocopy=true")
     return ",".join(parts)
 
 
@@ -148,7 +152,10 @@ def _mounts(spec: ContainerSpec, carried: tuple[tuple[str, str], ...]) -> list[s
     return [
         arg
         for m in sorted(by_target.values(), key=lambda m: m.target)
-        for arg in ("--mount", _mount(m.type, m.target, m.source, m.read_only, m.tmpfs_size))
+        for arg in (
+            "--mount",
+            _mount(m.type, m.target, m.source, m.read_only, m.tmpfs_size, m.nocopy),
+        )
     ]
 
 

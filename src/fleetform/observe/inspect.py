@@ -145,6 +145,7 @@ def _mounts(raw: list[Json] | None) -> tuple[MountSpec, ...]:
             source=_source(m),
             read_only=bool(m.get("ReadOnly")),
             tmpfs_size=(m.get("TmpfsOptions") or {}).get("SizeBytes") or None,
+            nocopy=bool((m.get("VolumeOptions") or {}).get("NoCopy")),
         )
         for m in raw or []
         if not (m.get("Type") == "bind" and str(m.get("Source", "")).startswith(secret))

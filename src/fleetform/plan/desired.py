@@ -177,7 +177,7 @@ def _mounts(stack: Stack, svc: Service) -> tuple[MountSpec, ...]:
             source = stack.volume(m.source).docker_name if m.source else ""
         else:
             source = m.source or ""
-        mounts.append(MountSpec(m.type, m.target, source, m.read_only, m.tmpfs_size))
+        mounts.append(MountSpec(m.type, m.target, source, m.read_only, m.tmpfs_size, m.nocopy))
     return tuple(sorted(mounts, key=lambda m: m.target))
 
 

@@ -452,9 +452,12 @@ def spec_to_json(spec: ContainerSpec) -> dict[str, Any]:
         for k, v in dataclasses.asdict(spec).items()
         if k not in unset or getattr(spec, k) != unset[k]
     }
+    # Added to these parts later: left out while unset, as above.
     if data["healthcheck"] is not None and data["healthcheck"]["start_interval"] is None:
-        # Added to the healthcheck later: left out while unset, as above.
         del data["healthcheck"]["start_interval"]
+    for mount in data["mounts"]:
+        if not mount["nocopy"]:
+            del mount["nocopy"]
     return data
 
 

@@ -160,7 +160,8 @@ class _Binding:
 
     def clashes(self, other: _Binding) -> bool:
         a, b = self.port, other.port
-        if (a.published, a.protocol) != (b.published, b.protocol):
+        overlap = set(a.published_ports()) & set(b.published_ports())
+        if a.protocol != b.protocol or not overlap:
             return False
         if a.host_ip != b.host_ip and a.host_ip not in _WILDCARDS and b.host_ip not in _WILDCARDS:
             return False
@@ -182,11 +183,12 @@ def _bindings(loaded: Loaded) -> list[_Binding]:
             if port.published is None:
                 continue
             path: DocPath = ("services", svc.name, "ports", port_index(raw, port) or 0)
-            if svc.replicas > 1:
+            if svc.replicas > len(port.published_ports()):
                 report.error(
                     path,
                     f"{svc.replicas} replicas on one host cannot all publish host port "
-                    f"{port.published}/{port.protocol}; leave the host port out or use 1 replica",
+                    f"{port.published_text}/{port.protocol}; leave the host port out, give a "
+                    "range with a port for each replica, or use 1 replica",
                 )
             unknown = rejected.has("hosts") and not svc.hosts
             out.append(_Binding(stack, svc, port, path, report, unknown))
@@ -205,7 +207,7 @@ def check_port_clashes(loaded: list[Loaded]) -> None:
                 ip = later.port.host_ip or "0.0.0.0"
                 later.report.error(
                     later.path,
-                    f"host port {ip}:{later.port.published}/{later.port.protocol} is already "
+                    f"host port {ip}:{later.port.published_text}/{later.port.protocol} is already "
                     f"published by {where} on the same hosts",
                 )
                 break
@@ -316,7 +318,12 @@ def _start_first(stack: Stack, report: Report) -> None:
     """
     for svc in stack.services:
         listen = svc.proxy.listen if svc.proxy is not None else None
-        fixed = [p for p in svc.ports if p.published not in (None, listen)]
+        fixed = [
+            p
+            for p in svc.ports
+            if p.published not in (None, listen)
+            and len(p.published_ports()) < 2 * svc.replicas  # a range with room for both
+        ]
         if not fixed:
             continue
         for key in ("update_config", "rollback_config"):
@@ -325,8 +332,8 @@ def _start_first(stack: Stack, report: Report) -> None:
                 report.error(
                     ("services", svc.name, "deploy", key, "order"),
                     f"`start-first`{default} runs the old and the new container together, but "
-                    f"both would publish host port {fixed[0].published}/{fixed[0].protocol}; use "
-                    "`stop-first`, or leave the host port out",
+                    f"both would publish host port {fixed[0].published_text}/"
+                    f"{fixed[0].protocol}; use `stop-first`, or leave the host port out",
                 )
 
 

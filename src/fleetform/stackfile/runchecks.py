@@ -52,8 +52,9 @@ def _network_mode(stack: Stack, svc: Service, report: Report) -> None:
         report.error(path, f"`{peer_name}` is not a service (services: {names})")
     elif peer is svc:
         report.error(path, "a service cannot share its own network stack")
-    elif peer.state == "absent":
-        report.error(path, f"`{peer_name}` is `state: absent`")
+    elif peer.state == "absent" or peer.replicas == 0:
+        why = "`state: absent`" if peer.state == "absent" else "at 0 replicas"
+        report.error(path, f"`{peer_name}` is {why}: there is no network stack to join")
     elif peer.hosts and set(svc.hosts or ("(every host)",)) - set(peer.hosts):
         report.error(
             path,
@@ -74,9 +75,29 @@ def _dependencies(stack: Stack, svc: Service, report: Report) -> None:
             )
 
 
-def check_run_keys(stack: Stack, report: Report) -> None:
-    """Cross-checks of ``container_name``, ``network_mode`` and ``depends_on`` options."""
+def _case_clashes(stack: Stack, report: Report) -> None:
+    seen: dict[str, str] = {}
     for svc in stack.services:
+        first = seen.setdefault(svc.name.lower(), svc.name)
+        if first != svc.name:
+            report.error(
+                ("services", svc.name),
+                f"`{svc.name}` and `{first}` differ only in case: they would answer to one "
+                "name on the stack's network; rename one of them",
+                at_key=True,
+            )
+
+
+def check_run_keys(stack: Stack, report: Report) -> None:
+    """Cross-checks of ``container_name``, ``network_mode`` and ``depends_on`` options,
+    and of service names that differ only in case."""
+    _case_clashes(stack, report)
+    for svc in stack.services:
+        if svc.replicas == 0 and svc.proxy is not None:
+            report.error(
+                ("services", svc.name, "deploy", "replicas"),
+                "a service behind `proxy` needs at least one replica",
+            )
         if svc.fixed_name is not None:
             _fixed_name(svc, report)
         _network_mode(stack, svc, report)

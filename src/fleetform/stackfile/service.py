@@ -284,7 +284,8 @@ def _pull(r: _Reader) -> PullPolicy:
 def _image(r: _Reader, stack: str, name: str) -> str:
     image = r.spec.get("image")
     if image is None:
-        return f"{stack}-{name}:latest"  # built locally, as Compose names built images
+        # Built locally, named as Compose names built images (image names are lower case).
+        return f"{stack}-{name}:latest".lower()
     try:
         check_image(image)
     except ValueError as exc:
