@@ -214,3 +214,29 @@ def test_a_port_range_needs_a_port_for_each_replica(tmp_path: Path) -> None:
         "or use 1 replica",
         "services.app.network_mode: `vpn` is at 0 replicas: there is no network stack to join",
     ]
+
+
+def test_compose_keys_below_a_service_are_named_never_ignored(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "services:\n  web:\n    image: x\n    deploy:\n      mode: global\n"
+        "      placement: {constraints: [node.role==manager]}\n"
+        "      resources: {reservations: {devices: [{capabilities: [gpu]}]}}\n"
+        "    build: {context: ., dockerfile_inline: 'FROM x'}\n"
+        "    ports: [{target: 80, published: 80, mode: host}]\n"
+        "    networks: {default: {ipv6_address: '::1'}}\n",
+    )
+    swarm = "is a Swarm key, which a plain Docker engine cannot honour"
+    later = "is a Compose key fleetform does not support yet"
+    assert messages(path) == [
+        f"services.web.deploy.mode: `mode` {swarm}; for `global`, list the hosts in `hosts` "
+        "(one replica on each)",
+        f"services.web.deploy.placement: `placement` {swarm}; place services with `hosts` "
+        "(inventory groups or hosts)",
+        f"services.web.deploy.resources.reservations.devices: `devices` {later}; for GPUs and "
+        "other host devices, use the service's `devices`",
+        f"services.web.build.dockerfile_inline: `dockerfile_inline` {later}",
+        f"services.web.ports[0].mode: `mode` {swarm}; every port is published on its own host "
+        "(`host` mode)",
+        f"services.web.networks.default.ipv6_address: `ipv6_address` {later}",
+    ]
