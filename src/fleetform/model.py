@@ -446,6 +446,12 @@ class Stack:
     #: the stack file's identity (its path inside its git work tree, else its
     #: absolute path), set by the loader; empty means ``source`` as written.
     identity: str = ""
+    #: services left out by ``profiles`` (none active): their containers on a
+    #: host are left alone, neither converged nor removed.
+    inactive_services: tuple[str, ...] = ()
+    #: every file of the stack when it was merged from several (``-f a -f b``,
+    #: or a ``compose.override.yaml``); ``source`` is the first.
+    sources: tuple[Path, ...] = ()
 
     @property
     def file_identity(self) -> str:

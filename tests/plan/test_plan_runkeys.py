@@ -4,15 +4,16 @@ and `depends_on.restart` recreate a service with its peer (golden text)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from planbuilders import assert_plan_golden, converged, host_state, running, stack, svc, want
 
 from fleetform.executor import argv as A
-from fleetform.model import Dependency, Healthcheck, Port
+from fleetform.model import Dependency, Healthcheck, Port, Service, Stack
 from fleetform.observe.docker import _shared_stacks_by_name
 from fleetform.plan import plan_host
-from fleetform.plan.desired import HostDesired
+from fleetform.plan.desired import HostDesired, desired_for_host
 from fleetform.plan.observed import Observed
 
 MiB = 1 << 20
@@ -140,3 +141,17 @@ def test_a_shared_network_stack_is_observed_by_the_peer_name_while_it_exists() -
     others = [running(c) for c in d.containers if c.name != app.name]
     plan = plan_host(d, host_state(d, *others, gone))
     assert [(a.kind, a.resource) for a in plan.actions] == [("recreate", "demo-app-1")]
+
+
+def test_containers_of_an_inactive_profile_are_left_alone() -> None:
+    web = Service("web", "x:1", depends_on=(Dependency("db"),))
+    db = Service("db", "db:1")
+    debug = Service("debug", "x:1")
+    with_debug = Stack("demo", Path("demo.yml"), services=(db, debug, web))
+    host = converged(desired_for_host([with_debug], "h", frozenset({"h"})))
+    without = Stack("demo", Path("demo.yml"), services=(db, web), inactive_services=("debug",))
+    assert plan_host(desired_for_host([without], "h", frozenset({"h"})), host).actions == ()
+    # Not declared at all: it is an orphan, and removed.
+    gone = Stack("demo", Path("demo.yml"), services=(db, web))
+    plan = plan_host(desired_for_host([gone], "h", frozenset({"h"})), host)
+    assert [(a.kind, a.resource) for a in plan.actions] == [("remove", "demo-debug-1")]

@@ -132,7 +132,9 @@ def render(docs: list[dict[str, Any]], fmt: str) -> str:
 def run_config(args: argparse.Namespace) -> int:
     notices: list[Problem] = []
     try:
-        loaded = load_checked(args.files, env_file=args.env_file, notices=notices)
+        loaded = load_checked(
+            args.files, env_file=args.env_file, notices=notices, profiles=args.profiles
+        )
     except StackFileError as err:
         for notice in notices:
             print(f"warning: {notice}", file=sys.stderr)

@@ -123,6 +123,8 @@ class HostDesired:
     #: (stack name, stack file identity) of every stack being applied: a
     #: stack's orphans are only those its own file made.
     stack_files: Pairs = ()
+    #: (stack, service) left out by profiles: containers left alone, never orphans.
+    inactive: Pairs = ()
 
     def container(self, name: str) -> DesiredContainer | None:
         return next((c for c in self.containers if c.name == name), None)
@@ -313,4 +315,5 @@ def desired_for_host(stacks: Sequence[Stack], host: str, groups: frozenset[str])
         volumes=tuple(volumes[k] for k in sorted(volumes)),
         images=tuple(images[k] for k in sorted(images)),
         stack_files=tuple(sorted((s.name, s.file_identity) for s in stacks)),
+        inactive=tuple(sorted((s.name, n) for s in stacks for n in s.inactive_services)),
     )

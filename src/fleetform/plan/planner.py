@@ -292,8 +292,8 @@ class _ContainerPlanner:
         for obs in self.observed.containers:
             if obs.stack not in self.desired.stacks or self.desired.container(obs.name):
                 continue
-            if self._kept(obs):
-                continue
+            if self._kept(obs) or (obs.stack, obs.service) in self.desired.inactive:
+                continue  # a kept previous container, or a service of an inactive profile
             identity = self.desired.identity_of(obs.stack)
             if identity is not None and not same_file(obs.identity, identity):
                 continue  # another file's stack of the same name: never ours to remove
