@@ -10,6 +10,7 @@ from typing import Any
 
 from fleetform.model import Stack
 from fleetform.stackfile.checks import Loaded, check_stack, check_stacks
+from fleetform.stackfile.extends import resolve as resolve_other_files
 from fleetform.stackfile.parts import passed_parts
 from fleetform.stackfile.problems import Problem, Report, StackFileError
 from fleetform.stackfile.profiles import apply_profiles
@@ -110,6 +111,7 @@ def load_checked(
         reports += file_reports
         checked = None
         if data is not None:
+            data = resolve_other_files(data, source.parent, variables, report)
             data, inactive = apply_profiles(prepare_compose(data, source, report), profiles, report)
             checked = check_document(data, source, report, variables)
             if checked is not None and (inactive or len(files) > 1):
