@@ -240,3 +240,16 @@ def test_compose_keys_below_a_service_are_named_never_ignored(tmp_path: Path) ->
         "(`host` mode)",
         f"services.web.networks.default.ipv6_address: `ipv6_address` {later}",
     ]
+
+
+def test_a_healthcheck_without_test_keeps_the_image_test(tmp_path: Path) -> None:
+    stack = load_text(
+        tmp_path,
+        "name: h\nservices:\n  a: {image: x, healthcheck: {disable: false}}\n"
+        "  b: {image: x, healthcheck: {interval: 5s}}\n  c: {image: x, healthcheck: {disable: true}}\n",
+    )
+    # Compose's `disable: false` alone changes nothing: the image's own healthcheck.
+    assert stack.service("a").healthcheck is None
+    # Timings without a test apply to the image's test, as Docker merges them.
+    assert stack.service("b").healthcheck == Healthcheck((), interval=5_000_000_000)
+    assert stack.service("c").healthcheck == Healthcheck(("NONE",))

@@ -93,11 +93,15 @@ def _healthcheck(r: _Reader) -> Healthcheck | None:
     if spec.get("disable"):
         return Healthcheck(("NONE",))
     test = spec.get("test")
+    timing = ("interval", "timeout", "retries", "start_period", "start_interval")
+    if test is None and not any(spec.get(k) is not None for k in timing):
+        return None  # `healthcheck: {disable: false}`: the image's own, as in Compose
     if test is None:
-        r.report.error(r.at("healthcheck"), "a healthcheck needs a `test` (or `disable: true`)")
-        return None
+        test = []  # the image's test, with these timings (Docker merges them)
     if isinstance(test, str):
         argv: tuple[str, ...] = ("CMD-SHELL", test)
+    elif not test:
+        argv = ()
     else:
         argv = tuple(test)
         if argv[0] not in ("CMD", "CMD-SHELL", "NONE"):
