@@ -246,7 +246,8 @@ def test_a_healthcheck_without_test_keeps_the_image_test(tmp_path: Path) -> None
     stack = load_text(
         tmp_path,
         "name: h\nservices:\n  a: {image: x, healthcheck: {disable: false}}\n"
-        "  b: {image: x, healthcheck: {interval: 5s}}\n  c: {image: x, healthcheck: {disable: true}}\n",
+        "  b: {image: x, healthcheck: {interval: 5s}}\n"
+        "  c: {image: x, healthcheck: {disable: true}}\n",
     )
     # Compose's `disable: false` alone changes nothing: the image's own healthcheck.
     assert stack.service("a").healthcheck is None
