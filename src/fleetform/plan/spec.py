@@ -30,7 +30,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from fleetform.model import LABEL_PLATFORM, Pairs
+from fleetform.model import Pairs
 from fleetform.plan.fields import (
     Field,
     as_is,
@@ -38,21 +38,15 @@ from fleetform.plan.fields import (
     capabilities,
     config,
     cpus,
-    declared_security_opts,
-    device_list,
     host_config,
     hostname,
-    label,
     memory_args,
-    network_mode,
     port_bindings,
     restart_policy,
     seconds_ceil,
-    security_opts,
     show_bytes,
     sorted_pairs,
     sorted_tuple,
-    tmpfs_list,
 )
 from fleetform.plan.parts import (
     HealthSpec,
@@ -63,6 +57,7 @@ from fleetform.plan.parts import (
     log_text,
     ulimits,
 )
+from fleetform.plan.runfields import RUN_FIELDS
 from fleetform.secrets import is_secret
 
 __all__ = [
@@ -239,63 +234,7 @@ FIELDS: tuple[Field, ...] = (
         flag="--add-host",
     ),
     Field("dns", lambda s: s.dns, host_config("Dns", as_tuple), shape="set", flag="--dns"),
-    Field(
-        "expose",
-        lambda s: s.expose,
-        config("ExposedPorts", lambda ports: tuple(sorted(ports or ()))),
-        shape="set",
-        flag="--expose",
-    ),
-    # Docker shows only the OS of a container's platform: the label keeps it.
-    Field("platform", lambda s: s.platform, label(LABEL_PLATFORM), flag="--platform"),
-    Field(
-        "runtime",
-        lambda s: s.runtime,
-        host_config("Runtime"),
-        flag="--runtime",
-        daemon_default=True,
-    ),
-    Field(
-        "network_mode",
-        observed=host_config("NetworkMode", network_mode),
-        args=lambda mode: ["--network", mode] if mode else [],
-    ),
-    Field("stdin_open", lambda s: s.stdin_open, config("OpenStdin", bool), flag="--interactive"),
-    Field("tty", lambda s: s.tty, config("Tty", bool), flag="--tty"),
-    Field("pid", lambda s: s.pid, host_config("PidMode"), flag="--pid"),
-    Field("ipc", lambda s: s.ipc, host_config("IpcMode"), flag="--ipc", daemon_default=True),
-    Field(
-        "shm_size",
-        lambda s: s.shm_size,
-        host_config("ShmSize"),
-        show=show_bytes,
-        flag="--shm-size",
-        daemon_default=True,
-    ),
-    Field(
-        "tmpfs", lambda s: s.tmpfs, host_config("Tmpfs", tmpfs_list), shape="set", flag="--tmpfs"
-    ),
-    Field(
-        "devices",
-        lambda s: s.devices,
-        host_config("Devices", device_list),
-        shape="set",
-        flag="--device",
-    ),
-    Field(
-        "security_opt",
-        lambda s: declared_security_opts(s.security_opt, s.privileged),
-        security_opts,
-        shape="set",
-        flag="--security-opt",
-    ),
-    Field(
-        "group_add",
-        lambda s: s.group_add,
-        host_config("GroupAdd", sorted_tuple),
-        shape="set",
-        flag="--group-add",
-    ),
+    *RUN_FIELDS,
     # -- changed in place by `docker update`, not hashed --
     Field(
         "restart",
