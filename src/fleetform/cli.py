@@ -57,6 +57,25 @@ def _add_env_file_arg(p: argparse.ArgumentParser) -> None:
         help="read interpolation variables from FILE instead of each project's .env "
         "(the environment still wins)",
     )
+    # Compose's own options for a project: several files, and profiles (docs/compose.md).
+    p.add_argument(
+        "-f",
+        "--file",
+        action="append",
+        default=[],
+        dest="compose_files",
+        metavar="FILE",
+        help="one stack made of these files, merged in order as `docker compose -f` does "
+        "(repeatable; besides any STACK)",
+    )
+    p.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        dest="profiles",
+        metavar="NAME",
+        help="activate a Compose profile (repeatable; `*` for all)",
+    )
 
 
 def _add_host_key_arg(p: argparse.ArgumentParser) -> None:
@@ -77,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("validate", help="check stack files against the schema and each other")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="*", metavar="FILE")
     p.add_argument("--format", choices=["text", "json"], default="text")
     _add_env_file_arg(p)
 
@@ -87,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         "config",
         help="print stacks as fleetform reads them: interpolated, normalised, secrets masked",
     )
-    p.add_argument("files", nargs="+", metavar="STACK")
+    p.add_argument("files", nargs="*", metavar="STACK")
     p.add_argument("--format", choices=["yaml", "json"], default="yaml")
     _add_env_file_arg(p)
 
@@ -240,8 +259,20 @@ def _add_gitops_parsers(sub: Any) -> None:
     _add_host_key_arg(p)
 
 
+def _stack_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``-f`` files become one more stack, after the STACK arguments."""
+    files = getattr(args, "compose_files", None)
+    positional = "files" if hasattr(args, "files") else "stacks"
+    if files:
+        setattr(args, positional, [*getattr(args, positional), list(files)])
+    if positional == "files" and not args.files:
+        parser.error(f"{args.command}: give at least one stack file (STACK, or -f FILE)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _stack_args(parser, args)
     module_name, func_name = HANDLERS[args.command].split(":")
     handler = getattr(importlib.import_module(module_name), func_name)
     try:

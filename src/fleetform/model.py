@@ -56,6 +56,8 @@ LABEL_SECRETS = "fleetform.secrets"
 #: A container's uploaded project files and configs: targets and content
 #: digests (sha256: they are not secret); see fleetform.plan.projectfiles.
 LABEL_PROJECT_FILES = "fleetform.project-files"
+#: ``platform`` a container was created for: Docker shows only its OS.
+LABEL_PLATFORM = "fleetform.platform"
 LABEL_NETWORK = "fleetform.network"
 LABEL_VOLUME = "fleetform.volume"
 
@@ -158,11 +160,27 @@ class Port:
     published: int | None = None  # None: no fixed host port (Docker picks one)
     host_ip: str = ""
     protocol: Protocol = "tcp"
+    #: ``"8000-8010:80"``: Docker binds one free host port of ``published``..this.
+    published_last: int | None = None
+
+    @property
+    def published_text(self) -> str:
+        """``8080``, or ``8000-8010`` for a range; empty when no host port is fixed."""
+        if self.published is None:
+            return ""
+        last = f"-{self.published_last}" if self.published_last is not None else ""
+        return f"{self.published}{last}"
+
+    def published_ports(self) -> range:
+        """The host ports this port may bind (empty when Docker picks any)."""
+        if self.published is None:
+            return range(0)
+        return range(self.published, (self.published_last or self.published) + 1)
 
     def key(self) -> str:
         """``[host_ip:]published:target/protocol``, the short form."""
         host = f"{self.host_ip}:" if self.host_ip else ""
-        pub = f"{self.published}:" if self.published is not None else ""
+        pub = f"{self.published_text}:" if self.published is not None else ""
         return f"{host}{pub}{self.target}/{self.protocol}"
 
 
@@ -175,6 +193,9 @@ class Mount:
     source: str | None = None
     read_only: bool = False
     tmpfs_size: int | None = None  # bytes
+    #: volume: ``nocopy``, the image's files at the target are not copied into
+    #: a new volume.
+    nocopy: bool = False
     #: a writable folder of the project (``./pgdata``), normalised and relative
     #: (``pgdata``): runtime data, kept in the stack's data folder on each host
     #: (:data:`PROJECTS_DIR`), so ``source`` is None.
@@ -259,6 +280,7 @@ class Healthcheck:
     timeout: int | None = None  # ns
     retries: int | None = None
     start_period: int | None = None  # ns
+    start_interval: int | None = None  # ns; Docker Engine 25+ (API 1.44)
 
     @property
     def disabled(self) -> bool:
@@ -301,6 +323,10 @@ class Ulimit:
 class Dependency:
     service: str
     condition: DependencyCondition = "service_started"
+    #: ``required: false``: a dependency not placed on a host is not waited for there.
+    required: bool = True
+    #: ``restart: true``: recreating the dependency recreates this service's containers.
+    restart: bool = False
 
 
 @dataclass(frozen=True)
@@ -422,6 +448,25 @@ class Service:
     sysctls: Pairs = ()
     extra_hosts: tuple[str, ...] = ()  # "name:ip", sorted
     dns: tuple[str, ...] = ()
+    #: ``expose``: container ports as ``port/proto``, sorted (ranges expanded).
+    expose: tuple[str, ...] = ()
+    platform: str | None = None
+    runtime: str | None = None
+    #: ``host``, ``none``, ``service:<name>`` or ``container:<name>``; None: networks.
+    network_mode: str | None = None
+    stdin_open: bool = False
+    tty: bool = False
+    pid: str | None = None
+    ipc: str | None = None
+    shm_size: int | None = None  # bytes
+    #: ``tmpfs``: ``/path`` or ``/path:options``, sorted.
+    tmpfs: tuple[str, ...] = ()
+    #: ``devices``: ``host:container:permissions``, sorted.
+    devices: tuple[str, ...] = ()
+    security_opt: tuple[str, ...] = ()  # sorted
+    group_add: tuple[str, ...] = ()  # sorted
+    #: ``container_name``: the one container's name, instead of ``<stack>-<service>-1``.
+    fixed_name: str | None = None
     depends_on: tuple[Dependency, ...] = ()
     replicas: int = 1
     resources: Resources = field(default_factory=Resources)
@@ -439,7 +484,8 @@ class Service:
     image_archive: Path | None = None
 
     def container_name(self, stack: str, replica: int) -> str:
-        return f"{stack}-{self.name}-{replica}"
+        # `container_name` is refused with more than one replica (validation).
+        return self.fixed_name or f"{stack}-{self.name}-{replica}"
 
 
 @dataclass(frozen=True)
@@ -457,6 +503,12 @@ class Stack:
     #: the stack file's identity (its path inside its git work tree, else its
     #: absolute path), set by the loader; empty means ``source`` as written.
     identity: str = ""
+    #: services left out by ``profiles`` (none active): their containers on a
+    #: host are left alone, neither converged nor removed.
+    inactive_services: tuple[str, ...] = ()
+    #: every file of the stack when it was merged from several (``-f a -f b``,
+    #: or a ``compose.override.yaml``); ``source`` is the first.
+    sources: tuple[Path, ...] = ()
 
     @property
     def file_identity(self) -> str:

@@ -17,6 +17,7 @@ import test_plan_carry
 import test_plan_golden
 import test_plan_ownership
 import test_plan_pull_always
+import test_plan_runkeys
 import test_plan_secrets
 
 from fleetform.plan import Plan, plan_host
@@ -32,6 +33,7 @@ CASES: dict[str, Case] = {
     **test_plan_golden.CASES,
     **test_plan_pull_always.CASES,
     **test_plan_secrets.CASES,
+    **test_plan_runkeys.CASES,
     **{f"ownership_{k}": v for k, v in test_plan_ownership.CASES.items()},
     "recreate_discards_anonymous_volumes": test_plan_carry.case_recreate_discards_anonymous_volumes,
 }

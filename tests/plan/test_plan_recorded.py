@@ -11,7 +11,7 @@ from fleetform.model import LABEL_CONFIG_HASH, NetworkAttachment, Service
 from fleetform.observe import parse_observed
 from fleetform.plan import plan_host
 from fleetform.plan.diff import diff_specs
-from fleetform.plan.spec import with_image_defaults
+from fleetform.plan.spec import FIELDS, with_image_defaults
 
 
 def _with_label(labels, key, value):
@@ -31,8 +31,14 @@ def test_each_recorded_container_parses_back_to_the_spec_that_produced_it() -> N
         assert have is not None, c.name
         expected = with_image_defaults(c.spec, image.config)
         assert diff_specs(expected, have.spec) == (), c.name
-        if c.spec.logging is None:  # the daemon's default driver: not managed
-            expected = replace(expected, logging=have.spec.logging)
+        # The daemon's defaults (logging driver, runtime, IPC mode, /dev/shm size)
+        # are not managed when the stack leaves them unset.
+        defaults = {
+            f.name: getattr(have.spec, f.name)
+            for f in FIELDS
+            if f.daemon_default and getattr(c.spec, f.name) is None
+        }
+        expected = replace(expected, **defaults)
         assert expected == have.spec, c.name
 
 

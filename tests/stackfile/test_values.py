@@ -65,6 +65,9 @@ def test_cpus_accept_numbers_and_numeric_strings_within_bounds() -> None:
         ("[::1]:53:53/udp", [Port(53, 53, "::1", "udp")]),
         ("8080-8081:80-81", [Port(80, 8080), Port(81, 8081)]),
         ("3000-3001", [Port(3000), Port(3001)]),
+        # One container port on a range of host ports: Docker binds one free port of it.
+        ("8000-9000:80", [Port(80, 8000, published_last=9000)]),
+        ("127.0.0.1:5000-5010:5000/udp", [Port(5000, 5000, "127.0.0.1", "udp", 5010)]),
     ],
 )
 def test_short_port_mappings(text: str, ports: list[Port]) -> None:
@@ -76,7 +79,7 @@ def test_short_port_mappings(text: str, ports: list[Port]) -> None:
     [
         ("0:80", "0 is not a valid port"),
         ("8080:70000", "70000 is not a valid port (1-65535)"),
-        ("8080-8081:80", "sizes must match"),
+        ("8080-8082:80-81", "sizes must match"),
         ("8080:80-81", "sizes must match"),
         ("1.2.3.4.5:80:80", "not a valid IP address"),
         ("::1:80:80", "write IPv6 addresses in brackets"),
@@ -94,8 +97,17 @@ def test_mount_short_forms(tmp_path: Path) -> None:
         "bind", "/etc/app", "/srv/conf", True
     )
     assert parse_mount("/cache", tmp_path) == Mount("volume", "/cache")
+    # Compose's other options: nocopy for a volume; cached and delegated are macOS
+    # file sharing hints that Docker on Linux ignores.
+    assert parse_mount("data:/d:ro,nocopy", tmp_path) == Mount(
+        "volume", "/d", "data", True, nocopy=True
+    )
+    assert parse_mount("/srv/x:/x:cached", tmp_path) == Mount("bind", "/x", "/srv/x")
+    assert parse_mount("/srv/x:/x:rw,delegated", tmp_path) == Mount("bind", "/x", "/srv/x")
     for bad, message in [("data:rel", "must be absolute"), ("a:/b:ro:x", "not a valid mount"),
-                         ("/", "root folder"), ("a:/b:z", "not a mount option")]:  # fmt: skip
+                         ("/", "root folder"), ("a:/b:x", "not a mount option"),
+                         ("/a:/b:Z", "SELinux relabelling"), ("/a:/b:nocopy", "not to a bind"),
+                         ("a:/b:ro,rw", "only one of")]:  # fmt: skip
         with pytest.raises(ValueError, match=message):
             parse_mount(bad, tmp_path)
 

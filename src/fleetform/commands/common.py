@@ -107,7 +107,10 @@ class Output:
 
 
 def load_stacks_or_report(
-    paths: Sequence[str], out: Output, env_file: str | None = None
+    paths: Sequence[str | Sequence[str]],
+    out: Output,
+    env_file: str | None = None,
+    profiles: Sequence[str] = (),
 ) -> list[Stack] | None:
     """The stacks, with their warnings on stderr; None (problems shown) when invalid."""
     from fleetform.stackfile import Problem, StackFileError, load_stacks
@@ -117,7 +120,9 @@ def load_stacks_or_report(
         return None
     notices: list[Problem] = []
     try:
-        stacks = list(load_stacks(list(paths), env_file=env_file, notices=notices))
+        stacks = list(
+            load_stacks(list(paths), env_file=env_file, notices=notices, profiles=profiles)
+        )
         return stacks
     except StackFileError as exc:
         for problem in exc.problems:

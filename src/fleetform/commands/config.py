@@ -67,7 +67,9 @@ def _env_files(spec: Any, base: Path) -> list[dict[str, Any]]:
 def _port(port: Port) -> dict[str, Any]:
     """The long form, as ``docker compose config`` prints ports (ranges expanded)."""
     out: dict[str, Any] = {"target": port.target, "protocol": port.protocol}
-    if port.published is not None:
+    if port.published_last is not None:
+        out["published"] = port.published_text  # a range, as `docker compose config` says it
+    elif port.published is not None:
         out["published"] = port.published
     if port.host_ip:
         out["host_ip"] = port.host_ip
@@ -85,6 +87,8 @@ def _mount(mount: Mount) -> dict[str, Any]:
         out["read_only"] = True
     if mount.tmpfs_size is not None:
         out["tmpfs"] = {"size": mount.tmpfs_size}
+    if mount.nocopy:
+        out["volume"] = {"nocopy": True}
     return dict(sorted(out.items()))
 
 
@@ -137,7 +141,9 @@ def render(docs: list[dict[str, Any]], fmt: str) -> str:
 def run_config(args: argparse.Namespace) -> int:
     notices: list[Problem] = []
     try:
-        loaded = load_checked(args.files, env_file=args.env_file, notices=notices)
+        loaded = load_checked(
+            args.files, env_file=args.env_file, notices=notices, profiles=args.profiles
+        )
     except StackFileError as err:
         for notice in notices:
             print(f"warning: {notice}", file=sys.stderr)

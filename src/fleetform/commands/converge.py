@@ -61,7 +61,7 @@ class Inputs:
 
 def _start(args: argparse.Namespace, out: Output) -> Inputs | None:
     """Load and check everything before any host is contacted."""
-    stacks = load_stacks_or_report(args.stacks, out, args.env_file)
+    stacks = load_stacks_or_report(args.stacks, out, args.env_file, args.profiles)
     if stacks is None:
         return None
     loaded = ssh_targets_or_report(args, out)

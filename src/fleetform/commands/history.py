@@ -21,11 +21,13 @@ _STACK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _COLUMNS = ("host", "stack", "revision", "finished (UTC)", "actor", "commit", "result", "images")
 
 
-def stack_names(args: list[str], out: Output, env_file: str | None = None) -> list[str] | None:
+def stack_names(
+    args: list[str | list[str]], out: Output, env_file: str | None = None
+) -> list[str] | None:
     """Stack names from the arguments: a name, or a stack file (its stack's name)."""
     names: list[str] = []
     for arg in args:
-        if arg.endswith((".yml", ".yaml")) or Path(arg).is_file():
+        if isinstance(arg, list) or arg.endswith((".yml", ".yaml")) or Path(arg).is_file():
             stacks = load_stacks_or_report([arg], out, env_file)
             if stacks is None:
                 return None

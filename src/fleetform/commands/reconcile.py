@@ -180,7 +180,7 @@ def _run_commit(
         doc["result"] = "invalid"
         doc["problems"] = [f"commit {co.commit} has no stack files (stacks/*.yml, stacks/*.yaml)"]
         return doc
-    problems = _invalid(paths, args.env_file)
+    problems = _invalid(paths, args.env_file, args.profiles)
     if problems:
         doc["result"] = "invalid"
         doc["problems"] = problems
@@ -191,6 +191,7 @@ def _run_commit(
         limit=args.limit,
         json=True,
         env_file=args.env_file,
+        profiles=args.profiles,
         accept_new_host_keys=args.accept_new_host_keys,
         detailed_exitcode=True,
     )
@@ -227,12 +228,12 @@ def _plan_handler() -> Callable[[argparse.Namespace], int]:
     return run_plan
 
 
-def _invalid(paths: list[str], env_file: str | None) -> list[str]:
+def _invalid(paths: list[str | list[str]], env_file: str | None, profiles: list[str]) -> list[str]:
     """Every problem of the commit's stacks (schema, references, decryption), or none."""
     from fleetform.stackfile import StackFileError, load_stacks
 
     try:
-        list(load_stacks(paths, env_file=env_file))
+        list(load_stacks(paths, env_file=env_file, profiles=profiles))
     except StackFileError as exc:
         return [str(p) for p in exc.problems]
     return []

@@ -43,7 +43,9 @@ def summary(stacks: list[Stack]) -> str:
 def run_validate(args: argparse.Namespace) -> int:
     notices: list[Problem] = []
     try:
-        stacks = load_stacks(args.files, env_file=args.env_file, notices=notices)
+        stacks = load_stacks(
+            args.files, env_file=args.env_file, notices=notices, profiles=args.profiles
+        )
     except StackFileError as err:
         if args.format == "json":
             doc = {

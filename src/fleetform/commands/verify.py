@@ -25,7 +25,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def verify_reports(args: argparse.Namespace, out: Output) -> list[HostReport] | None:
     """Run the checks; None when the input (stacks, inventory) is bad."""
-    stacks = load_stacks_or_report(args.stacks, out, args.env_file)
+    stacks = load_stacks_or_report(args.stacks, out, args.env_file, args.profiles)
     if stacks is None:
         return None
     loaded = load_targets_or_report(args.inventory, getattr(args, "limit", []) or [], out)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from fleetform.model import (
     LABEL_CONFIG_HASH,
     LABEL_NETWORK,
+    LABEL_PLATFORM,
     LABEL_PROJECT_FILES,
     LABEL_REPLICA,
     LABEL_SECRET_KEYS,
@@ -93,7 +94,8 @@ def volume_rm_argv(name: str) -> list[str]:
 
 
 def pull_argv(image: DesiredImage) -> list[str]:
-    return ["docker", "pull", image.ref]
+    platform = ["--platform", image.platform] if image.platform else []
+    return ["docker", "pull", *platform, image.ref]
 
 
 def load_argv(archive_path: str) -> list[str]:
@@ -123,7 +125,9 @@ def _mount_field(what: str, text: str) -> str:
     return text
 
 
-def _mount(m_type: str, target: str, source: str, read_only: bool, size: int | None) -> str:
+def _mount(
+    m_type: str, target: str, source: str, read_only: bool, size: int | None, nocopy: bool = False
+) -> str:
     target, source = _mount_field("target", target), _mount_field("source", source)
     parts = [f"type={m_type}"]
     if source:
@@ -133,6 +137,8 @@ def _mount(m_type: str, target: str, source: str, read_only: bool, size: int | N
         parts.append("readonly")
     if size:
         parts.append(f"tmpfs-size={size}")
+    if nocopy:
+        parts.append("volume-nocopy=true")
     return ",".join(parts)
 
 
@@ -148,12 +154,17 @@ def _mounts(spec: ContainerSpec, carried: tuple[tuple[str, str], ...]) -> list[s
     return [
         arg
         for m in sorted(by_target.values(), key=lambda m: m.target)
-        for arg in ("--mount", _mount(m.type, m.target, m.source, m.read_only, m.tmpfs_size))
+        for arg in (
+            "--mount",
+            _mount(m.type, m.target, m.source, m.read_only, m.tmpfs_size, m.nocopy),
+        )
     ]
 
 
 def _first_network(spec: ContainerSpec) -> list[str]:
-    if not spec.networks or spec.networks[0].name == DEFAULT_BRIDGE:
+    if spec.network_mode or not spec.networks or spec.networks[0].name == DEFAULT_BRIDGE:
+        # A shared network stack (host, none, a container's) is the table's
+        # `network_mode` row; Docker lists it as the container's network.
         return []
     first = spec.networks[0]
     argv = ["--network", first.name]
@@ -177,6 +188,7 @@ def _health(spec: ContainerSpec) -> list[str]:
         ("--health-interval", hc.interval),
         ("--health-timeout", hc.timeout),
         ("--health-start-period", hc.start_period),
+        ("--health-start-interval", hc.start_interval),
     ):
         if ns:
             argv += [flag, f"{ns // 1_000_000}ms"]
@@ -247,6 +259,8 @@ def container_create_argv(
             *(((LABEL_SECRETS, c.secrets_label),) if c.secrets else ()),
             # Origins and content digests of uploaded project files and configs.
             *(((LABEL_PROJECT_FILES, c.files_label),) if c.files else ()),
+            # Docker shows only the OS of a container's platform.
+            *(((LABEL_PLATFORM, spec.platform),) if spec.platform else ()),
             *spec.labels,
         )
     )

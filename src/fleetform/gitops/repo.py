@@ -101,10 +101,13 @@ def checkout(url: str, ref: str | None, cache_dir: Path) -> Checkout:
     return Checkout(path=folder, commit=commit, url=public_url(remote), ref=wanted)
 
 
-def stack_files(root: Path, given: list[str]) -> list[str]:
-    """The stack files to read: ``given`` inside the checkout, else ``stacks/*.yml|yaml``."""
+def stack_files(root: Path, given: list[str | list[str]]) -> list[str | list[str]]:
+    """The stack files to read: ``given`` inside the checkout, else ``stacks/*.yml|yaml``.
+
+    An entry that is a list (``-f a.yml -f b.yml``) is one stack made of those files.
+    """
     if given:
-        return [str(root / p) for p in given]
+        return [[str(root / f) for f in p] if isinstance(p, list) else str(root / p) for p in given]
     folder = root / "stacks"
     found = sorted(p for p in folder.glob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
     return [str(p) for p in found]

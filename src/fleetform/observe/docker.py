@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import replace
 from typing import Any
 
 from fleetform.model import LABEL_STACK
@@ -145,6 +146,26 @@ def _container(raw: dict[str, Any]) -> ObservedContainer:
     )
 
 
+def _shared_stacks_by_name(
+    containers: tuple[ObservedContainer, ...],
+) -> tuple[ObservedContainer, ...]:
+    """``network_mode: container:<id>`` as ``container:<name>``, the form a stack declares.
+
+    Docker keeps the id it resolved the name to.  An id no observed container
+    has (its container was replaced) stays an id, so it differs from the
+    declared name and the container is recreated onto the new one.
+    """
+    names = {c.id: c.name for c in containers}
+    out = []
+    for c in containers:
+        mode = c.spec.network_mode or ""
+        peer = names.get(mode.removeprefix("container:")) if mode.startswith("container:") else None
+        if peer is not None:
+            c = replace(c, spec=replace(c.spec, network_mode=f"container:{peer}"))
+        out.append(c)
+    return tuple(out)
+
+
 def _network(raw: dict[str, Any]) -> ObservedNetwork:
     return ObservedNetwork(
         name=raw["Name"],
@@ -202,6 +223,7 @@ def parse_observed(stdout: str) -> Observed:
             key=lambda c: c.name,
         )
     )
+    containers = _shared_stacks_by_name(containers)
     managed = {c.name for c in containers}
     names: set[str] = set()
     for entry in doc.get("names") or ():

@@ -14,6 +14,7 @@ import re
 
 from fleetform.model import (
     LABEL_CONFIG_HASH,
+    LABEL_PLATFORM,
     LABEL_PROJECT_FILES,
     LABEL_REPLICA,
     LABEL_SECRET_KEYS,
@@ -47,6 +48,7 @@ OWNERSHIP_LABELS = frozenset(
         LABEL_SECRET_KEYS,
         LABEL_SECRETS,
         LABEL_PROJECT_FILES,
+        LABEL_PLATFORM,
     }
 )
 
@@ -104,6 +106,7 @@ def _health(raw: Json | None) -> HealthSpec | None:
         timeout=raw.get("Timeout") or None,
         retries=raw.get("Retries") or None,
         start_period=raw.get("StartPeriod") or None,
+        start_interval=raw.get("StartInterval") or None,
     )
 
 
@@ -120,6 +123,7 @@ def image_config(image_inspect: Json) -> ImageConfig:
         healthcheck=_health(cfg.get("Healthcheck")),
         stop_signal=cfg.get("StopSignal") or None,
         volumes=tuple(sorted(cfg.get("Volumes") or {})),
+        exposed=tuple(sorted(cfg.get("ExposedPorts") or {})),
     )
 
 
@@ -151,6 +155,7 @@ def _mounts(raw: list[Json] | None) -> tuple[MountSpec, ...]:
             source=_source(m),
             read_only=bool(m.get("ReadOnly")),
             tmpfs_size=(m.get("TmpfsOptions") or {}).get("SizeBytes") or None,
+            nocopy=bool((m.get("VolumeOptions") or {}).get("NoCopy")),
         )
         for m in raw or []
         if not (m.get("Type") == "bind" and _uploaded(str(m.get("Source", ""))))

@@ -44,6 +44,8 @@ ReasonCode = Literal[
     "secret_changed",  # recreate: only mounted secrets differ (content by keyed digest)
     "unusable",  # recreate: dead, paused or being removed
     "unhealthy",  # recreate: unhealthy and should run
+    "dependency_recreated",  # recreate: a `depends_on` with `restart: true` (or the
+    # `network_mode: service:` peer) is recreated first
     "in_place",  # update: restart policy or resource limits
     "not_running",  # start
     "state_stopped",  # stop: the stack says state: stopped

@@ -120,6 +120,7 @@ class DesiredImage:
     pull: PullPolicy = "missing"
     build: Build | None = None
     archive: Path | None = None
+    platform: str | None = None  # ``docker pull --platform``
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,8 @@ class HostDesired:
     #: (stack name, stack file identity) of every stack being applied: a
     #: stack's orphans are only those its own file made.
     stack_files: Pairs = ()
+    #: (stack, service) left out by profiles: containers left alone, never orphans.
+    inactive: Pairs = ()
 
     def container(self, name: str) -> DesiredContainer | None:
         return next((c for c in self.containers if c.name == name), None)
@@ -155,7 +158,22 @@ def placed_on(hosts_selector: tuple[str, ...], host: str, groups: frozenset[str]
     return any(sel == host or sel in groups for sel in hosts_selector)
 
 
+def network_mode(stack: Stack, svc: Service) -> str | None:
+    """The ``--network`` of a service that shares a network stack: ``host``, ``none``,
+    or ``container:<name>`` of the service's replica 1 (``service:<name>``)."""
+    mode = svc.network_mode
+    if mode is not None and mode.startswith("service:"):
+        return "container:" + stack.service(mode.removeprefix("service:")).container_name(
+            stack.name, 1
+        )
+    return mode
+
+
 def _networks(stack: Stack, svc: Service) -> tuple[NetSpec, ...]:
+    if svc.network_mode in ("host", "none"):
+        return (NetSpec(svc.network_mode),)  # how Docker lists the container's networks
+    if svc.network_mode is not None:
+        return ()  # another container's network stack
     if not svc.networks:
         return (NetSpec(DEFAULT_BRIDGE),)
     nets = []
@@ -176,7 +194,7 @@ def _mounts(stack: Stack, svc: Service) -> tuple[MountSpec, ...]:
             source = data_path(stack.name, m.data)
         else:
             source = m.source or ""
-        mounts.append(MountSpec(m.type, m.target, source, m.read_only, m.tmpfs_size))
+        mounts.append(MountSpec(m.type, m.target, source, m.read_only, m.tmpfs_size, m.nocopy))
     return tuple(sorted(mounts, key=lambda m: m.target))
 
 
@@ -188,7 +206,7 @@ def _health(hc: Healthcheck | None) -> HealthSpec | None:
         # The docker CLI can only create shell tests (`--health-cmd`), so a
         # CMD test is declared in the form Docker will show.
         test = ("CMD-SHELL", shlex.join(test[1:]))
-    return HealthSpec(test, hc.interval, hc.timeout, hc.retries, hc.start_period)
+    return HealthSpec(test, hc.interval, hc.timeout, hc.retries, hc.start_period, hc.start_interval)
 
 
 def _entrypoint_command(
@@ -205,7 +223,9 @@ def _entrypoint_command(
 
 
 #: Fields :data:`fleetform.plan.spec.FIELDS` leaves to this module.
-BY_HAND = frozenset({"command", "entrypoint", "mounts", "networks", "healthcheck", "logging"})
+BY_HAND = frozenset(
+    {"command", "entrypoint", "mounts", "networks", "healthcheck", "logging", "network_mode"}
+)
 
 
 def spec_for_service(stack: Stack, svc: Service) -> ContainerSpec:
@@ -218,6 +238,7 @@ def spec_for_service(stack: Stack, svc: Service) -> ContainerSpec:
         mounts=_mounts(stack, svc),
         networks=_networks(stack, svc),
         healthcheck=_health(svc.healthcheck),
+        network_mode=network_mode(stack, svc),
         logging=LogSpec(svc.logging.driver, svc.logging.options) if svc.logging else None,
     )
 
@@ -305,7 +326,7 @@ def desired_for_host(stacks: Sequence[Stack], host: str, groups: frozenset[str])
                     volumes.setdefault(
                         vol.docker_name, DesiredVolume(stack.name, vol, stack.file_identity)
                     )
-            image = DesiredImage(svc.image, svc.pull, svc.build, svc.image_archive)
+            image = DesiredImage(svc.image, svc.pull, svc.build, svc.image_archive, svc.platform)
             have = images.get(svc.image)
             # A service that only names an image another one builds or loads
             # shares that image: the build or load wins over a pull.
@@ -324,4 +345,5 @@ def desired_for_host(stacks: Sequence[Stack], host: str, groups: frozenset[str])
         volumes=tuple(volumes[k] for k in sorted(volumes)),
         images=tuple(images[k] for k in sorted(images)),
         stack_files=tuple(sorted((s.name, s.file_identity) for s in stacks)),
+        inactive=tuple(sorted((s.name, n) for s in stacks for n in s.inactive_services)),
     )

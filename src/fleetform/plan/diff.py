@@ -127,7 +127,7 @@ def _health(want: HealthSpec | None, have: HealthSpec | None) -> Iterator[FieldC
         yield FieldChange("healthcheck.test", _health_text(have), _health_text(want))
         if want is None or have is None:
             return
-    for name in ("interval", "timeout", "start_period"):
+    for name in ("interval", "timeout", "start_period", "start_interval"):
         old, new = getattr(have, name), getattr(want, name)
         if old != new:
             yield FieldChange(f"healthcheck.{name}", _duration(old), _duration(new))

@@ -148,9 +148,62 @@ def restart_policy(raw: Json | None) -> str:
 
 
 def hostname(container: Json) -> str | None:
+    mode = network_mode((container.get("HostConfig") or {}).get("NetworkMode"))
+    if mode is not None and mode != "none":
+        return None  # the host's or the other container's name: not this container's setting
     hostname: str | None = (container.get("Config") or {}).get("Hostname") or None
     # Docker names an unnamed host after the short container id.
     return None if hostname == container.get("Id", "")[:12] else hostname
+
+
+def label(key: str) -> Callable[[Json], Any]:
+    """A reader of one label of a ``docker inspect`` container entry."""
+    return lambda container: ((container.get("Config") or {}).get("Labels") or {}).get(key)
+
+
+def network_mode(raw: str | None) -> str | None:
+    """``HostConfig.NetworkMode`` when it is not a network: ``host``, ``none``, ``container:<id>``.
+
+    >>> network_mode("host"), network_mode("default"), network_mode("demo_default")
+    ('host', None, None)
+    """
+    if raw in ("host", "none") or (raw or "").startswith("container:"):
+        return raw
+    return None
+
+
+def tmpfs_list(mapping: Mapping[str, str] | None) -> tuple[str, ...]:
+    """``HostConfig.Tmpfs`` as sorted ``/path[:options]``."""
+    return tuple(sorted(f"{p}:{o}" if o else p for p, o in (mapping or {}).items()))
+
+
+def device_list(devices: list[Json] | None) -> tuple[str, ...]:
+    """``HostConfig.Devices`` as sorted ``host:container:permissions``."""
+    return tuple(
+        sorted(
+            f"{d.get('PathOnHost', '')}:{d.get('PathInContainer', '')}:"
+            f"{d.get('CgroupPermissions') or 'rwm'}"
+            for d in devices or ()
+        )
+    )
+
+
+#: The security option Docker adds by itself to a privileged container.
+PRIVILEGED_LABEL_OPT = "label=disable"
+
+
+def security_opts(container: Json) -> tuple[str, ...]:
+    """``HostConfig.SecurityOpt`` without the option ``--privileged`` adds by itself."""
+    host = container.get("HostConfig") or {}
+    opts = host.get("SecurityOpt") or ()
+    if host.get("Privileged"):
+        opts = [o for o in opts if o != PRIVILEGED_LABEL_OPT]
+    return tuple(sorted(opts))
+
+
+def declared_security_opts(opts: tuple[str, ...], privileged: bool) -> tuple[str, ...]:
+    """The declared options as :func:`security_opts` reads them back."""
+    return tuple(sorted(o for o in opts if not (privileged and o == PRIVILEGED_LABEL_OPT)))
 
 
 def seconds_ceil(ns: int | None) -> int | None:

@@ -20,10 +20,12 @@ class MountSpec:
     source: str = ""  # docker volume name, host path, or "" (anonymous / tmpfs)
     read_only: bool = False
     tmpfs_size: int | None = None
+    nocopy: bool = False  # volume: not filled from the image (hashed only when set)
 
     def key(self) -> str:
         src = f"{self.source}:" if self.source else ""
         opts = ":ro" if self.read_only else ""
+        opts += ":nocopy" if self.nocopy else ""
         size = f" size={self.tmpfs_size}" if self.tmpfs_size else ""
         return f"{self.type} {src}{self.target}{opts}{size}"
 
@@ -42,6 +44,7 @@ class HealthSpec:
     timeout: int | None = None
     retries: int | None = None
     start_period: int | None = None
+    start_interval: int | None = None  # Docker Engine 25+ (API 1.44)
 
 
 @dataclass(frozen=True)

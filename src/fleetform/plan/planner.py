@@ -126,6 +126,8 @@ class _ContainerPlanner:
         self.desired = desired
         self.observed = observed
         self.found = found
+        #: (stack, service) whose containers this plan recreates or creates
+        self.replaced: set[tuple[str, str]] = set()
 
     def _action(
         self,
@@ -194,6 +196,7 @@ class _ContainerPlanner:
                         "create", want, "missing", f"missing: create{started}", None, tuple(project)
                     )
                     self.found.add("converge", create)
+                    self.replaced.add((want.stack, want.service.name))
                 continue
             foreign = self._foreign(want, obs)
             if foreign is not None:
@@ -201,6 +204,17 @@ class _ContainerPlanner:
                 continue
             self._plan_existing(want, obs)
         self._plan_orphans()
+
+    def _peer_replaced(self, want: DesiredContainer) -> str | None:
+        """The dependency with ``restart: true`` this plan replaces on the host, if any."""
+        return next(
+            (
+                dep.service
+                for dep in want.service.depends_on
+                if dep.restart and (want.stack, dep.service) in self.replaced
+            ),
+            None,
+        )
 
     @staticmethod
     def _foreign(want: DesiredContainer, obs: ObservedContainer) -> str | None:
@@ -252,7 +266,14 @@ class _ContainerPlanner:
             # start, and if it is unhealthy again the step fails with its output.
             changes.append(FieldChange("health", "unhealthy", "healthy"))
             cause = "unhealthy"
+        peer = self._peer_replaced(want)
+        if cause is None and peer is not None:
+            # Its network stack, or a connection it holds, goes with the old
+            # container of `peer` (Compose's `depends_on.restart`).
+            changes.append(FieldChange("depends_on", None, f"{peer} recreated"))
+            cause = "dependency_recreated"
         if cause is not None:
+            self.replaced.add((want.stack, want.service.name))
             new_image = self.observed.image(want.spec.image) or image
             carry = carry_volumes(want.spec, obs, new_image.config if new_image else None)
             self.found.warn(*carry.left)
@@ -295,8 +316,8 @@ class _ContainerPlanner:
         for obs in self.observed.containers:
             if obs.stack not in self.desired.stacks or self.desired.container(obs.name):
                 continue
-            if self._kept(obs):
-                continue
+            if self._kept(obs) or (obs.stack, obs.service) in self.desired.inactive:
+                continue  # a kept previous container, or a service of an inactive profile
             identity = self.desired.identity_of(obs.stack)
             if identity is not None and not same_file(obs.identity, identity):
                 continue  # another file's stack of the same name: never ours to remove

@@ -57,6 +57,7 @@ from fleetform.plan.parts import (
     log_text,
     ulimits,
 )
+from fleetform.plan.runfields import RUN_FIELDS
 from fleetform.secrets import is_secret
 
 __all__ = [
@@ -106,6 +107,7 @@ class ImageConfig:
     healthcheck: HealthSpec | None = None
     stop_signal: str | None = None
     volumes: tuple[str, ...] = ()  # targets of the image's VOLUME instructions, sorted
+    exposed: tuple[str, ...] = ()  # the image's EXPOSE ports, ``port/proto``, sorted
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,21 @@ class ContainerSpec:
     sysctls: Pairs = ()
     extra_hosts: tuple[str, ...] = ()
     dns: tuple[str, ...] = ()
+    # -- Compose's `docker run` keys (issue #14); hashed only when set --
+    expose: tuple[str, ...] = ()  # port/proto, sorted
+    platform: str | None = None  # recorded in the fleetform.platform label
+    runtime: str | None = None  # None: the daemon's default
+    #: host, none, or container:<name> (a service's replica 1); None: ``networks``
+    network_mode: str | None = None
+    stdin_open: bool = False
+    tty: bool = False
+    pid: str | None = None
+    ipc: str | None = None  # None: the daemon's default
+    shm_size: int | None = None  # bytes; None: the daemon's default
+    tmpfs: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()  # host:container:permissions
+    security_opt: tuple[str, ...] = ()
+    group_add: tuple[str, ...] = ()
     # -- changed in place by `docker update`, not hashed --
     restart: str = "no"  # RestartPolicy's str form: no, always, on-failure[:N], unless-stopped
     cpus: float | None = None
@@ -217,6 +234,7 @@ FIELDS: tuple[Field, ...] = (
         flag="--add-host",
     ),
     Field("dns", lambda s: s.dns, host_config("Dns", as_tuple), shape="set", flag="--dns"),
+    *RUN_FIELDS,
     # -- changed in place by `docker update`, not hashed --
     Field(
         "restart",
@@ -289,7 +307,16 @@ def _merge_health(declared: HealthSpec | None, image: HealthSpec | None) -> Heal
         timeout=declared.timeout or image.timeout,
         retries=declared.retries or image.retries,
         start_period=declared.start_period or image.start_period,
+        start_interval=declared.start_interval or image.start_interval,
     )
+
+
+def _exposed(spec: ContainerSpec, image: ImageConfig) -> tuple[str, ...]:
+    # Docker lists every port a container has open in ExposedPorts: the
+    # declared ones, the image's EXPOSE and each published port's target.
+    published = {p.rsplit(":", 1)[-1] for p in spec.ports}
+    ports = {*spec.expose, *image.exposed, *published}
+    return tuple(sorted(ports))
 
 
 def with_image_defaults(spec: ContainerSpec, image: ImageConfig) -> ContainerSpec:
@@ -312,6 +339,7 @@ def with_image_defaults(spec: ContainerSpec, image: ImageConfig) -> ContainerSpe
         working_dir=spec.working_dir if spec.working_dir is not None else image.working_dir,
         healthcheck=_merge_health(spec.healthcheck, image.healthcheck),
         stop_signal=spec.stop_signal if spec.stop_signal is not None else image.stop_signal,
+        expose=_exposed(spec, image),
     )
 
 
@@ -358,11 +386,18 @@ def spec_to_json(spec: ContainerSpec) -> dict[str, Any]:
     not use a field added later is what it was before.
     """
     unset = {f.name: f.default for f in dataclasses.fields(spec) if f.name not in HASH_V1_FIELDS}
-    return {
+    data = {
         k: v
         for k, v in dataclasses.asdict(spec).items()
         if k not in unset or getattr(spec, k) != unset[k]
     }
+    # Added to these parts later: left out while unset, as above.
+    if data["healthcheck"] is not None and data["healthcheck"]["start_interval"] is None:
+        del data["healthcheck"]["start_interval"]
+    for mount in data["mounts"]:
+        if not mount["nocopy"]:
+            del mount["nocopy"]
+    return data
 
 
 def config_hash(spec: ContainerSpec, secret_keys: frozenset[str] = frozenset()) -> str:

@@ -21,6 +21,7 @@ from fleetform.stackfile.parts import Rejected
 from fleetform.stackfile.ports import port_index
 from fleetform.stackfile.problems import DocPath, Report, format_path
 from fleetform.stackfile.proxy import check_listen_clashes, own_port_problems
+from fleetform.stackfile.runchecks import check_run_keys
 from fleetform.stackfile.secrets import check_secret_mounts
 from fleetform.stackfile.service import DEFAULT_NETWORK
 
@@ -44,6 +45,8 @@ def _deps(stack: Stack, report: Report, rejected: Rejected) -> None:
             path = ("services", svc.name, "depends_on", dep.service)
             if dep.service not in names and rejected.has("services", dep.service):
                 continue
+            if svc.network_mode == f"service:{dep.service}":
+                continue  # reported at `network_mode` (fleetform.stackfile.runchecks)
             if dep.service not in names:
                 hint = f" (services: {', '.join(sorted(names))})"
                 report.error(path, f"depends on `{dep.service}`, which is not a service{hint}")
@@ -157,7 +160,8 @@ class _Binding:
 
     def clashes(self, other: _Binding) -> bool:
         a, b = self.port, other.port
-        if (a.published, a.protocol) != (b.published, b.protocol):
+        overlap = set(a.published_ports()) & set(b.published_ports())
+        if a.protocol != b.protocol or not overlap:
             return False
         if a.host_ip != b.host_ip and a.host_ip not in _WILDCARDS and b.host_ip not in _WILDCARDS:
             return False
@@ -179,11 +183,12 @@ def _bindings(loaded: Loaded) -> list[_Binding]:
             if port.published is None:
                 continue
             path: DocPath = ("services", svc.name, "ports", port_index(raw, port) or 0)
-            if svc.replicas > 1:
+            if svc.replicas > len(port.published_ports()):
                 report.error(
                     path,
                     f"{svc.replicas} replicas on one host cannot all publish host port "
-                    f"{port.published}/{port.protocol}; leave the host port out or use 1 replica",
+                    f"{port.published_text}/{port.protocol}; leave the host port out, give a "
+                    "range with a port for each replica, or use 1 replica",
                 )
             unknown = rejected.has("hosts") and not svc.hosts
             out.append(_Binding(stack, svc, port, path, report, unknown))
@@ -202,7 +207,7 @@ def check_port_clashes(loaded: list[Loaded]) -> None:
                 ip = later.port.host_ip or "0.0.0.0"
                 later.report.error(
                     later.path,
-                    f"host port {ip}:{later.port.published}/{later.port.protocol} is already "
+                    f"host port {ip}:{later.port.published_text}/{later.port.protocol} is already "
                     f"published by {where} on the same hosts",
                 )
                 break
@@ -313,7 +318,12 @@ def _start_first(stack: Stack, report: Report) -> None:
     """
     for svc in stack.services:
         listen = svc.proxy.listen if svc.proxy is not None else None
-        fixed = [p for p in svc.ports if p.published not in (None, listen)]
+        fixed = [
+            p
+            for p in svc.ports
+            if p.published not in (None, listen)
+            and len(p.published_ports()) < 2 * svc.replicas  # a range with room for both
+        ]
         if not fixed:
             continue
         for key in ("update_config", "rollback_config"):
@@ -322,8 +332,8 @@ def _start_first(stack: Stack, report: Report) -> None:
                 report.error(
                     ("services", svc.name, "deploy", key, "order"),
                     f"`start-first`{default} runs the old and the new container together, but "
-                    f"both would publish host port {fixed[0].published}/{fixed[0].protocol}; use "
-                    "`stop-first`, or leave the host port out",
+                    f"both would publish host port {fixed[0].published_text}/"
+                    f"{fixed[0].protocol}; use `stop-first`, or leave the host port out",
                 )
 
 
@@ -337,6 +347,7 @@ def check_stack(
     _start_first(stack, report)
     own_port_problems(stack, data, report)
     check_secret_mounts(stack, data, report, rejected)
+    check_run_keys(stack, report)
 
 
 def check_stacks(loaded: list[Loaded]) -> None:

@@ -113,12 +113,88 @@ SERVICE = frozenset(
 
 # Compose keys whose meaning fleetform reads from another key.
 INSTEAD = {
-    "cpus": "deploy.resources.limits.cpus",
-    "mem_limit": "deploy.resources.limits.memory",
-    "mem_reservation": "deploy.resources.reservations.memory",
     "pull_policy": "pull",
     "scale": "deploy.replicas",
 }
+
+
+_SWARM = "swarm:"  # a Swarm key: a plain engine has no scheduler; then the advice
+_LATER = ""  # "does not support yet", with no advice
+
+#: Compose keys below the service level, by the path they sit under (``*``: any
+#: name): what fleetform says instead of "unknown key".  Empty: not supported yet.
+NESTED: dict[tuple[str, ...], dict[str, str]] = {
+    ("services", "*", "deploy"): {
+        "mode": f"{_SWARM}for `global`, list the hosts in `hosts` (one replica on each)",
+        "placement": f"{_SWARM}place services with `hosts` (inventory groups or hosts)",
+        "endpoint_mode": f"{_SWARM}containers are reached by name on the stack's network",
+        "labels": f"{_SWARM}use the service's `labels`",
+        "restart_policy": f"{_SWARM}use the service's `restart`",
+    },
+    ("services", "*", "deploy", "resources", "limits"): {"pids": _LATER},
+    ("services", "*", "deploy", "resources", "reservations"): {
+        "devices": "for GPUs and other host devices, use the service's `devices`",
+        "generic_resources": f"{_SWARM}leave it out",
+    },
+    ("services", "*", "build"): dict.fromkeys(
+        (
+            "additional_contexts",
+            "cache_from",
+            "cache_to",
+            "dockerfile_inline",
+            "entitlements",
+            "extra_hosts",
+            "isolation",
+            "labels",
+            "network",
+            "no_cache",
+            "platforms",
+            "privileged",
+            "pull",
+            "secrets",
+            "shm_size",
+            "ssh",
+            "tags",
+            "ulimits",
+        ),
+        _LATER,
+    ),
+    ("services", "*", "networks", "*"): dict.fromkeys(
+        (
+            "driver_opts",
+            "gw_priority",
+            "interface_name",
+            "ipv6_address",
+            "link_local_ips",
+            "mac_address",
+            "priority",
+        ),
+        _LATER,
+    ),
+    ("services", "*", "ports", "*"): {
+        "mode": f"{_SWARM}every port is published on its own host (`host` mode)",
+        "app_protocol": _LATER,
+        "name": _LATER,
+    },
+    ("services", "*", "volumes", "*"): {"bind": _LATER},
+    ("networks", "*"): {"enable_ipv6": _LATER, "enable_ipv4": _LATER},
+}
+
+
+def _nested(path: DocPath, key: str) -> str | None:
+    for pattern, keys in NESTED.items():
+        matches = len(pattern) == len(path) and all(
+            p == "*" or p == q for p, q in zip(pattern, path, strict=True)
+        )
+        if matches and key in keys:
+            if keys[key].startswith(_SWARM):
+                return (
+                    f"`{key}` is a Swarm key, which a plain Docker engine cannot honour; "
+                    + keys[key].removeprefix(_SWARM)
+                )
+            advice = f"; {keys[key]}" if keys[key] else ""
+            return f"`{key}` is a Compose key fleetform does not support yet{advice}"
+    return None
 
 
 def unsupported(path: DocPath, key: str) -> str | None:
@@ -131,13 +207,15 @@ def unsupported(path: DocPath, key: str) -> str | None:
     '`scale` is a Compose key fleetform does not support yet; use `deploy.replicas`'
     >>> unsupported((), "servces") is None
     True
+    >>> unsupported(("services", "web", "deploy"), "placement")  # doctest: +ELLIPSIS
+    '`placement` is a Swarm key, which a plain Docker engine cannot honour; place services ...'
     """
     if path == ():
         known = TOP_LEVEL
     elif len(path) == 2 and path[0] == "services":
         known = SERVICE
     else:
-        return None
+        return _nested(path, key)
     if key not in known:
         return None
     message = f"`{key}` is a Compose key fleetform does not support yet"

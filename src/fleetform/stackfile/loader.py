@@ -3,28 +3,31 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from fleetform.model import Stack
 from fleetform.stackfile.checks import Loaded, check_stack, check_stacks
+from fleetform.stackfile.composefiles import StackSpec, StrPath, merged, stack_files
+from fleetform.stackfile.extends import resolve as resolve_other_files
 from fleetform.stackfile.parts import passed_parts
 from fleetform.stackfile.problems import Problem, Report, StackFileError
+from fleetform.stackfile.profiles import apply_profiles
 from fleetform.stackfile.project import prepare_compose
 from fleetform.stackfile.schema import check_against_schema
 from fleetform.stackfile.stack import build_stack
 from fleetform.stackfile.variables import interpolate_document, read_project_variables
 from fleetform.stackfile.yamlread import read_document
 
-StrPath = str | os.PathLike[str]
-
 
 def load_stacks(
-    paths: Iterable[StrPath],
+    paths: Iterable[StackSpec],
     *,
     env_file: StrPath | None = None,
     notices: list[Problem] | None = None,
+    profiles: Collection[str] = (),
 ) -> list[Stack]:
     """Load stack files together; raise :class:`StackFileError` listing every problem.
 
@@ -40,34 +43,86 @@ def load_stacks(
     hosts, image sources).  A file that is not YAML, or not a mapping, gets no
     checks past that.
 
+    A stack may be several files merged with Compose's rules (a list in
+    ``paths``, or a ``compose.yaml`` with its ``compose.override.yaml``; see
+    :mod:`fleetform.stackfile.composefiles`); ``profiles`` are the active
+    Compose profiles (:mod:`fleetform.stackfile.profiles`).
+
     >>> [s.name for s in load_stacks(["stacks/demo.yml"])]
     ['demo']
     """
-    return [one.stack for one in load_checked(paths, env_file=env_file, notices=notices)]
+    loaded = load_checked(paths, env_file=env_file, notices=notices, profiles=profiles)
+    return [one.stack for one in loaded]
 
 
-def load_checked(
-    paths: Iterable[StrPath],
-    *,
-    env_file: StrPath | None = None,
-    notices: list[Problem] | None = None,
-) -> list[Loaded]:
-    """As :func:`load_stacks`, with the resolved document each stack was built from
-    (interpolated, ``x-fleetform`` lifted, ``name`` set), for ``fleetform config``."""
-    loaded = []
+def _read_stack(
+    files: list[Path], env_file: StrPath | None, shown: list[str]
+) -> tuple[Any, list[Report], Report, dict[str, str]]:
+    """The stack's document, interpolated file by file and merged; None on a problem.
+
+    Also returns every file's report, the one later problems go to, and the
+    project's variables (read from the first file's folder, as Compose does).
+    """
+    documents: list[tuple[Any, Report]] = []
     reports: list[Report] = []
-    for given in paths:
-        source = Path(given)
-        data, report = read_document(source, str(given))
+    variables: dict[str, str] = {}
+    for source, display in zip(files, shown, strict=True):
+        data, report = read_document(source, display)
         reports.append(report)
         if report.problems:
             continue
-        data, variables = prepare_document(data, source, report, env_file)
+        if not variables:
+            variables = read_project_variables(
+                files[0].resolve().parent, Path(env_file) if env_file else None, report
+            )
+        documents.append((interpolate_document(data, variables.get, report), report))
+    if any(r.problems for r in reports):
+        return None, reports, reports[0], variables
+    if len(documents) == 1:
+        return documents[0][0], reports, reports[0], variables
+    data, report = merged(documents)
+    return data, [*reports, report], report, variables
+
+
+def load_checked(
+    paths: Iterable[StackSpec],
+    *,
+    env_file: StrPath | None = None,
+    notices: list[Problem] | None = None,
+    profiles: Collection[str] = (),
+) -> list[Loaded]:
+    """As :func:`load_stacks`, with the resolved document each stack was built from
+    (interpolated, merged, ``x-fleetform`` lifted, ``name`` set, profiles applied),
+    for ``fleetform config``."""
+    loaded = []
+    reports: list[Report] = []
+    for given in paths:
+        files = stack_files(given)
+        source = files[0]
+        # A file given by itself is shown as it was written on the command line.
+        shown = [str(given)] if isinstance(given, str) else [str(f) for f in files]
+        shown += [str(f) for f in files[len(shown) :]]
+        data, file_reports, report, variables = _read_stack(files, env_file, shown)
+        if isinstance(given, (str, os.PathLike)) and len(files) > 1:
+            # Read without being named, as `docker compose` reads it: say so.
+            report.warn(
+                (), f"read with {files[0].name} and merged into it, as `docker compose` does"
+            )
+        reports += file_reports
+        checked = None
+        if data is not None:
+            data = resolve_other_files(data, source.parent, variables, report)
+            data, inactive = apply_profiles(prepare_compose(data, source, report), profiles, report)
+            checked = check_document(data, source, report, variables)
+            if checked is not None and (inactive or len(files) > 1):
+                stack = replace(
+                    checked.stack,
+                    inactive_services=inactive,
+                    sources=tuple(files) if len(files) > 1 else (),
+                )
+                checked = checked._replace(stack=stack)
         if notices is not None:
-            notices.extend(sorted(report.notices))
-        if data is None:
-            continue
-        checked = check_document(data, source, report, variables)
+            notices.extend(sorted(dict.fromkeys(n for r in file_reports for n in r.notices)))
         if checked is not None:
             loaded.append(checked)
     check_stacks(loaded)
@@ -75,24 +130,6 @@ def load_checked(
     if problems:
         raise StackFileError(problems)
     return loaded
-
-
-def prepare_document(
-    data: Any, source: Path, report: Report, env_file: StrPath | None = None
-) -> tuple[Any, dict[str, str]]:
-    """Interpolate one parsed document, then read it as a Compose file (version, name,
-    ``x-fleetform``); the result goes to the schema check.  Also returns the
-    project's variables (environment and ``.env``).  The data is None when
-    interpolation failed: what the schema would say of values left
-    uninterpolated is noise."""
-    project_dir = source.resolve().parent
-    variables = read_project_variables(
-        project_dir, Path(env_file) if env_file is not None else None, report
-    )
-    data = interpolate_document(data, variables.get, report)
-    if report.problems:
-        return None, variables
-    return prepare_compose(data, source, report), variables
 
 
 def check_document(

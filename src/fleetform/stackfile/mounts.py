@@ -55,23 +55,44 @@ def _check_target(target: str) -> str:
     return target
 
 
+#: Compose's short-form options: ``cached`` and ``delegated`` are macOS file
+#: sharing hints that Docker on Linux ignores, so they change nothing here.
+MOUNT_OPTIONS = frozenset({"ro", "rw", "nocopy", "cached", "delegated", "consistent"})
+
+
+def _check_options(options: set[str]) -> None:
+    if {"ro", "rw"} <= options:
+        raise ValueError("give only one of `ro` or `rw`")
+    for option in sorted(options):
+        if option in ("z", "Z"):
+            # `--mount`, which fleetform creates containers with, cannot relabel.
+            raise ValueError(
+                f"`{option}` (SELinux relabelling) is not supported: fleetform mounts with "
+                "`--mount`, which cannot relabel; label the host path once (`chcon -Rt "
+                "container_file_t PATH`) and leave the option out"
+            )
+        if option not in MOUNT_OPTIONS:
+            raise ValueError(
+                f"`{option}` is not a mount option (ro, rw, nocopy, cached, delegated)"
+            )
+
+
 def parse_short(text: str, base: Path) -> Mount:
     """``"./html:/usr/share/nginx/html:ro"`` -> a bind Mount; ValueError in plain words."""
     parts = text.split(":")
     if len(parts) > 3 or not all(parts):
         raise ValueError(f"`{text}` is not a valid mount (`[source:]target[:ro|rw]`)")
-    read_only = False
-    if len(parts) == 3:
-        for option in parts[2].split(","):
-            if option not in ("ro", "rw"):
-                raise ValueError(f"`{option}` is not a mount option (ro or rw)")
-            read_only = option == "ro"
+    options = set(parts[2].split(",")) if len(parts) == 3 else set()
+    _check_options(options)
+    read_only = "ro" in options
     if len(parts) == 1:
         return Mount("volume", _check_target(parts[0]))
     source, target = parts[0], _check_target(parts[1])
     if _is_host_path(source):
+        if "nocopy" in options:
+            raise ValueError("`nocopy` applies to volumes, not to a bind mount")
         return _bind(target, source, base, read_only)
-    return Mount("volume", target, source, read_only)
+    return Mount("volume", target, source, read_only, nocopy="nocopy" in options)
 
 
 def _bind(target: str, source: str, base: Path, read_only: bool) -> Mount:
@@ -89,6 +110,8 @@ def parse_long(spec: dict[str, Any], base: Path) -> Mount:
     size = spec.get("tmpfs", {}).get("size")
     if size is not None and kind != "tmpfs":
         raise ValueError("`tmpfs.size` only applies to `type: tmpfs`")
+    if spec.get("volume") and kind != "volume":
+        raise ValueError("`volume` options only apply to `type: volume`")
     if kind == "tmpfs":
         if source:
             raise ValueError("a tmpfs mount has no `source`")
@@ -99,7 +122,8 @@ def parse_long(spec: dict[str, Any], base: Path) -> Mount:
         return _bind(target, source, base, read_only)
     if source and _is_host_path(source):
         raise ValueError(f"`{source}` is a host path; use `type: bind` for it")
-    return Mount("volume", target, source or None, read_only)
+    nocopy = bool((spec.get("volume") or {}).get("nocopy", False))
+    return Mount("volume", target, source or None, read_only, nocopy=nocopy)
 
 
 #: Characters Docker's ``--mount`` option reads as syntax: it is one CSV

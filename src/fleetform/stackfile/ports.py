@@ -1,4 +1,5 @@
-"""Published ports: Compose's short and long forms, ranges expanded to single ports."""
+"""Published ports: Compose's short and long forms, ranges expanded to single ports
+(a range of host ports for one container port stays a range: Docker picks one)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,10 @@ def _expand(
     if published is None:
         return [Port(t, None, host_ip, proto) for t in range(target[0], target[1] + 1)]
     p_count = published[1] - published[0] + 1
+    if t_count == 1 and p_count > 1:
+        # Docker binds one free port of the range (Compose's way to give each
+        # replica its own host port).
+        return [Port(target[0], published[0], host_ip, proto, published_last=published[1])]
     if p_count != t_count:
         raise ValueError(
             f"the published range has {p_count} ports but the container range has {t_count}; "

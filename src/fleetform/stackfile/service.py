@@ -7,6 +7,7 @@ import os
 import posixpath
 import shlex
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -32,6 +33,7 @@ from fleetform.stackfile.mounts import parse_mounts
 from fleetform.stackfile.ports import parse_ports
 from fleetform.stackfile.problems import DocPath, Report
 from fleetform.stackfile.proxy import parse_proxy
+from fleetform.stackfile.runkeys import legacy_resources, run_keys
 from fleetform.stackfile.secrets import parse_secret_mounts
 from fleetform.stackfile.units import parse_cpus, parse_duration, parse_memory
 
@@ -91,11 +93,15 @@ def _healthcheck(r: _Reader) -> Healthcheck | None:
     if spec.get("disable"):
         return Healthcheck(("NONE",))
     test = spec.get("test")
+    timing = ("interval", "timeout", "retries", "start_period", "start_interval")
+    if test is None and not any(spec.get(k) is not None for k in timing):
+        return None  # `healthcheck: {disable: false}`: the image's own, as in Compose
     if test is None:
-        r.report.error(r.at("healthcheck"), "a healthcheck needs a `test` (or `disable: true`)")
-        return None
+        test = []  # the image's test, with these timings (Docker merges them)
     if isinstance(test, str):
         argv: tuple[str, ...] = ("CMD-SHELL", test)
+    elif not test:
+        argv = ()
     else:
         argv = tuple(test)
         if argv[0] not in ("CMD", "CMD-SHELL", "NONE"):
@@ -111,11 +117,16 @@ def _healthcheck(r: _Reader) -> Healthcheck | None:
         timeout=r.duration(spec.get("timeout"), "healthcheck", "timeout"),
         retries=None if spec.get("retries") is None else int(spec["retries"]),
         start_period=r.duration(spec.get("start_period"), "healthcheck", "start_period"),
+        start_interval=r.duration(spec.get("start_interval"), "healthcheck", "start_interval"),
     )
 
 
 def _networks(r: _Reader) -> tuple[NetworkAttachment, ...]:
     spec = r.spec.get("networks")
+    if r.spec.get("network_mode") is not None:
+        if spec:
+            r.report.error(r.at("network_mode"), "give only one of `network_mode` or `networks`")
+        return ()  # the default bridge, the host's, none, or another container's
     if not spec:
         return (NetworkAttachment(DEFAULT_NETWORK),)
     if isinstance(spec, list):
@@ -138,13 +149,24 @@ def _networks(r: _Reader) -> tuple[NetworkAttachment, ...]:
 def _depends_on(r: _Reader) -> tuple[Dependency, ...]:
     spec = r.spec.get("depends_on") or []
     if isinstance(spec, list):
-        return tuple(Dependency(name) for name in sorted(spec))
-    return tuple(
-        Dependency(
-            name, cast(DependencyCondition, (spec[name] or {}).get("condition", "service_started"))
-        )
-        for name in sorted(spec)
-    )
+        deps = {name: Dependency(name) for name in spec}
+    else:
+        deps = {
+            name: Dependency(
+                name,
+                cast(DependencyCondition, (spec[name] or {}).get("condition", "service_started")),
+                required=bool((spec[name] or {}).get("required", True)),
+                restart=bool((spec[name] or {}).get("restart", False)),
+            )
+            for name in spec
+        }
+    mode = str(r.spec.get("network_mode") or "")
+    if mode.startswith("service:"):
+        # As in Compose: the container joins that service's network stack, so
+        # it starts after it and is recreated with it (the old stack is gone).
+        peer = mode.removeprefix("service:")
+        deps[peer] = replace(deps.get(peer, Dependency(peer)), restart=True)
+    return tuple(deps[name] for name in sorted(deps))
 
 
 def _resources(r: _Reader) -> Resources:
@@ -266,7 +288,8 @@ def _pull(r: _Reader) -> PullPolicy:
 def _image(r: _Reader, stack: str, name: str) -> str:
     image = r.spec.get("image")
     if image is None:
-        return f"{stack}-{name}:latest"  # built locally, as Compose names built images
+        # Built locally, named as Compose names built images (image names are lower case).
+        return f"{stack}-{name}:latest".lower()
     try:
         check_image(image)
     except ValueError as exc:
@@ -331,8 +354,9 @@ def build_service(
         extra_hosts=_extra_hosts(r),
         dns=_strings(spec.get("dns")),
         depends_on=_depends_on(r),
+        **run_keys(spec, path, report),
         replicas=int(spec.get("deploy", {}).get("replicas", 1)),
-        resources=_resources(r),
+        resources=legacy_resources(spec, _resources(r), path, report),
         update_config=_rollout(r, "update_config"),
         rollback_config=_rollout(r, "rollback_config"),
         proxy=parse_proxy(spec.get("proxy"), r.at("proxy"), report),

@@ -27,6 +27,7 @@ MAX_DOTENV_BYTES = 1024 * 1024
 
 _INT = "int"
 _BOOL = "bool"
+_FLOAT = "float"
 #: Fields that hold numbers or booleans, by path (``*`` is any key or index).
 _TYPED: tuple[tuple[DocPath, str], ...] = (
     (("services", "*", "deploy", "replicas"), _INT),
@@ -36,7 +37,17 @@ _TYPED: tuple[tuple[DocPath, str], ...] = (
     (("services", "*", "ulimits", "*"), _INT),
     (("services", "*", "ulimits", "*", "soft"), _INT),
     (("services", "*", "ulimits", "*", "hard"), _INT),
+    (("services", "*", "deploy", "update_config", "parallelism"), _INT),
+    (("services", "*", "deploy", "rollback_config", "parallelism"), _INT),
+    (("services", "*", "deploy", "update_config", "max_failure_ratio"), _FLOAT),
+    (("services", "*", "deploy", "rollback_config", "max_failure_ratio"), _FLOAT),
     (("services", "*", "read_only"), _BOOL),
+    (("services", "*", "stdin_open"), _BOOL),
+    (("services", "*", "tty"), _BOOL),
+    (("services", "*", "healthcheck", "disable"), _BOOL),
+    (("services", "*", "depends_on", "*", "required"), _BOOL),
+    (("services", "*", "depends_on", "*", "restart"), _BOOL),
+    (("services", "*", "volumes", "*", "volume", "nocopy"), _BOOL),
     (("services", "*", "privileged"), _BOOL),
     (("services", "*", "init"), _BOOL),
     (("services", "*", "volumes", "*", "read_only"), _BOOL),
@@ -88,6 +99,8 @@ def _typed(path: DocPath, text: str) -> Any:
         number = SourceInt(int(text))
         number.source_text = text.strip()
         return number
+    if kind == _FLOAT and re.fullmatch(r"[-+]?[0-9]*\.?[0-9]+", text.strip()):
+        return float(text)
     if kind == _BOOL and text.strip().lower() in _TRUE | _FALSE:
         return text.strip().lower() in _TRUE
     return text

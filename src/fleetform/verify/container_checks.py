@@ -101,7 +101,7 @@ def container_checks(dc: DesiredContainer) -> list[Check]:
     for port in svc.ports:
         checks.append(check(f"port {port.key()}", "published", _port_probe(port)))
         if running and port.protocol == "tcp":
-            shown = port.published if port.published is not None else "(any)"
+            shown = port.published_text or "(any)"
             checks.append(
                 check(f"listening {shown}/tcp", "listening on the host", _listening_probe(port))
             )
@@ -215,9 +215,15 @@ def _bindings(c: Inspect, port: Port, live: bool) -> list[Mapping[str, str]]:
     return list((source or {}).get(key) or [])
 
 
-def _binding_matches(b: Mapping[str, str], port: Port) -> bool:
-    if port.published is not None and b.get("HostPort") != str(port.published):
-        return False
+def _binding_matches(b: Mapping[str, str], port: Port, live: bool = False) -> bool:
+    if port.published is not None:
+        # HostConfig keeps a range as given; a live binding is the port Docker chose.
+        host_port = b.get("HostPort") or ""
+        if live and port.published_last is not None:
+            if not host_port.isdigit() or int(host_port) not in port.published_ports():
+                return False
+        elif host_port != port.published_text:
+            return False
     return not port.host_ip or b.get("HostIp") in (port.host_ip, "")
 
 
@@ -238,9 +244,9 @@ def _port_probe(port: Port) -> ContainerProbe:
 
 def _listening_probe(port: Port) -> ContainerProbe:
     def probe(c: Inspect, state: HostState) -> Outcome:
-        live = [b for b in _bindings(c, port, live=True) if _binding_matches(b, port)]
+        live = [b for b in _bindings(c, port, live=True) if _binding_matches(b, port, True)]
         numbers = sorted({int(b["HostPort"]) for b in live if b.get("HostPort")})
-        if port.published is not None:
+        if port.published is not None and port.published_last is None:
             numbers = [port.published]
         if not numbers:
             return Outcome(False, "no host port bound")
