@@ -43,13 +43,15 @@ def test_credentials_in_the_repo_url_stay_out_of_the_units() -> None:
     s = _settings(repo="https://deploy:s3cr3t-token@git.example/ops.git")
     text = units.agent_service(s) + units.reconciler_service(s)
     assert "s3cr3t-token" not in text
-    assert units.env_file(s).count("s3cr3t-token") == 1  # root-only file
+    assert units.env_file(s, units.AGENT).count("s3cr3t-token") == 1  # root-only file
 
 
 def test_notification_urls_go_to_the_root_only_env_file_only() -> None:
     s = _settings(notify=("tgram://bot-token/chat", "json://127.0.0.1:9/x"))
     assert "bot-token" not in units.agent_service(s)
-    assert "FLEETFORM_NOTIFY='tgram://bot-token/chat json://127.0.0.1:9/x'" in units.env_file(s)
+    assert "FLEETFORM_NOTIFY='tgram://bot-token/chat json://127.0.0.1:9/x'" in units.env_file(
+        s, units.AGENT
+    )
 
 
 def test_percent_is_escaped_for_systemd() -> None:
@@ -102,3 +104,15 @@ def test_settings_defaults_and_lists(tmp_path: Path) -> None:
 def test_bad_settings_name_the_key(data: dict[str, object], message: str) -> None:
     with pytest.raises(AgentSettingsError, match=message):
         settings_from_data(data)
+
+
+def test_an_agent_and_a_controller_on_one_host_keep_their_own_files() -> None:
+    a, r = units.agent_service(_settings()), units.reconciler_service(_settings())
+    assert f"EnvironmentFile=-{units.env_path(units.AGENT)}" in a
+    assert f"EnvironmentFile=-{units.env_path(units.RECONCILER)}" in r
+    assert units.env_path(units.AGENT) != units.env_path(units.RECONCILER)
+    assert "--cache-dir /var/lib/fleetform/gitops/cache/fleetform-agent" in a
+    assert "--cache-dir /var/lib/fleetform/gitops/cache/fleetform-reconciler" in r
+    key = Path("/k")
+    env = units.env_file(_settings(age_key=key), units.RECONCILER)
+    assert f"SOPS_AGE_KEY_FILE={units.age_key_path(units.RECONCILER)}" in env

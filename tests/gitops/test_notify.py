@@ -55,6 +55,7 @@ def test_a_notification_reaches_a_json_endpoint(endpoint: Endpoint) -> None:
     assert got["type"] == "failure"
 
 
-def test_a_url_apprise_does_not_know_is_refused_by_name() -> None:
-    with pytest.raises(NotifyError, match="'nosuch://x'"):
-        check_urls(["json://127.0.0.1:1/", "nosuch://x"])
+def test_a_url_apprise_does_not_know_is_refused_by_position_and_scheme() -> None:
+    with pytest.raises(NotifyError, match=r"notification URL 2 \(nosuch://\.\.\.\)") as err:
+        check_urls(["json://127.0.0.1:1/", "nosuch://tok:S3CRET@x"])
+    assert "S3CRET" not in str(err.value)  # the URL may carry a token

@@ -194,7 +194,7 @@ def test_a_repository_that_cannot_be_fetched_is_a_clear_error(
     ("args", "message"),
     [
         (["--every", "soon"], "--every: 'soon' is not a duration"),
-        (["--notify", "nosuch://x"], "--notify 'nosuch://x'"),
+        (["--notify", "nosuch://x"], "notification URL 1 (nosuch://...)"),
     ],
 )
 def test_bad_options_are_refused_before_anything_runs(
@@ -295,3 +295,51 @@ def test_a_report_dir_that_cannot_be_written_is_refused_first(
                  "--report-dir", str(tmp_path / "file" / "reports")])  # fmt: skip
     assert code == 1 and fleet.calls == []
     assert "--report-dir" in capsys.readouterr().err
+
+
+def test_planned_lines_read_like_the_plan_for_proxy_changes_too() -> None:
+    from fleetform.commands.reconcile import _action_lines
+
+    plan = {
+        "hosts": [
+            {
+                "host": "lab-1",
+                "engine": [],
+                "actions": [],
+                "proxy": [
+                    {
+                        "kind": "upgrade-proxy",
+                        "resource_type": "proxy",
+                        "resource": "haproxy",
+                        "reason": "2.6.12-1+deb12u1 -> 2.6.12-1+deb12u2",
+                    }
+                ],
+            }
+        ]
+    }
+    assert _action_lines(plan) == [
+        "lab-1: upgrade-proxy haproxy (2.6.12-1+deb12u1 -> 2.6.12-1+deb12u2)"
+    ]
+
+
+def test_an_unforeseen_failure_of_one_run_does_not_end_every(
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fleetform.commands import reconcile as module
+
+    runs: list[int] = []
+
+    def one_run(*_: object) -> int:
+        runs.append(1)
+        if len(runs) == 1:
+            raise RuntimeError("something nobody foresaw")
+        raise KeyboardInterrupt  # as SIGTERM stops the loop
+
+    monkeypatch.setattr(module, "_one_run", one_run)
+    monkeypatch.setattr(module, "wait", lambda seconds: None)
+    code = main(["reconcile", "--repo", str(repo.bare), "-i", "h1", "--every", "1m",
+                 "--cache-dir", str(tmp_path / "cache")])  # fmt: skip
+    assert (code, len(runs)) == (130, 2)
+    assert "the run failed unexpectedly: RuntimeError: something nobody foresaw" in (
+        capsys.readouterr().err
+    )

@@ -37,3 +37,15 @@ def test_the_state_survives_a_run_and_a_damaged_file_starts_afresh(tmp_path: Pat
     assert load_state(tmp_path) == State(commit="c1", outcome="converged", runs_total=4)
     (tmp_path / STATE_FILE).write_text("{not json")
     assert load_state(tmp_path) == State()
+
+
+def test_old_run_reports_are_pruned(tmp_path: Path) -> None:
+    from fleetform.gitops import report
+
+    for i in range(report.KEEP_REPORTS + 5):
+        (tmp_path / f"reconcile-2026010{i // 100}T{i % 100:06d}Z-abc.json").write_text("{}")
+    report.write_report(tmp_path, {"started_at_epoch": 1_900_000_000, "commit": "c0ffee"})
+    runs = sorted(tmp_path.glob("reconcile-*.json"))
+    assert len(runs) == report.KEEP_REPORTS
+    assert runs[-1].name.endswith("-c0ffee.json")  # the newest stays
+    assert (tmp_path / "last-reconcile.json").exists()

@@ -65,15 +65,15 @@ def fleetform_install(settings: AgentSettings) -> None:
     )
 
 
-def _common_files(settings: AgentSettings) -> None:
+def _common_files(settings: AgentSettings, unit: str) -> None:
     files.directory(name="gitops config", path=str(units.CONF_DIR), mode="0700")
     files.directory(name="gitops state", path=str(units.STATE_DIR), mode="0700")
-    _put_text(units.env_file(settings), units.ENV_FILE, "0600", "gitops environment")
+    _put_text(units.env_file(settings, unit), units.env_path(unit), "0600", f"{unit} environment")
     if settings.age_key is not None:
         files.put(
-            name="age key for SOPS",
+            name=f"{unit} age key for SOPS",
             src=str(settings.age_key),
-            dest=str(units.AGE_KEY),
+            dest=str(units.age_key_path(unit)),
             mode="0600",
             add_deploy_dir=False,
         )
@@ -82,7 +82,7 @@ def _common_files(settings: AgentSettings) -> None:
 def pull_agent(settings: AgentSettings) -> None:
     """A timer that reconciles this host against itself every ``every``, spread by ``delay``."""
     fleetform_install(settings)
-    _common_files(settings)
+    _common_files(settings, units.AGENT)
     host = _host()
     _put_text(
         units.local_inventory(host.name, host.groups), units.LOCAL_INVENTORY, "0644", "identity"
@@ -106,7 +106,7 @@ def reconciler(settings: AgentSettings) -> None:
             "the inventory file inside the repository"
         )
     fleetform_install(settings)
-    _common_files(settings)
+    _common_files(settings, units.RECONCILER)
     for path, dest in (
         (settings.ssh_key, units.SSH_KEY),
         (settings.known_hosts, units.KNOWN_HOSTS),
@@ -136,8 +136,8 @@ def _put_unit(name: str, text: str) -> OperationMeta:
     )
 
 
-#: host data: ``absent`` removes the units and their configuration (the
-#: virtualenv and the reports stay: a later install reuses them)
+#: host data: ``absent`` removes the unit and its own configuration and cache
+#: (the virtualenv and the reports stay: a later install reuses them)
 STATE_DATA = "fleetform_gitops_state"
 
 
@@ -149,7 +149,8 @@ def _wanted_state() -> str:
     return str(state)
 
 
-def _remove(unit: str, suffixes: tuple[str, ...]) -> None:
+def _remove(unit: str, suffixes: tuple[str, ...], own_files: tuple[object, ...]) -> None:
+    """``unit`` stopped and gone with its own files; another unit's stay (reports stay too)."""
     for suffix in suffixes:
         systemd.service(
             name=f"{unit}.{suffix} stopped",
@@ -163,13 +164,16 @@ def _remove(unit: str, suffixes: tuple[str, ...]) -> None:
             present=False,
         )
     systemd.daemon_reload(name="systemd reloaded")
-    files.directory(name="gitops config removed", path=str(units.CONF_DIR), present=False)
+    for path in (units.env_path(unit), units.age_key_path(unit), *own_files):
+        files.file(name=f"{path} removed", path=str(path), present=False)
+    # the clone may hold what the repository URL carried
+    files.directory(name=f"{unit} cache removed", path=str(units.CACHE / unit), present=False)
 
 
 def agent_deploy() -> None:
     """``deploys/agent.py``: the pull-mode agent, or removed (``fleetform_gitops_state=absent``)."""
     if _wanted_state() == "absent":
-        _remove(units.AGENT, ("timer", "service"))
+        _remove(units.AGENT, ("timer", "service"), (units.LOCAL_INVENTORY,))
     else:
         pull_agent(host_settings())
 
@@ -177,6 +181,6 @@ def agent_deploy() -> None:
 def reconciler_deploy() -> None:
     """``deploys/reconciler.py``: the controller, or removed (``fleetform_gitops_state=absent``)."""
     if _wanted_state() == "absent":
-        _remove(units.RECONCILER, ("service",))
+        _remove(units.RECONCILER, ("service",), (units.SSH_KEY, units.KNOWN_HOSTS))
     else:
         reconciler(host_settings())

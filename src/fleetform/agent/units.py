@@ -22,9 +22,6 @@ VENV = PurePosixPath("/opt/fleetform/venv")
 FLEETFORM = VENV / "bin" / "fleetform"
 WHEELS = PurePosixPath("/opt/fleetform/wheels")
 CONF_DIR = PurePosixPath("/etc/fleetform/gitops")
-#: root-only: SOPS key location and the notification URLs (they carry tokens)
-ENV_FILE = CONF_DIR / "env"
-AGE_KEY = CONF_DIR / "age.key"
 SSH_KEY = CONF_DIR / "ssh_key"
 KNOWN_HOSTS = CONF_DIR / "known_hosts"
 LOCAL_INVENTORY = CONF_DIR / "inventory.py"
@@ -36,6 +33,19 @@ CACHE = STATE_DIR / "cache"
 
 AGENT = "fleetform-agent"
 RECONCILER = "fleetform-reconciler"
+
+
+def env_path(unit: str) -> PurePosixPath:
+    """Root-only environment of ``unit``: repository, SOPS key location, notification URLs.
+
+    One per unit: an agent and a controller on one host may follow different
+    repositories, and removing one must leave the other's alone.
+    """
+    return CONF_DIR / f"{unit}.env"
+
+
+def age_key_path(unit: str) -> PurePosixPath:
+    return CONF_DIR / f"{unit}.age.key"
 
 
 def without_credentials(url: str) -> str:
@@ -63,8 +73,8 @@ def local_inventory(name: str, groups: Iterable[str]) -> str:
 
 
 def reconcile_argv(settings: AgentSettings, inventory: str, *, once: bool, unit: str) -> list[str]:
-    """``fleetform reconcile`` as the unit runs it (URLs come from ENV_FILE)."""
-    # the repository comes from ENV_FILE (FLEETFORM_REPO): its URL may carry a token
+    """``fleetform reconcile`` as the unit runs it (URLs come from its env file)."""
+    # the repository comes from the env file (FLEETFORM_REPO): its URL may carry a token
     argv = [str(FLEETFORM), "reconcile"]
     if settings.ref:
         argv += ["--ref", settings.ref]
@@ -75,12 +85,12 @@ def reconcile_argv(settings: AgentSettings, inventory: str, *, once: bool, unit:
     return argv + list(settings.stacks)
 
 
-def env_file(settings: AgentSettings) -> str:
-    """Root-only environment of the units: the SOPS key and the Apprise URLs."""
+def env_file(settings: AgentSettings, unit: str) -> str:
+    """Root-only environment of ``unit``: the repository, the SOPS key and the Apprise URLs."""
     lines = ["# Written by fleetform's gitops deploy; root only (notification URLs carry tokens)."]
     lines.append(f"FLEETFORM_REPO={shlex.quote(settings.repo)}")
     if settings.age_key is not None:
-        lines.append(f"SOPS_AGE_KEY_FILE={AGE_KEY}")
+        lines.append(f"SOPS_AGE_KEY_FILE={age_key_path(unit)}")
     if settings.notify:
         lines.append(f"FLEETFORM_NOTIFY={shlex.quote(' '.join(settings.notify))}")
     return "\n".join(lines) + "\n"
@@ -108,8 +118,10 @@ def agent_service(settings: AgentSettings) -> str:
         "[Service]\n"
         "Type=oneshot\n"
         "Environment=HOME=/root\n"
-        f"EnvironmentFile=-{ENV_FILE}\n"
+        f"EnvironmentFile=-{env_path(AGENT)}\n"
         f"ExecStart={_exec(argv)}\n"
+        # 130: stopped (SIGTERM) mid-run, which is not a failure of the unit
+        "SuccessExitStatus=130\n"
     )
 
 
@@ -141,8 +153,9 @@ def reconciler_service(settings: AgentSettings) -> str:
         "[Service]\n"
         "Type=simple\n"
         "Environment=HOME=/root\n"
-        f"EnvironmentFile=-{ENV_FILE}\n"
+        f"EnvironmentFile=-{env_path(RECONCILER)}\n"
         f"ExecStart={_exec(reconcile_argv(settings, inventory, once=False, unit=RECONCILER))}\n"
+        "SuccessExitStatus=130\n"
         "Restart=on-failure\n"
         "RestartSec=30s\n"
         "\n"

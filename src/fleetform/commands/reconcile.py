@@ -79,7 +79,15 @@ def run_reconcile(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         while True:
-            code = _one_run(args, out, cache)
+            try:
+                code = _one_run(args, out, cache)
+            except Exception as exc:
+                if every is None:
+                    raise
+                # An unforeseen failure of one run must not end a controller:
+                # say it, and try again next round (Terminated is not an Exception).
+                out.error(f"the run failed unexpectedly: {type(exc).__name__}: {exc}")
+                code = 1
             if every is None:
                 return code
             wait(every * random.uniform(1 - JITTER, 1 + JITTER))
@@ -247,7 +255,10 @@ def _action_lines(plan: dict[str, Any]) -> list[str]:
             kind, kind_of = action["kind"], action["resource_type"]
             what = kind if kind_of in kind else f"{kind} {kind_of}"  # not "create-network network"
             lines.append(f"{host['host']}: {what} {action['resource']} ({action['reason']})")
-        lines += [f"{host['host']}: proxy {p}" for p in host.get("proxy", [])]
+        lines += [
+            f"{host['host']}: {p['kind']} {p['resource']} ({p['reason']})"
+            for p in host.get("proxy", [])
+        ]
     return lines
 
 

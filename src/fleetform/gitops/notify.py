@@ -94,9 +94,14 @@ def check_urls(urls: Sequence[str]) -> None:
     """Raise NotifyError naming the first URL Apprise does not understand."""
     import apprise
 
-    for url in urls:
+    for number, url in enumerate(urls, 1):
         if not apprise.Apprise().add(url):
-            raise NotifyError(f"--notify {url!r}: not a notification URL Apprise understands")
+            # the URL itself may carry a token: name its scheme and position only
+            scheme = url.split("://", 1)[0] if "://" in url else "(no scheme)"
+            raise NotifyError(
+                f"notification URL {number} ({scheme}://...): "
+                "not a notification URL Apprise understands"
+            )
 
 
 def send(urls: Sequence[str], event: Event) -> bool:

@@ -49,7 +49,19 @@ def write_report(folder: Path, doc: dict[str, Any]) -> Path:
     data = (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
     _write(path, data)
     _write(folder / "last-reconcile.json", data)
+    _prune(folder)
     return path
+
+
+#: run reports kept per folder: an agent running every 5 minutes writes 288 a day
+KEEP_REPORTS = 100
+
+
+def _prune(folder: Path) -> None:
+    """Remove all but the newest KEEP_REPORTS run reports (names sort by time)."""
+    runs = sorted(folder.glob("reconcile-*.json"))
+    for old in runs[:-KEEP_REPORTS]:
+        old.unlink(missing_ok=True)
 
 
 def write_junit(folder: Path, xml: bytes) -> None:
