@@ -75,3 +75,43 @@ def test_extends_and_include_problems_are_named(tmp_path: Path) -> None:
         "services.b.extends: `extends` loops back to `b`",
         "services.c.extends.service: `nope` is not a service in common/shared.yaml",
     ]
+
+
+def test_relative_bind_sources_of_another_file_stay_that_files_paths(tmp_path: Path) -> None:
+    common = tmp_path / "common"
+    common.mkdir()
+    write(common, "listen 80;\n", "nginx.conf")
+    write(
+        common,
+        "services:\n  web:\n    image: x:1\n"
+        "    volumes: ['./nginx.conf:/etc/nginx/nginx.conf:ro', './cache:/cache']\n",
+        "base.yaml",
+    )
+    stack_file = write(
+        tmp_path,
+        "name: p\nservices:\n  web:\n    extends: {file: common/base.yaml, service: web}\n",
+        "compose.yaml",
+    )
+    (stack,) = load_stacks([stack_file])
+    web = stack.service("web")
+    (conf,) = web.files
+    assert conf.local == common / "nginx.conf"  # not ./nginx.conf of the project root
+    (data,) = [m for m in web.volumes if m.data]
+    assert data.data == "common/cache"
+
+
+def test_a_relative_bind_source_leaving_the_project_through_extends_is_refused(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    write(
+        tmp_path, "services:\n  web:\n    image: x:1\n    volumes: ['./x.conf:/x:ro']\n", "up.yaml"
+    )
+    write(tmp_path, "x\n", "x.conf")
+    stack_file = write(
+        project,
+        "name: p\nservices:\n  web:\n    extends: {file: ../up.yaml, service: web}\n",
+        "compose.yaml",
+    )
+    assert any("../x.conf" in m for m in messages(stack_file)), messages(stack_file)

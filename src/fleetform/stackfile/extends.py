@@ -62,7 +62,8 @@ class _Files:
 
 def _rebased(spec: dict[str, Any], folder: Path, home: Path) -> dict[str, Any]:
     """``env_file`` and ``build`` paths of a file in ``folder``, made absolute when
-    ``folder`` is not the project's own ``home``."""
+    ``folder`` is not the project's own ``home``; relative bind sources made
+    relative to ``home``."""
     if folder == home:
         return spec
     out = dict(spec)
@@ -82,12 +83,43 @@ def _rebased(spec: dict[str, Any], folder: Path, home: Path) -> dict[str, Any]:
             else e
             for e in env
         ]
+    volumes = out.get("volumes")
+    if isinstance(volumes, list):
+        out["volumes"] = [_rebased_volume(v, folder, home) for v in volumes]
     build = out.get("build")
     if isinstance(build, str):
         out["build"] = absolute(build)
     elif isinstance(build, dict) and isinstance(build.get("context", "."), str):
         out["build"] = {**build, "context": absolute(build.get("context", "."))}
     return out
+
+
+def _rebased_volume(volume: Any, folder: Path, home: Path) -> Any:
+    """A relative bind source of a file in ``folder``, relative to the project's ``home``.
+
+    It stays relative (a project path, uploaded or kept as data), so the usual
+    rules apply: a path that ends up outside the project is refused.
+
+    >>> _rebased_volume("./nginx.conf:/etc/nginx.conf:ro", Path("/p/common"), Path("/p"))
+    './common/nginx.conf:/etc/nginx.conf:ro'
+    >>> bind = {"type": "bind", "source": "../x", "target": "/x"}
+    >>> _rebased_volume(bind, Path("/p/a"), Path("/p"))["source"]
+    './x'
+    """
+
+    def moved(source: str) -> str:
+        if not (source == "." or source.startswith(("./", "../"))):
+            return source
+        rel = posixpath.normpath(posixpath.relpath(str(folder / source), str(home)))
+        return rel if rel.startswith("../") or rel == ".." else f"./{rel}" if rel != "." else "."
+
+    if isinstance(volume, str):
+        source, sep, rest = volume.partition(":")
+        return f"{moved(source)}{sep}{rest}" if sep else volume
+    bind = isinstance(volume, dict) and volume.get("type", "volume") == "bind"
+    if bind and isinstance(volume.get("source"), str):
+        return {**volume, "source": moved(volume["source"])}
+    return volume
 
 
 def _extended(
