@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -102,9 +102,13 @@ def placement_notes(stacks: list[Stack], hosts: list[str]) -> list[str]:
 
 
 def _observe(
-    inputs: Inputs, out: Output, lock: Callable[[Session], None] | None = None
+    inputs: Inputs,
+    out: Output,
+    lock: Callable[[Session], None] | None = None,
+    extra: Sequence[tuple[str, str]] = (),
 ) -> tuple[Session, Observation]:
-    """Connect, run ``lock`` (it may raise; then nothing more happens), observe."""
+    """Connect, run ``lock`` (it may raise; then nothing more happens), observe, with the
+    caller's ``extra`` parts in the same round trip."""
     from fleetform.executor.observation import observe_and_plan
     from fleetform.executor.session import Session
 
@@ -118,8 +122,13 @@ def _observe(
             session.disconnect()
             raise
     with out.status("Observing hosts"):
-        obs = observe_and_plan(session, inputs.stacks, inputs.targets, inputs.engines)
+        obs = observe_and_plan(session, inputs.stacks, inputs.targets, inputs.engines, extra)
     return session, obs
+
+
+#: ``fleetform status``'s drift: the inputs and the observation ``plan`` has
+start_inputs = _start
+observe_inputs = _observe
 
 
 def run_plan(args: argparse.Namespace) -> int:
