@@ -81,7 +81,23 @@ def _start(args: argparse.Namespace, out: Output) -> Inputs | None:
         return None
     for note in placement_notes(stacks, [h.name for h in loaded.hosts]):
         out.info(note)
+    for note in unnamed_local_notes(stacks, loaded.targets):
+        out.info(note)
     return Inputs(stacks, loaded, targets, engines)
+
+
+def unnamed_local_notes(stacks: list[Stack], targets: list[Any]) -> list[str]:
+    """A line for each stack that names hosts while ``@local`` has no inventory name:
+    it cannot be selected, so nothing of it runs (``--host-name``, docs/gitops-agents.md)."""
+    if not any(t.name == "@local" and t.groups <= {"@local"} for t in targets):
+        return []
+    return [
+        f"Note: stack `{s.name}` ({s.source}) names hosts ({', '.join(s.hosts)}) and @local "
+        "has no inventory name: it does not run here (give it one with --host-name NAME "
+        "or FLEETFORM_HOST_NAME)."
+        for s in stacks
+        if s.hosts and "@local" not in s.hosts
+    ]
 
 
 def placement_notes(stacks: list[Stack], hosts: list[str]) -> list[str]:
