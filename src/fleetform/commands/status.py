@@ -113,11 +113,13 @@ def _read_and_plan(
 
     ns = argparse.Namespace(**vars(args))
     ns.stacks = files
-    inputs = start_inputs(ns, out)
+    # plan's notes (placement) on stderr: stdout is the status table or document
+    side = Output(json_mode=True)
+    inputs = start_inputs(ns, side)
     if inputs is None:
         return None
     every = sorted({*names, *(s.name for s in inputs.stacks)})
-    session, obs = observe_inputs(inputs, out, extra=_parts(every))
+    session, obs = observe_inputs(inputs, side, extra=_parts(every))
     session.disconnect()
     failures = dict(session.failures)
     read: Read = {}
