@@ -48,6 +48,12 @@ def _add_target_args(p: argparse.ArgumentParser, stacks_help: str = "stack files
     )
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     _add_env_file_arg(p)
+    p.add_argument(
+        "--host-name",
+        metavar="NAME",
+        help="with -i @local: this host's name in the fleet's inventory, so stacks "
+        "naming it select it (default: $FLEETFORM_HOST_NAME)",
+    )
 
 
 def _add_env_file_arg(p: argparse.ArgumentParser) -> None:
@@ -273,6 +279,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _stack_args(parser, args)
+    if getattr(args, "host_name", None):
+        # read where the inventory is loaded, by every step (a reconcile's plan, apply, verify)
+        os.environ["FLEETFORM_HOST_NAME"] = args.host_name
     module_name, func_name = HANDLERS[args.command].split(":")
     handler = getattr(importlib.import_module(module_name), func_name)
     try:

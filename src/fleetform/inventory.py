@@ -11,6 +11,12 @@ Example::
     ['@fake/db-1']
 
 With ``inventory/lab.py`` and ``["db"]`` the target is the lab's last host.
+
+``@local`` (pull mode: a host converging itself) has no name in the fleet's
+inventory, so a stack naming hosts would never select it.  ``--host-name
+NAME`` / ``FLEETFORM_HOST_NAME`` gives it one: under ``-i @local``, stacks
+and ``--limit`` naming ``NAME`` select this host (docs/gitops-agents.md).
+Other inventories ignore it.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
+import re
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +35,30 @@ from typing import Any
 
 class InventoryError(Exception):
     """The inventory could not be loaded, or the limit matches nothing."""
+
+
+#: the environment variable (and ``--host-name``) naming ``@local`` in the fleet's inventory
+HOST_NAME_ENV = "FLEETFORM_HOST_NAME"
+_HOST_NAME = re.compile(r"^[A-Za-z0-9_.@/-]+$")
+
+
+def local_host_name(spec: str) -> str | None:
+    """The inventory name ``@local`` answers to (None: none given, or not ``@local``).
+
+    >>> os.environ[HOST_NAME_ENV] = "web-3"
+    >>> local_host_name("@local"), local_host_name("inventory/prod.py")
+    ('web-3', None)
+    >>> del os.environ[HOST_NAME_ENV]
+    """
+    value = os.environ.get(HOST_NAME_ENV, "").strip()
+    if spec.strip() != "@local" or not value:
+        return None
+    if not _HOST_NAME.match(value):
+        raise InventoryError(
+            f"--host-name / {HOST_NAME_ENV}: {value!r} is not a host name "
+            "(letters, digits and . _ - @ / only)"
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -85,26 +117,30 @@ def load_inventory(spec: str, limits: Sequence[str] = ()) -> LoadedInventory:
     finally:
         pyinfra_logger.removeHandler(handler)
 
+    alias = local_host_name(spec)
     all_hosts = list(inventory)
     if not all_hosts:
         detail = buf.getvalue().strip()
         raise InventoryError(f"{spec}: inventory has no hosts" + (f" ({detail})" if detail else ""))
 
+    def groups(host: Any) -> frozenset[str]:
+        return frozenset(host.groups) | ({alias} if alias and host.name == "@local" else set())
+
     wanted = split_limits(limits)
     hosts = all_hosts
     if wanted:
-        known = {h.name for h in all_hosts} | {g for h in all_hosts for g in h.groups}
+        known = {h.name for h in all_hosts} | {g for h in all_hosts for g in groups(h)}
         unknown = [w for w in wanted if w not in known]
         if unknown:
             raise InventoryError(
                 f"--limit {', '.join(unknown)}: no such host or group in {spec} "
                 f"(known: {', '.join(sorted(known))})"
             )
-        hosts = [h for h in all_hosts if h.name in wanted or set(h.groups) & set(wanted)]
+        hosts = [h for h in all_hosts if h.name in wanted or groups(h) & set(wanted)]
     problems = [p for h in hosts for p in host_data_problems(h.name, h.data)]
     if problems:
         raise InventoryError(f"{spec}: " + f"\n{spec}: ".join(problems))
-    targets = [TargetHost(h.name, frozenset(h.groups)) for h in hosts]
+    targets = [TargetHost(h.name, groups(h)) for h in hosts]
     return LoadedInventory(inventory=inventory, targets=targets, hosts=hosts, state=state)
 
 

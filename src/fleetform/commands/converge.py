@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -81,7 +81,23 @@ def _start(args: argparse.Namespace, out: Output) -> Inputs | None:
         return None
     for note in placement_notes(stacks, [h.name for h in loaded.hosts]):
         out.info(note)
+    for note in unnamed_local_notes(stacks, loaded.targets):
+        out.info(note)
     return Inputs(stacks, loaded, targets, engines)
+
+
+def unnamed_local_notes(stacks: list[Stack], targets: list[Any]) -> list[str]:
+    """A line for each stack that names hosts while ``@local`` has no inventory name:
+    it cannot be selected, so nothing of it runs (``--host-name``, docs/gitops-agents.md)."""
+    if not any(t.name == "@local" and t.groups <= {"@local"} for t in targets):
+        return []
+    return [
+        f"Note: stack `{s.name}` ({s.source}) names hosts ({', '.join(s.hosts)}) and @local "
+        "has no inventory name: it does not run here (give it one with --host-name NAME "
+        "or FLEETFORM_HOST_NAME)."
+        for s in stacks
+        if s.hosts and "@local" not in s.hosts
+    ]
 
 
 def placement_notes(stacks: list[Stack], hosts: list[str]) -> list[str]:
@@ -102,9 +118,13 @@ def placement_notes(stacks: list[Stack], hosts: list[str]) -> list[str]:
 
 
 def _observe(
-    inputs: Inputs, out: Output, lock: Callable[[Session], None] | None = None
+    inputs: Inputs,
+    out: Output,
+    lock: Callable[[Session], None] | None = None,
+    extra: Sequence[tuple[str, str]] = (),
 ) -> tuple[Session, Observation]:
-    """Connect, run ``lock`` (it may raise; then nothing more happens), observe."""
+    """Connect, run ``lock`` (it may raise; then nothing more happens), observe, with the
+    caller's ``extra`` parts in the same round trip."""
     from fleetform.executor.observation import observe_and_plan
     from fleetform.executor.session import Session
 
@@ -118,8 +138,13 @@ def _observe(
             session.disconnect()
             raise
     with out.status("Observing hosts"):
-        obs = observe_and_plan(session, inputs.stacks, inputs.targets, inputs.engines)
+        obs = observe_and_plan(session, inputs.stacks, inputs.targets, inputs.engines, extra)
     return session, obs
+
+
+#: ``fleetform status``'s drift: the inputs and the observation ``plan`` has
+start_inputs = _start
+observe_inputs = _observe
 
 
 def run_plan(args: argparse.Namespace) -> int:

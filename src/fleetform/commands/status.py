@@ -3,9 +3,9 @@
 For each host and stack: the current revision, its commit (and repository),
 when and by whom it was applied, whether the last verify passed, and, when
 the stack files are given, whether there is drift now (``fleetform plan``
-on them: a non-empty plan for that stack).  The revisions and verify
-results are read in one round trip per host; the drift plan observes the
-hosts as ``plan`` does.
+on them: a non-empty plan for that stack).  One round trip per host: the
+revisions and verify results are read by the same host script as the
+observation the drift plan is made from (``extra`` parts).
 
 Exit codes: 0 every host read; 1 bad input, or a host not read.
 """
@@ -14,37 +14,38 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
-from fleetform.commands.common import (
-    Output,
-    json_of,
-    load_stacks_or_report,
-    ssh_targets_or_report,
-)
+from fleetform.commands.common import Output, ssh_targets_or_report
 from fleetform.revisions.history import commit_text
 from fleetform.revisions.verified import stack_of
 
+if TYPE_CHECKING:
+    from fleetform.observe.sections import Section
+
 #: the ``format_version`` of ``status --json``
 STATUS_FORMAT_VERSION = 1
+#: the host script's parts this command adds: every revision document, the verify results
+HISTORY_PART = "history"
+VERIFIED_PART = "verified"
+
+Read = dict[str, tuple[Any, dict[str, Any], str | None]]
 
 
 def run_status(args: argparse.Namespace) -> int:
     out = Output(json_mode=args.json)
     files = [a for a in args.stacks if a.endswith((".yml", ".yaml")) or Path(a).is_file()]
     names = [a for a in args.stacks if a not in files]
-    if files:
-        stacks = load_stacks_or_report(files, out, args.env_file)
-        if stacks is None:
-            return 1
-        names += [s.name for s in stacks]
-    read = _read_hosts(args, out, sorted(set(names)))
-    if read is None:
+    found = (
+        _read_and_plan(args, out, files, names)
+        if files
+        else _read_hosts(args, out, sorted(set(names)))
+    )
+    if found is None:
         return 1
-    drift = _drift(args, out, files, sorted(set(names))) if files else None
-    doc = _document(read, drift)
+    doc = _document(*found)
     if args.json:
         out.json(doc)
     else:
@@ -52,19 +53,37 @@ def run_status(args: argparse.Namespace) -> int:
     return 0 if doc["ok"] else 1
 
 
+def _parts(names: list[str]) -> list[tuple[str, str]]:
+    from fleetform.revisions.host import history_lines
+    from fleetform.revisions.verified import read_verified_lines
+
+    return [(HISTORY_PART, history_lines(names)), (VERIFIED_PART, read_verified_lines(names))]
+
+
+def _parse(parts: dict[str, Section]) -> tuple[Any, dict[str, Any], str | None]:
+    """(the host's revisions, its verify results, the error reading them)."""
+    from fleetform.revisions.host import RevisionHostError, parse_history_part
+    from fleetform.revisions.verified import parse_verified
+
+    try:
+        revisions = parse_history_part(parts.get(HISTORY_PART))
+    except RevisionHostError as exc:
+        return None, {}, str(exc)
+    part = parts.get(VERIFIED_PART)
+    return revisions, parse_verified(part.text) if part is not None else {}, None
+
+
 def _read_hosts(
     args: argparse.Namespace, out: Output, names: list[str]
-) -> dict[str, tuple[Any, dict[str, Any], str | None]] | None:
-    """host -> (its revisions, its verify results, the error reading them)."""
+) -> tuple[Read, None] | None:
+    """Stack names only: the revisions and verify results, one round trip per host."""
     from fleetform.executor.session import Session
     from fleetform.observe.sections import sectioned_script, split_sections
-    from fleetform.revisions.host import RevisionHostError, history_script, parse_history
-    from fleetform.revisions.verified import parse_verified, read_verified_lines
 
     loaded = ssh_targets_or_report(args, out)
     if loaded is None:
         return None
-    script = history_script(names) + sectioned_script([("verified", read_verified_lines(names))])
+    script = sectioned_script(_parts(names))
     session = Session(loaded)
     try:
         with out.status(f"Reading {len(loaded.hosts)} host(s)"):
@@ -72,50 +91,60 @@ def _read_hosts(
             results = session.run_everywhere(lambda host: script)
     finally:
         session.disconnect()
-    read: dict[str, tuple[Any, dict[str, Any], str | None]] = {}
+    read: Read = {}
     for host in loaded.hosts:
-        error = session.failures.get(host.name)
-        result = results.get(host.name)
-        revisions, verified = None, {}
+        error, result = session.failures.get(host.name), results.get(host.name)
         if error is None and result is not None:
-            try:
-                revisions = parse_history(result.stdout)
-                part = split_sections(result.stdout).get("verified")
-                verified = parse_verified(part.text) if part is not None else {}
-            except RevisionHostError as exc:
-                error = str(exc)
-        elif error is None:
-            error = "not read"
-        read[host.name] = (revisions, verified, error)
-    return read
+            read[host.name] = _parse(split_sections(result.stdout))
+        else:
+            read[host.name] = (None, {}, error or "not read")
+    return read, None  # no stack files: no plan, drift unknown
 
 
-def _drift(
+def _read_and_plan(
     args: argparse.Namespace, out: Output, files: list[str], names: list[str]
-) -> dict[str, dict[str, list[str]]] | None:
-    """host -> stack -> the plan's actions for it now (empty: no drift); None: no plan."""
-    from fleetform.commands.converge import run_plan
+) -> tuple[Read, dict[str, dict[str, list[str]]]] | None:
+    """Stack files: the plan's observation reads the revisions and verify results too.
+
+    host -> (revisions, verify results, error), and host -> stack -> the plan's
+    actions for it now (empty: no drift; a host not planned is left out).
+    """
+    from fleetform.commands.converge import observe_inputs, start_inputs
 
     ns = argparse.Namespace(**vars(args))
-    ns.stacks, ns.json, ns.detailed_exitcode = files, True, True
-    code, plan, _ = json_of(run_plan, ns)
-    if plan is None or code == 1:
-        out.note("drift unknown: the plan failed (see `fleetform plan`)")
+    ns.stacks = files
+    # plan's notes (placement) on stderr: stdout is the status table or document
+    side = Output(json_mode=True)
+    inputs = start_inputs(ns, side)
+    if inputs is None:
         return None
+    every = sorted({*names, *(s.name for s in inputs.stacks)})
+    session, obs = observe_inputs(inputs, side, extra=_parts(every))
+    session.disconnect()
+    failures = dict(session.failures)
+    read: Read = {}
+    for host in inputs.loaded.hosts:
+        parts = obs.extra_parts.get(host.name)
+        if parts is None:
+            error = failures.get(host.name) or obs.errors.get(host.name) or "not read"
+            read[host.name] = (None, {}, error)
+        else:
+            read[host.name] = _parse(parts)
+    plan = obs.plan(failures).to_json()
+    for problem in plan.get("errors") or []:
+        if read.get(problem["host"], (None, {}, None))[2] is None:
+            out.note(f"{problem['host']}: drift unknown: {problem['message']}")
     drift: dict[str, dict[str, list[str]]] = {}
     for host in plan["hosts"]:
-        per = drift.setdefault(host["host"], {n: [] for n in names})
+        per = drift.setdefault(host["host"], {n: [] for n in every})
         for action in host.get("actions", []):
-            stack = stack_of(action["resource"], names)
+            stack = stack_of(action["resource"], every)
             if stack is not None:
                 per[stack].append(f"{action['kind']} {action['resource']}: {action['reason']}")
-    return drift
+    return read, drift
 
 
-def _document(
-    read: dict[str, tuple[Any, dict[str, Any], str | None]],
-    drift: dict[str, dict[str, list[str]]] | None,
-) -> dict[str, Any]:
+def _document(read: Read, drift: dict[str, dict[str, list[str]]] | None) -> dict[str, Any]:
     hosts = []
     for host, (revisions, verified, error) in read.items():
         current = {}
@@ -123,15 +152,17 @@ def _document(
             for doc in revisions.documents:
                 if revisions.current.get(doc.get("stack")) == doc.get("revision"):
                     current[doc["stack"]] = doc
-        host_drift = (drift or {}).get(host, {})
+        # no plan (stack names only), or none for this host (not observed): drift unknown
+        host_drift = None if drift is None else drift.get(host)
         # A stack shows where it was applied, verified, or has something to change now.
-        stacks = sorted(set(current) | set(verified) | {s for s, a in host_drift.items() if a})
+        changing = {s for s, a in (host_drift or {}).items() if a}
+        stacks = sorted(set(current) | set(verified) | changing)
         rows = []
         for stack in stacks:
             rev = current.get(stack) or {}
             git = rev.get("git") or {}
             check = verified.get(stack)
-            actions = host_drift.get(stack)
+            actions = None if host_drift is None else host_drift.get(stack, [])
             rows.append(
                 {
                     "stack": stack,
@@ -142,7 +173,7 @@ def _document(
                     "applied_at": rev.get("finished_at"),
                     "applied_by": rev.get("actor"),
                     "verify": check,
-                    "drift": None if drift is None else bool(actions),
+                    "drift": None if actions is None else bool(actions),
                     "drift_actions": actions or [],
                 }
             )

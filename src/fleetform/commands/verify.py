@@ -1,5 +1,8 @@
 """``fleetform verify``: check the hosts' real state against the stacks.
 
+Each stack's result is then kept on its hosts (``verify_record``), so
+``fleetform status`` shows the last verify, whoever ran it.
+
 Exit codes: 0 every check passed on every host; 1 a check failed, a host was
 unreachable, or the input (stacks, inventory) was bad.
 """
@@ -23,8 +26,12 @@ def run_verify(args: argparse.Namespace) -> int:
     return _report(reports, args, out)
 
 
-def verify_reports(args: argparse.Namespace, out: Output) -> list[HostReport] | None:
-    """Run the checks; None when the input (stacks, inventory) is bad."""
+def verify_reports(
+    args: argparse.Namespace, out: Output, commit: str | None = None
+) -> list[HostReport] | None:
+    """Run the checks and keep their results on the hosts; None when the input
+    (stacks, inventory) is bad.  ``commit``: the one verified (a reconcile's),
+    else each stack file's git commit."""
     stacks = load_stacks_or_report(args.stacks, out, args.env_file, args.profiles)
     if stacks is None:
         return None
@@ -68,7 +75,12 @@ def verify_reports(args: argparse.Namespace, out: Output) -> list[HostReport] | 
 
         with out.status(f"Verifying {len(planned)} host(s)"):
             done = {r.host: r for r in run_checks(reachable, connect)}
-    return [done.get(hc.host) or HostReport(hc.host, error=broken[hc.host]) for hc in planned]
+    reports = [done.get(hc.host) or HostReport(hc.host, error=broken[hc.host]) for hc in planned]
+
+    from fleetform.commands.verify_record import record_verified, stack_commits
+
+    record_verified(out, stacks, loaded, reports, stack_commits(stacks, commit))
+    return reports
 
 
 def _report(reports: list[HostReport], args: argparse.Namespace, out: Output) -> int:

@@ -12,6 +12,10 @@ A host whose Docker engine is missing or down (``EngineUnavailable``) is
 planned against an empty host (apply installs and starts the engine before
 anything else) and listed in ``engine_pending``, so apply observes and plans
 it again once the engine runs.
+
+A caller may add parts of its own (``extra``: ``fleetform status`` reads the
+revisions and verify results in the same round trip); their output is kept
+in ``Observation.extra_parts``, whatever became of the plan.
 """
 
 from __future__ import annotations
@@ -99,14 +103,21 @@ class Observation:
     #: engine deploy and before any container is changed: its engine did not run when
     #: observed, or the plan's engine changes install packages that may carry the fixes
     policy_rechecks: dict[str, EnginePolicy] = field(default_factory=dict)
+    #: host -> the caller's own parts (``extra``) as the host printed them
+    extra_parts: dict[str, dict[str, Section]] = field(default_factory=dict)
 
     def plan(self, failures: Mapping[str, str]) -> Plan:
         return Plan.from_hosts(self.plans.values(), errors={**failures, **self.errors})
 
 
-def host_command(desired: HostDesired, advisory_ids: Sequence[str] | None = None) -> str:
+def host_command(
+    desired: HostDesired,
+    advisory_ids: Sequence[str] | None = None,
+    extra: Sequence[tuple[str, str]] = (),
+) -> str:
     """The one command that observes a host: engine, Docker state, locks, revision numbers,
-    and, with ``advisory_ids`` (the host has an engine policy), the engine's layers."""
+    and, with ``advisory_ids`` (the host has an engine policy), the engine's layers;
+    then the caller's ``extra`` parts (name, script)."""
     return sectioned_script(
         [
             *FACT_SECTIONS,
@@ -119,6 +130,7 @@ def host_command(desired: HostDesired, advisory_ids: Sequence[str] | None = None
             (KEY_PART, digest_key_script(create=mounts_secrets(desired))),
             (SECRET_FILES_PART, SECRET_FILES_SCRIPT),
             (PROJECT_PART, observe_script(project_paths(desired))),
+            *extra,
         ]
     )
 
@@ -142,6 +154,7 @@ def observe_and_plan(
     stacks: list[Stack],
     targets: Mapping[str, TargetHost],
     engines: Mapping[str, EngineSettings],
+    extra: Sequence[tuple[str, str]] = (),
 ) -> Observation:
     obs = Observation()
     for name, target in targets.items():
@@ -151,13 +164,14 @@ def observe_and_plan(
 
     def command(host: Any) -> str:
         checked = _checks_advisories(engines[host.name])
-        return host_command(obs.desired[host.name], ids if checked else None)
+        return host_command(obs.desired[host.name], ids if checked else None, extra)
 
     results = session.run_everywhere(command)
     for name, result in results.items():
         if not result.ok and not result.stdout.strip():
             obs.errors[name] = f"cannot observe the host: {result.stderr.strip()[-500:]}"
             continue
+        obs.extra_parts[name] = _extra_parts(result.stdout, extra)
         try:
             parts, docker_doc = split_output(result.stdout)
             if LOCKS_PART in parts:
@@ -197,6 +211,14 @@ def observe_and_plan(
         obs.plans[name] = replace(hp, engine=engine)
         obs.engine_states[name] = engine_state
     return obs
+
+
+def _extra_parts(stdout: str, extra: Sequence[tuple[str, str]]) -> dict[str, Section]:
+    """The caller's own parts of a host's output (none asked: nothing to split)."""
+    if not extra:
+        return {}
+    parts = split_sections(stdout)
+    return {name: parts[name] for name, _ in extra if name in parts}
 
 
 def _observed_proxy(parts: Mapping[str, Any], desired: HostDesired) -> ObservedProxy | None:

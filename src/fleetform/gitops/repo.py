@@ -4,6 +4,12 @@ Plain ``git`` subprocesses: anything ``git fetch`` takes works (a local path,
 ``file://``, ``ssh://``, ``https://``), with the user's own git and SSH
 settings (host keys, credential helpers).
 
+Credentials in an ``http(s)`` URL (``https://bot:TOKEN@host/...``) never
+reach the disk or a command line: the clone's ``origin`` is the URL without
+them, and the fetch alone gets them, as an ``Authorization`` header scoped to
+that URL, through git's ``GIT_CONFIG_COUNT``/``GIT_CONFIG_KEY_n`` environment
+(readable by the same user only, gone when git exits).
+
 Example::
 
     >>> inventory_spec(Path("/cache/repo-1"), "lab-1,lab-2")
@@ -12,12 +18,15 @@ Example::
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import re
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from fleetform.revisions.provenance import public_url
 
@@ -55,8 +64,42 @@ def cache_folder(cache_dir: Path, url: str) -> Path:
     return cache_dir / f"repo-{digest}"
 
 
-def _git(args: list[str], cwd: Path | None = None) -> str:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}  # never wait for a password
+def split_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without the credentials of an ``http(s)`` URL, and the environment
+    giving them to git for that URL only (empty when there are none).
+
+    Any other URL keeps its user name (``ssh://git@host/...`` needs it) and
+    loses a password, which git would not use anyway.
+
+    >>> split_credentials("https://bot:s3cret@git.example.com/ops/fleet.git")[0]
+    'https://git.example.com/ops/fleet.git'
+    >>> split_credentials("ssh://git:pw@git.example.com/fleet.git")
+    ('ssh://git@git.example.com/fleet.git', {})
+    """
+    parts = urlsplit(url)
+    if not parts.scheme or "@" not in parts.netloc:
+        return url, {}
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, _, password = userinfo.partition(":")
+    if parts.scheme not in ("http", "https"):
+        return urlunsplit(parts._replace(netloc=f"{user}@{host}")), {}
+    bare = urlunsplit(parts._replace(netloc=host))
+    token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+    return bare, _config_env({f"http.{bare}.extraHeader": f"Authorization: Basic {token}"})
+
+
+def _config_env(settings: Mapping[str, str]) -> dict[str, str]:
+    """``settings`` as git's ``GIT_CONFIG_*`` variables, after any the user set already."""
+    first = int(os.environ.get("GIT_CONFIG_COUNT", "0") or 0)
+    env = {"GIT_CONFIG_COUNT": str(first + len(settings))}
+    for n, (key, value) in enumerate(settings.items(), start=first):
+        env[f"GIT_CONFIG_KEY_{n}"] = key
+        env[f"GIT_CONFIG_VALUE_{n}"] = value
+    return env
+
+
+def _git(args: list[str], cwd: Path | None = None, extra: Mapping[str, str] | None = None) -> str:
+    env = {**os.environ, **(extra or {}), "GIT_TERMINAL_PROMPT": "0"}  # never wait for a password
     try:
         proc = subprocess.run(
             ["git", *args],
@@ -85,7 +128,7 @@ def checkout(url: str, ref: str | None, cache_dir: Path) -> Checkout:
     Files left in the work tree by anything else are removed (``git clean``):
     the stacks read are exactly the commit's.
     """
-    remote = absolute_url(url)
+    remote, credentials = split_credentials(absolute_url(url))
     folder = cache_folder(cache_dir, url)
     if not (folder / ".git").is_dir():
         folder.mkdir(parents=True, exist_ok=True)
@@ -94,7 +137,8 @@ def checkout(url: str, ref: str | None, cache_dir: Path) -> Checkout:
     else:
         _git(["remote", "set-url", "origin", remote], cwd=folder)
     wanted = ref or "HEAD"
-    _git(["fetch", "-q", "--no-tags", "--force", "origin", wanted], cwd=folder)
+    # set-url above replaced the credentials an older clone kept in .git/config
+    _git(["fetch", "-q", "--no-tags", "--force", "origin", wanted], folder, credentials)
     commit = _git(["rev-parse", "--verify", "FETCH_HEAD^{commit}"], cwd=folder)
     _git(["checkout", "-q", "--force", "--detach", commit], cwd=folder)
     _git(["clean", "-q", "-ffdx"], cwd=folder)

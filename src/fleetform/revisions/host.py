@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetform.observe.sections import sectioned_script, split_sections
+from fleetform.observe.sections import Section, sectioned_script, split_sections
 from fleetform.revisions import DIGEST_KEY, REVISIONS_DIR
 
 
@@ -220,7 +220,7 @@ def history_script(stacks: Iterable[str] = ()) -> str:
 
     Only the named stacks, or every stack when none is named.
     """
-    return sectioned_script([("revisions", _history_lines(stacks))])
+    return sectioned_script([("revisions", history_lines(stacks))])
 
 
 #: what the rollback script prints per container (tab-separated)
@@ -241,7 +241,7 @@ def rollback_script(stacks: Iterable[str]) -> str:
         for s in names
     )
     return sectioned_script(
-        [("revisions", _history_lines(names)), ("containers", listing or "true")]
+        [("revisions", history_lines(names)), ("containers", listing or "true")]
     )
 
 
@@ -261,7 +261,9 @@ def parse_rollback(stdout: str) -> tuple[HostRevisions, list[tuple[str, ...]]]:
     return revisions, rows
 
 
-def _history_lines(stacks: Iterable[str]) -> str:
+def history_lines(stacks: Iterable[str]) -> str:
+    """The script of :func:`history_script`'s part, for a host script of other parts too
+    (``fleetform status`` adds it to the observation); read with :func:`parse_history_part`."""
     names = " ".join(shlex.quote(s) for s in stacks) or "*"
     root = shlex.quote(REVISIONS_DIR)
     script = (
@@ -289,7 +291,11 @@ class HostRevisions:
 
 
 def parse_history(stdout: str) -> HostRevisions:
-    part = split_sections(stdout).get("revisions")
+    return parse_history_part(split_sections(stdout).get("revisions"))
+
+
+def parse_history_part(part: Section | None) -> HostRevisions:
+    """What :func:`history_lines` printed, as one part of a host script."""
     if part is None:
         raise RevisionHostError("unexpected output (no revisions section)")
     if part.rc == _UNREADABLE:
