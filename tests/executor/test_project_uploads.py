@@ -10,6 +10,7 @@ import hashlib
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,25 @@ def test_a_file_edited_after_the_plan_is_refused_on_the_host(project: Path, tmp_
     with pytest.raises(subprocess.CalledProcessError):
         run_steps(action, tmp_path / "host")
     assert not list((tmp_path / "host" / "demo" / "files").glob("[!.]*/nginx.conf"))
+
+
+def test_a_writable_file_keeps_what_the_container_wrote(project: Path, tmp_path: Path) -> None:
+    (project / "app.db").write_text("v1\n")
+    db = ProjectFile("./app.db", "/data/app.db", file_digest(project / "app.db"), "app.db",
+                     project / "app.db", read_only=False)  # fmt: skip
+    host = tmp_path / "host"
+    run_steps(create_action(want([stack(svc("web", files=(db,)))])), host)
+    [copy] = (host / "demo" / "files").glob("*/app.db")
+    copy.write_text("written by the container\n")
+    # A recreate for another reason (not observed: None) keeps the container's data.
+    run_steps(create_action(want([stack(svc("web", files=(db,)))])), host)
+    assert copy.read_text() == "written by the container\n"
+    # A new version of the project's file goes to its own folder; the old one stays.
+    (project / "app.db").write_text("v2\n")
+    db2 = replace(db, digest=file_digest(project / "app.db"))
+    run_steps(create_action(want([stack(svc("web", files=(db2,)))])), host)
+    assert copy.read_text() == "written by the container\n"
+    assert sorted(p.read_text() for p in (host / "demo" / "files").glob("*/app.db")) == [
+        "v2\n",
+        "written by the container\n",
+    ]

@@ -8,7 +8,9 @@ that come before the container's command:
   then takes its place under its digest's folder
   (:func:`fleetform.plan.projectfiles.host_path`) unless that place already
   holds it (a replica or a kept previous container mounts it): what a
-  running container mounts is never replaced by other content;
+  running container mounts is never replaced by other content.  A file
+  mounted writable is kept as soon as it exists there: the container's
+  writes are its data;
 - each data folder the host does not have yet is created: seeded from the
   project (staged, then moved in only if still missing) or empty.  A data
   folder that exists is never touched.
@@ -32,6 +34,7 @@ from fleetform.plan.projectfiles import (
     done_marker,
     files_dir,
     upload_dir,
+    writable,
 )
 from fleetform.stackfile.projectfiles import TreeError, read_tree
 
@@ -87,6 +90,9 @@ def _file_steps(c: DesiredContainer, f: ProjectFile) -> list[Step]:
         digest = f.digest.removeprefix("sha256:")
         check = f"{digest}  {posixpath.join(final, f.name)}"
         ready = f"printf '%s\\n' {q(check)} | sha256sum -c --status 2>/dev/null"
+        if writable(f):
+            # What the container wrote there is its data: kept whatever it holds.
+            ready = f"[ -f {q(posixpath.join(final, f.name))} ]"
         # The file is uploaded as it is now: refuse content the plan did not show.
         staged = q(f"{digest}  {inside}")
         steps.append(
