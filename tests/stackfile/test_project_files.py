@@ -184,3 +184,37 @@ def test_config_prints_project_paths_relative_and_reads_back_the_same(
     assert "source: ./nginx.conf" in out and "source: ./pgdata" in out
     again = write(project, out, "again.yml")
     assert load_stacks([again])[0].services == load_stacks([stack])[0].services
+
+
+def test_config_files_outside_the_project_are_refused(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "sub").mkdir()
+    (project / "sub" / "out").symlink_to("/etc/hostname")
+    (project.parent / "secret.txt").write_text("not of the project\n")
+    monkeypatch.setenv("FLEETFORM_TOKEN", "t")
+    monkeypatch.setenv("SOPS_AGE_KEY", "k")
+    text = (
+        "name: p\n"
+        "configs:\n"
+        "  up: {file: ../secret.txt}\n"
+        "  abs: {file: /etc/hostname}\n"
+        "  home: {file: ~/.ssh/id_rsa}\n"
+        "  link: {file: ./sub/out}\n"
+        "  token: {environment: FLEETFORM_TOKEN}\n"
+        "  sops: {environment: SOPS_AGE_KEY}\n"
+        "  ok: {file: ./sub/../nginx.conf}\n"
+        "services:\n  web:\n    image: x\n    configs: [ok]\n"
+    )
+    got = messages(write(project, text))
+    for key, given in (("up", "../secret.txt"), ("abs", "/etc/hostname"), ("link", "./sub/out")):
+        assert any(
+            m.startswith(f"configs.{key}.file: the config file `{given}` is outside the project")
+            for m in got
+        ), got
+    assert any(m.startswith("configs.home.file: the config file `~/.ssh/id_rsa` starts with `~`")
+               for m in got)  # fmt: skip
+    for key, name in (("token", "FLEETFORM_TOKEN"), ("sops", "SOPS_AGE_KEY")):
+        start = f"configs.{key}.environment: `{name}` is one of fleetform's own"
+        assert any(m.startswith(start) for m in got), got
+    assert len(got) == 6, got
