@@ -218,3 +218,16 @@ def test_config_files_outside_the_project_are_refused(
         start = f"configs.{key}.environment: `{name}` is one of fleetform's own"
         assert any(m.startswith(start) for m in got), got
     assert len(got) == 6, got
+
+
+def test_git_is_never_uploaded(project: Path) -> None:
+    from fleetform.stackfile.projectfiles import read_tree
+
+    before = load_text(project, web("['.:/app:ro']")).services[0].files[0].digest
+    (project / ".git").mkdir()
+    (project / ".git" / "config").write_text("[remote] url = https://user:token@example\n")
+    (project / "conf.d" / ".git").write_text("gitdir: ../.git/modules/x\n")
+    tree = read_tree(project)
+    assert not [rel for _, rel, _ in tree.files if ".git" in rel.split("/")]
+    assert ".git" not in tree.dirs
+    assert load_text(project, web("['.:/app:ro']")).services[0].files[0].digest == before

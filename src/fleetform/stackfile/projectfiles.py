@@ -40,6 +40,10 @@ from fleetform.stackfile.problems import DocPath, Report
 MAX_PROJECT_BYTES = 64 * 1024 * 1024
 
 
+#: Left out of every uploaded or seeded folder, at any depth.
+SKIPPED = ".git"
+
+
 class TreeError(ValueError):
     """A project folder that cannot be uploaded, in plain words."""
 
@@ -58,7 +62,7 @@ def _inside(path: str, root: str) -> bool:
 
 
 def read_tree(folder: Path) -> Tree:
-    """Every folder, regular file and symbolic link under ``folder``.
+    """Every folder, regular file and symbolic link under ``folder`` (but ``.git``).
 
     A link pointing outside the folder is refused: it would not resolve on
     the host, and following it could upload files of this machine.
@@ -71,7 +75,10 @@ def read_tree(folder: Path) -> Tree:
     links: list[tuple[str, str]] = []
     size = 0
     for here, subdirs, names in os.walk(folder):
-        subdirs.sort()
+        # A `.git` (a folder, or a worktree's file) is never uploaded: its
+        # config may hold credentials, and it is not the service's configuration.
+        subdirs[:] = sorted(d for d in subdirs if d != SKIPPED)
+        names = [n for n in names if n != SKIPPED]
         for name in sorted([*subdirs, *names]):
             path = Path(here) / name
             rel = path.relative_to(folder).as_posix()
