@@ -231,3 +231,20 @@ def test_git_is_never_uploaded(project: Path) -> None:
     assert not [rel for _, rel, _ in tree.files if ".git" in rel.split("/")]
     assert ".git" not in tree.dirs
     assert load_text(project, web("['.:/app:ro']")).services[0].files[0].digest == before
+
+
+def test_a_seed_folder_that_cannot_be_uploaded_is_refused_at_load(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "seed" / "passwd").symlink_to("/etc/passwd")
+    [problem] = messages(write(project, web("['./seed:/seed']")))
+    assert problem.startswith("services.web.volumes: cannot seed the data folder `./seed`")
+    assert "passwd is a symbolic link to /etc/passwd, outside the folder" in problem
+    (project / "seed" / "passwd").unlink()
+    os.mkfifo(project / "seed" / "pipe")
+    [problem] = messages(write(project, web("['./seed:/seed']")))
+    assert "pipe is not a file, a folder or a link" in problem
+    (project / "seed" / "pipe").unlink()
+    monkeypatch.setattr("fleetform.stackfile.projectfiles.MAX_PROJECT_BYTES", 1)
+    [problem] = messages(write(project, web("['./seed:/seed']")))
+    assert "project folders are limited to 64 MiB" in problem

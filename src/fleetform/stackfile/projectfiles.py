@@ -179,6 +179,14 @@ def _one(mount: Mount, where: DocPath, report: Report) -> Mount | ProjectFile | 
             "mount it read-only (`:ro`) to upload it, or mount a folder inside it",
         )
         return None
+    if local.is_dir():
+        # The seed is uploaded only at the first apply: a fifo, a link out of
+        # the folder or an oversized folder must fail here, not mid-rollout.
+        try:
+            read_tree(local)
+        except (OSError, TreeError) as exc:
+            report.error(where, f"cannot seed the data folder `{_shown(rel)}`: {exc}")
+            return None
     # Runtime data: seeded once from the project when the project has it.
     return replace(mount, seed=local if local.is_dir() else None)
 
