@@ -33,20 +33,24 @@ from fleetform.plan.projectfiles import (
     data_path,
     done_marker,
     files_dir,
+    folder_check,
     upload_dir,
     writable,
 )
-from fleetform.stackfile.projectfiles import TreeError, read_tree
+from fleetform.stackfile.projectfiles import Tree, TreeError, hashed_tree, read_tree
 
 q = shlex.quote
 
 
-def _tree_steps(local: Path, remote: str) -> list[Step]:
-    """Upload the folder ``local`` to ``remote`` (made already), modes and links kept."""
+def _read(local: Path) -> Tree:
     try:
-        tree = read_tree(local)
+        return read_tree(local)
     except (OSError, TreeError) as exc:
         raise UploadError(f"project folder {local}: {exc}") from None
+
+
+def _tree_steps(tree: Tree, remote: str) -> list[Step]:
+    """Upload ``tree`` to ``remote`` (made already), modes and links kept."""
     steps: list[Step] = []
     if tree.dirs:
         steps.append(
@@ -74,10 +78,34 @@ def _file_steps(c: DesiredContainer, f: ProjectFile) -> list[Step]:
     steps: list[Step] = [
         Shell(f"rm -rf -- {q(staging)} && install -d -m 755 -- {q(staging)}"),
     ]
+    staging_items = q(staging)
+    done = done_marker(c.stack, f)
+    marker = f"touch -- {q(done)}"
     if f.folder and f.local is not None:
+        try:
+            tree, digest, manifest = hashed_tree(f.local)
+        except (OSError, TreeError) as exc:
+            raise UploadError(f"project folder {f.local}: {exc}") from None
+        if digest != f.digest:
+            # Content the plan did not show is never uploaded.
+            raise UploadError(f"{f.origin} changed since the plan; plan again")
+        listing = f"{staging}.manifest"
         steps.append(Shell(f"install -d -m 755 -- {q(inside)}"))
-        steps += _tree_steps(f.local, inside)
-        ready = f"[ -f {q(done_marker(c.stack, f))} ] && [ -d {q(posixpath.join(final, f.name))} ]"
+        steps += _tree_steps(tree, inside)
+        steps.append(Upload(manifest, listing))
+        # The files as they arrived are the planned ones (a file may change
+        # between reading and uploading).
+        steps.append(
+            Shell(
+                f"{folder_check(inside, listing)} || "
+                f"{{ echo {q(f'{f.origin} changed since the plan; plan again')} >&2; exit 1; }}"
+            )
+        )
+        there = posixpath.join(final, f.name)
+        ready = f"[ -f {q(done)} ] && [ -d {q(there)} ] && {folder_check(there, done)}"
+        # The manifest is the done marker: the observation checks the folder against it.
+        marker = f"mv -- {q(listing)} {q(done)}"
+        staging_items = f"{q(staging)} {q(listing)}"
     else:
         if f.local is not None:
             steps.append(Upload(f.local, inside))
@@ -104,8 +132,8 @@ def _file_steps(c: DesiredContainer, f: ProjectFile) -> list[Step]:
     # Already there with this content: keep it (a running container may mount it).
     steps.append(
         Shell(
-            f"if {ready}; then rm -rf -- {q(staging)}; else rm -rf -- {q(final)} && "
-            f"mv -- {q(staging)} {q(final)} && touch -- {q(done_marker(c.stack, f))}; fi"
+            f"if {ready}; then rm -rf -- {staging_items}; else rm -rf -- {q(final)} && "
+            f"mv -- {q(staging)} {q(final)} && {marker}; fi"
         )
     )
     return steps
@@ -127,7 +155,7 @@ def _data_steps(c: DesiredContainer) -> list[Step]:
             continue
         staging = f"{PROJECTS_DIR}/{c.stack}/.seed-{c.name}-{rel.replace('/', '_')}"
         steps.append(Shell(f"rm -rf -- {q(staging)} && install -d -m 755 -- {q(staging)}"))
-        steps += _tree_steps(m.seed, staging)
+        steps += _tree_steps(_read(m.seed), staging)
         steps.append(
             Shell(
                 f"if [ -e {q(final)} ]; then rm -rf -- {q(staging)}; else "

@@ -49,6 +49,8 @@ FOLDER = "folder"
 DATA = "data"
 #: What the observation prints for a writable file that exists (content not read).
 PRESENT = "present"
+#: What the observation prints for an uploaded folder whose files differ from its manifest.
+CHANGED = "changed"
 
 
 def files_dir(stack: str) -> str:
@@ -93,8 +95,19 @@ def host_path(stack: str, f: ProjectFile) -> str:
 
 
 def done_marker(stack: str, f: ProjectFile) -> str:
-    """Written once a folder is completely uploaded (its files are checked by digest)."""
+    """Written once a folder is completely uploaded: for a folder, its manifest
+    (each file's sha256, :func:`fleetform.stackfile.projectfiles.hashed_tree`)."""
     return f"{upload_dir(stack, f)}.done"
+
+
+def folder_check(folder: str, manifest: str) -> str:
+    """Shell test: the files of ``folder`` have the sha256 ``manifest`` lists.
+
+    An empty manifest (a folder without files) passes.  Names, modes, links
+    and files not in the manifest are not compared.
+    """
+    m, d = shlex.quote(manifest), shlex.quote(folder)
+    return f"{{ [ ! -s {m} ] || (cd -- {d} && sha256sum -c --status {m} 2>/dev/null); }}"
 
 
 def data_path(stack: str, rel: str) -> str:
@@ -246,7 +259,8 @@ def describe(
 def observe_script(paths: Iterable[tuple[str, str]]) -> str:
     """One line per path the host has: ``sha256:<hex>  path`` for a file,
     ``present  path`` for a writable file (its content is the container's),
-    ``folder  path`` for a complete folder, ``data  path`` for a data folder.
+    ``folder  path`` for a complete folder whose files match its manifest
+    (``changed  path`` when they do not), ``data  path`` for a data folder.
 
     ``paths``: (kind, path) with kind ``file``, ``present``, ``folder`` (its
     done marker is ``path``'s folder + ``.done``) or ``data``.
@@ -261,8 +275,12 @@ def observe_script(paths: Iterable[tuple[str, str]]) -> str:
         elif kind == "present":
             lines.append(f"if [ -f {q} ]; then echo {PRESENT}'  '{q}; fi")
         elif kind == "folder":
-            done = shlex.quote(posixpath.dirname(path) + ".done")
-            lines.append(f"if [ -f {done} ] && [ -d {q} ]; then echo {FOLDER}'  '{q}; fi")
+            done = posixpath.dirname(path) + ".done"
+            lines.append(
+                f"if [ -f {shlex.quote(done)} ] && [ -d {q} ]; then "
+                f"if {folder_check(path, done)}; then echo {FOLDER}'  '{q}; "
+                f"else echo {CHANGED}'  '{q}; fi; fi"
+            )
         else:
             lines.append(f"if [ -d {q} ]; then echo {DATA}'  '{q}; fi")
     return "; ".join([*lines, "true"])

@@ -124,17 +124,37 @@ def file_digest(path: Path) -> str:
     return "sha256:" + _sha256_file(path)
 
 
-def tree_digest(folder: Path) -> str:
-    """``sha256:<hex>`` over a folder's tree (see the module's docstring)."""
+def _manifest_line(hexdigest: str, rel: str) -> str:
+    # sha256sum's own escaping: a name with a backslash or a newline starts the
+    # line with a backslash.
+    if "\\" in rel or "\n" in rel:
+        return "\\" + hexdigest + "  ./" + rel.replace("\\", "\\\\").replace("\n", "\\n")
+    return f"{hexdigest}  ./{rel}"
+
+
+def hashed_tree(folder: Path) -> tuple[Tree, str, bytes]:
+    """``folder``'s tree, its digest and its manifest, from one reading of its files.
+
+    The manifest lists each file's sha256 as ``sha256sum -c`` reads it, run
+    in the folder: the host checks the uploaded copy against it.
+    """
     tree = read_tree(folder)
     digest = hashlib.sha256()
+    lines = []
     for rel in tree.dirs:
         digest.update(f"d {rel}\0".encode())
     for path, rel, mode in tree.files:
-        digest.update(f"f {rel} {mode:o} {_sha256_file(path)}\0".encode())
+        hexdigest = _sha256_file(path)
+        digest.update(f"f {rel} {mode:o} {hexdigest}\0".encode())
+        lines.append(_manifest_line(hexdigest, rel) + "\n")
     for rel, target in tree.links:
         digest.update(f"l {rel} {target}\0".encode())
-    return "sha256:" + digest.hexdigest()
+    return tree, "sha256:" + digest.hexdigest(), "".join(lines).encode(errors="surrogateescape")
+
+
+def tree_digest(folder: Path) -> str:
+    """``sha256:<hex>`` over a folder's tree (see the module's docstring)."""
+    return hashed_tree(folder)[1]
 
 
 def _shown(rel: str) -> str:
