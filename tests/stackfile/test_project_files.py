@@ -248,3 +248,21 @@ def test_a_seed_folder_that_cannot_be_uploaded_is_refused_at_load(
     monkeypatch.setattr("fleetform.stackfile.projectfiles.MAX_PROJECT_BYTES", 1)
     [problem] = messages(write(project, web("['./seed:/seed']")))
     assert "project folders are limited to 64 MiB" in problem
+
+
+def test_a_folder_manifest_is_what_sha256sum_checks(tmp_path: Path) -> None:
+    import subprocess
+
+    from fleetform.stackfile.projectfiles import hashed_tree
+
+    folder = tmp_path / "f"
+    (folder / "sub").mkdir(parents=True)
+    for name in ("sp ace", "back\\slash", "new\nline", "sub/x"):
+        (folder / name).write_text(name)
+    _, digest, manifest = hashed_tree(folder)
+    assert digest == tree_digest(folder)
+    (tmp_path / "manifest").write_bytes(manifest)
+    check = ["sha256sum", "-c", "--status", str(tmp_path / "manifest")]
+    assert subprocess.run(check, cwd=folder).returncode == 0
+    (folder / "new\nline").write_text("changed")
+    assert subprocess.run(check, cwd=folder).returncode == 1
