@@ -2,10 +2,12 @@
 
 A Compose file as a team would write it (no ``version``, no ``hosts``, a
 ``.env``) mounts a relative config file read-only, a relative data folder
-writable, and a ``configs`` entry.  It converges on one lab host; editing the
-config file recreates only the container that mounts it, and the plan says
-why; data written in the data folder survives; a file removed on the host is
-planned back; verify checks all of it.
+writable, a file writable, a folder read-only (its ``.git`` left out), and a
+``configs`` entry.  It converges on one lab host; editing the config file
+recreates only the container that mounts it, and the plan says
+why; data written in the data folder and in the writable file survives and is
+no change; a folder changed on the host and a file removed there are planned
+back; verify checks all of it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ services:
     volumes:
       - ./app.conf:/etc/app/app.conf:ro
       - ./data:/var/lib/app
+      - ./app.db:/data/app.db
+      - ./conf.d:/etc/conf.d:ro
     configs:
       - source: motd
         target: /etc/motd
@@ -70,6 +74,10 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "app.conf").write_text("level = 1\n")
     (folder / "data").mkdir()
     (folder / "data" / "seed.txt").write_text("seeded\n")
+    (folder / "app.db").write_text("empty\n")
+    (folder / "conf.d" / ".git").mkdir(parents=True)
+    (folder / "conf.d" / ".git" / "config").write_text("[remote] url = https://u:t@example\n")
+    (folder / "conf.d" / "a.conf").write_text("a\n")
     return folder
 
 
@@ -101,6 +109,9 @@ def test_project_files_converge_and_data_survives(fleetform: Cli, host: str, pro
         host, f"docker exec {web} sh -c 'echo x >> /etc/app/app.conf' 2>&1; true"
     )
     sh(host, f"docker exec {web} sh -c 'echo precious > /var/lib/app/db'")
+    assert sh(host, f"docker exec {web} ls -a /etc/conf.d").split() == [".", "..", "a.conf"]
+    # A writable file mount is the container's data: what it writes is no change.
+    sh(host, f"docker exec {web} sh -c 'echo written > /data/app.db'")
     again = _cli(fleetform, host, "plan", stack, "--detailed-exitcode")
     assert again.returncode == 0, again.stdout + again.stderr
 
@@ -117,7 +128,13 @@ def test_project_files_converge_and_data_survives(fleetform: Cli, host: str, pro
     assert sh(host, f"docker exec {web} cat /etc/app/app.conf") == "level = 2"
     assert sh(host, f"docker exec {web} cat /var/lib/app/db") == "precious"
     assert sh(host, f"docker exec {web} cat /var/lib/app/seed.txt") == "seeded"
+    assert sh(host, f"docker exec {web} cat /data/app.db") == "written"
     assert _id(host, f"{STACK}-other-1") == other_id
+
+    # An uploaded folder changed on the host: its manifest says so.
+    sh(host, f"for f in {PROJECTS_DIR}/{STACK}/files/*/conf.d/a.conf; do echo x > $f; done")
+    tampered = _cli(fleetform, host, "plan", stack)
+    assert "project folder ./conf.d/: changed on the host -> uploaded again" in tampered.stdout
 
     # A file lost on the host is planned back; verify passes once it is.
     sh(host, f"rm -rf {PROJECTS_DIR}/{STACK}/files/*")

@@ -130,3 +130,28 @@ def test_after_the_engine_deploy_fail_refuses_an_affected_or_unreadable_engine()
     assert still_affected(allowed, lab, advisories) is None
     refusal = still_affected(allowed, down, advisories)
     assert refusal is not None and "could not be judged (engine-down" in refusal
+
+
+def test_fail_refuses_at_plan_a_host_whose_layers_cannot_be_read() -> None:
+    from fleetform.engine.layers import HostLayers
+    from fleetform.engine.policy import unjudged
+    from fleetform.executor.observation import Observation, _with_policy
+    from fleetform.plan import HostPlan
+
+    down = parse_layers("h", (DATA / "control-engine-down.txt").read_text())
+    assert down.status != "ok"
+    unread = HostLayers("h", "no-engine", error="no dockerd binary on the host")
+    reason = unjudged(EnginePolicy("fail"), unread)
+    assert reason is not None and "could not be judged (no-engine: no dockerd binary" in reason
+    assert unjudged(EnginePolicy("warn"), unread) is None
+    lab = parse_layers("lab-1", (DATA / "lab-docker-io.txt").read_text())
+    assert unjudged(EnginePolicy("fail"), lab) is None
+    # No finding (nothing could be assessed) is no pass under fail...
+    obs = Observation()
+    hp = _with_policy(obs, HostPlan(host="h"), EnginePolicy("fail"), unread, ())
+    assert len(hp.errors) == 1 and "could not be judged" in hp.errors[0]
+    assert _with_policy(obs, HostPlan(host="h"), EnginePolicy("warn"), unread, ()).errors == ()
+    # ...unless apply checks the engine again after starting it (engine pending).
+    obs.engine_pending.add("h")
+    hp = _with_policy(obs, HostPlan(host="h"), EnginePolicy("fail"), down, ())
+    assert hp.errors == () and obs.policy_rechecks == {"h": EnginePolicy("fail")}

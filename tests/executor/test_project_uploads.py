@@ -10,6 +10,7 @@ import hashlib
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from fleetform.executor.uploads import Shell, Upload
 from fleetform.model import LABEL_PROJECT_FILES, PROJECTS_DIR, Mount, ProjectFile
 from fleetform.plan import Action, HostPlan, plan_host
 from fleetform.plan.desired import HostDesired
+from fleetform.plan.projectfiles import CHANGED, FOLDER, observe_script, parse_observed_paths
 from fleetform.stackfile.projectfiles import file_digest, tree_digest
 
 SECRET_LOOKING = "content-that-must-not-be-in-a-command"
@@ -70,18 +72,7 @@ def create_action(d: HostDesired, present: dict[str, str] | None = None) -> Acti
 
 def run_steps(action: Action, host_root: Path) -> None:
     """Run the steps with ``host_root`` standing for the host's projects folder."""
-    for step in project_steps(action):
-        if isinstance(step, Upload):
-            dest = Path(step.dest.replace(PROJECTS_DIR, str(host_root)))
-            if isinstance(step.src, bytes):
-                dest.write_bytes(step.src)
-            else:
-                shutil.copyfile(step.src, dest)
-        else:
-            assert isinstance(step, Shell)
-            command = step.command.replace(PROJECTS_DIR, str(host_root))
-            command = command.replace("chown 0:0", "true 0:0")  # not root here
-            subprocess.run(["sh", "-c", command], check=True)
+    run_steps_of(list(project_steps(action)), host_root)
 
 
 def test_first_apply_uploads_files_and_creates_data_folders(project: Path, tmp_path: Path) -> None:
@@ -179,3 +170,80 @@ def test_a_file_edited_after_the_plan_is_refused_on_the_host(project: Path, tmp_
     with pytest.raises(subprocess.CalledProcessError):
         run_steps(action, tmp_path / "host")
     assert not list((tmp_path / "host" / "demo" / "files").glob("[!.]*/nginx.conf"))
+
+
+def test_a_writable_file_keeps_what_the_container_wrote(project: Path, tmp_path: Path) -> None:
+    (project / "app.db").write_text("v1\n")
+    db = ProjectFile("./app.db", "/data/app.db", file_digest(project / "app.db"), "app.db",
+                     project / "app.db", read_only=False)  # fmt: skip
+    host = tmp_path / "host"
+    run_steps(create_action(want([stack(svc("web", files=(db,)))])), host)
+    [copy] = (host / "demo" / "files").glob("*/app.db")
+    copy.write_text("written by the container\n")
+    # A recreate for another reason (not observed: None) keeps the container's data.
+    run_steps(create_action(want([stack(svc("web", files=(db,)))])), host)
+    assert copy.read_text() == "written by the container\n"
+    # A new version of the project's file goes to its own folder; the old one stays.
+    (project / "app.db").write_text("v2\n")
+    db2 = replace(db, digest=file_digest(project / "app.db"))
+    run_steps(create_action(want([stack(svc("web", files=(db2,)))])), host)
+    assert copy.read_text() == "written by the container\n"
+    assert sorted(p.read_text() for p in (host / "demo" / "files").glob("*/app.db")) == [
+        "v2\n",
+        "written by the container\n",
+    ]
+
+
+def test_a_folder_edited_after_the_plan_is_never_uploaded(project: Path) -> None:
+    action = create_action(desired(project))
+    (project / "conf.d" / "sub" / "a.conf").write_text("edited after the plan\n")
+    failing = [c.get_raw_value() for c in plan_commands(replace_plan(action))]
+    assert len(failing) == 1 and "./conf.d/ changed since the plan; plan again" in failing[0]
+
+
+def test_a_folder_file_changed_while_uploading_is_refused_on_the_host(
+    project: Path, tmp_path: Path
+) -> None:
+    steps = project_steps(create_action(desired(project)))  # read as planned
+    (project / "conf.d" / "sub" / "a.conf").write_text("changed before its upload\n")
+    host = tmp_path / "host"
+    with pytest.raises(subprocess.CalledProcessError):
+        run_steps_of(list(steps), host)
+    assert not list((host / "demo" / "files").glob("[!.]*/conf.d"))
+
+
+def run_steps_of(steps: list[Upload | Shell], host_root: Path) -> None:
+    """Run ``steps`` with ``host_root`` standing for the host's projects folder."""
+    for step in steps:
+        if isinstance(step, Upload):
+            dest = Path(step.dest.replace(PROJECTS_DIR, str(host_root)))
+            if isinstance(step.src, bytes):
+                dest.write_bytes(step.src)
+            else:
+                shutil.copyfile(step.src, dest)
+        else:
+            command = step.command.replace(PROJECTS_DIR, str(host_root))
+            subprocess.run(["sh", "-c", command.replace("chown 0:0", "true 0:0")], check=True)
+
+
+def test_a_folder_changed_on_the_host_is_seen_and_uploaded_again(
+    project: Path, tmp_path: Path
+) -> None:
+    host = tmp_path / "host"
+    d = desired(project)
+    run_steps(create_action(d), host)
+    [folder] = (host / "demo" / "files").glob("*/conf.d")
+    done = folder.parent.parent / f"{folder.parent.name}.done"
+    assert b"./sub/a.conf" in done.read_bytes()  # the manifest is the done marker
+    remote = str(folder).replace(str(host), PROJECTS_DIR)
+    script = observe_script([("folder", remote)]).replace(PROJECTS_DIR, str(host))
+
+    def observed() -> str:
+        out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
+        return parse_observed_paths(out.stdout.replace(str(host), PROJECTS_DIR))[remote]
+
+    assert observed() == FOLDER
+    (folder / "sub" / "a.conf").write_text("tampered\n")
+    assert observed() == CHANGED
+    run_steps(create_action(d), host)  # the apply puts the planned content back
+    assert (folder / "sub" / "a.conf").read_text() == "a\n" and observed() == FOLDER

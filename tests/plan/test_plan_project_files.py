@@ -16,7 +16,9 @@ from fleetform.plan.observed import Observed, ObservedContainer
 from fleetform.plan.projectfiles import (
     DATA,
     FOLDER,
+    PRESENT,
     data_path,
+    expected,
     host_path,
     observe_script,
     parse_observed_paths,
@@ -63,7 +65,7 @@ def on_host(d: HostDesired) -> dict[str, str]:
         out[path] = DATA if kind == "data" else FOLDER if kind == "folder" else ""
     for c in d.containers:
         for f in c.files:
-            out[host_path(c.stack, f)] = f.digest
+            out[host_path(c.stack, f)] = expected(f)
     return out
 
 
@@ -158,6 +160,7 @@ def test_the_observation_script_reports_files_folders_and_data(tmp_path: Path) -
     import subprocess
 
     (tmp_path / "f").write_bytes(b"hello")
+    (tmp_path / "f2").write_bytes(b"written by the container")
     (tmp_path / "d").mkdir()
     (tmp_path / "k").mkdir()
     (tmp_path / "k" / "x").mkdir()
@@ -166,6 +169,8 @@ def test_the_observation_script_reports_files_folders_and_data(tmp_path: Path) -
         [
             ("file", str(tmp_path / "f")),
             ("file", str(tmp_path / "missing")),
+            ("present", str(tmp_path / "f2")),
+            ("present", str(tmp_path / "missing2")),
             ("data", str(tmp_path / "d")),
             ("folder", str(tmp_path / "k" / "x")),
             ("folder", str(tmp_path / "d" / "y")),
@@ -176,6 +181,44 @@ def test_the_observation_script_reports_files_folders_and_data(tmp_path: Path) -
         str(
             tmp_path / "f"
         ): "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+        str(tmp_path / "f2"): PRESENT,
         str(tmp_path / "d"): DATA,
         str(tmp_path / "k" / "x"): FOLDER,
     }
+    assert "sha256sum" not in observe_script([("present", str(tmp_path / "f2"))])
+
+
+def app_db(digest: str = OLD) -> ProjectFile:
+    """``./app.db:/data/app.db``: a project file mounted writable."""
+    return ProjectFile(
+        "./app.db", "/data/app.db", digest, "app.db", Path("/p/app.db"), read_only=False
+    )
+
+
+def writable_stack(digest: str = OLD) -> Stack:
+    return stack(svc("web", files=(app_db(digest),)))
+
+
+def test_a_writable_file_the_container_wrote_to_is_not_planned_again() -> None:
+    d = want([writable_stack()])
+    assert project_paths(d) == (("present", host_path("demo", app_db())),)
+    # The observation reports only that it exists: the content is the container's.
+    assert plan_host(d, applied(d, {host_path("demo", app_db()): PRESENT})).actions == ()
+
+
+def test_a_writable_file_lost_on_the_host_is_uploaded_again() -> None:
+    d = want([writable_stack()])
+    [action] = plan_host(d, applied(d, {})).actions
+    assert action.kind == "recreate"
+    assert [str(c) for c in action.changes] == [
+        "project file ./app.db: missing on the host -> uploaded again"
+    ]
+
+
+def test_a_writable_file_changed_in_the_project_gets_a_new_folder() -> None:
+    d = want([writable_stack(NEW)])
+    [action] = plan_host(d, applied(want([writable_stack()]))).actions
+    assert action.kind == "recreate"
+    assert host_path("demo", app_db(NEW)) != host_path("demo", app_db(OLD))
+    # Never the folder of a read-only mount of the same content.
+    assert host_path("demo", app_db()) != host_path("demo", conf())

@@ -113,6 +113,22 @@ def test_a_newer_haproxy_in_the_package_lists_is_an_upgrade_line() -> None:
     assert [a.kind for a in plan_host(plain, Observed(), newer).proxy] == ["remove-backend"]
 
 
+def test_a_held_haproxy_is_never_planned_for_upgrade() -> None:
+    from fleetform.plan import plan_host
+    from fleetform.plan.observed import Observed
+    from fleetform.proxy.config import ProxiedService, render_config
+    from fleetform.proxy.host import ObservedProxy
+
+    desired = want([stack(svc("web", proxy=WEB, replicas=2))])
+    ours = render_config([ProxiedService("demo", "web", WEB, 2)])
+    held = ObservedProxy(True, True, ours, ("2.6.12-1+deb12u3", "2.6.12-1+deb12u4"), held=True)
+    hp = plan_host(desired, Observed(), held)
+    # Not a change: apply would fail on the held package, every time.
+    assert hp.proxy == ()
+    assert_golden("\n".join(hp.lines()) + "\n", "proxy_held")
+    assert hp.to_json()["proxy_notes"] == list(hp.proxy_notes)
+
+
 def test_slot_drift_is_an_update_line_with_a_reason() -> None:
     from fleetform.plan import plan_host
     from fleetform.plan.observed import Observed

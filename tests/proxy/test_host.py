@@ -119,3 +119,35 @@ def test_runtime_lines_run_when_the_file_is_unchanged(tmp_path: Path) -> None:
     assert "fleetform-proxy-set" in proc.stdout
     assert "socat set server b/s1 state ready" in calls
     assert not any("reload" in c or "restart" in c for c in calls), calls
+
+
+def _observe_with(tmp_path: Path, status: str) -> str:
+    """OBSERVE_SCRIPT with dpkg, apt-cache and systemctl stubbed: 2.6.13-1 is offered."""
+    import subprocess
+
+    from fleetform.proxy.host import OBSERVE_SCRIPT
+
+    bin_ = tmp_path / "bin"
+    bin_.mkdir(exist_ok=True)
+    stubs = {
+        "dpkg-query": f'case "$*" in *Status*) printf %s {status!r} ;; *) printf 2.6.12-1 ;; esac',
+        "apt-cache": "echo '  Installed: 2.6.12-1'; echo '  Candidate: 2.6.13-1'",
+        "dpkg": "exit 0",  # --compare-versions 2.6.13-1 gt 2.6.12-1
+        "systemctl": "echo active",
+    }
+    for name, body in stubs.items():
+        (bin_ / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_ / name).chmod(0o755)
+    env = {"PATH": f"{bin_}:/usr/bin:/bin"}
+    return subprocess.run(
+        ["sh", "-c", OBSERVE_SCRIPT], capture_output=True, text=True, env=env, check=True
+    ).stdout
+
+
+def test_the_observation_reads_a_held_package_as_installed_and_held(tmp_path: Path) -> None:
+    held = parse_observed_proxy(_observe_with(tmp_path, "hold ok installed"))
+    assert (held.installed, held.held, held.upgrade) == (True, True, ("2.6.12-1", "2.6.13-1"))
+    plain = parse_observed_proxy(_observe_with(tmp_path, "install ok installed"))
+    assert (plain.installed, plain.held) == (True, False)
+    gone = parse_observed_proxy(_observe_with(tmp_path, "deinstall ok config-files"))
+    assert (gone.installed, gone.held) == (False, False)

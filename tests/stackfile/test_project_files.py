@@ -184,3 +184,85 @@ def test_config_prints_project_paths_relative_and_reads_back_the_same(
     assert "source: ./nginx.conf" in out and "source: ./pgdata" in out
     again = write(project, out, "again.yml")
     assert load_stacks([again])[0].services == load_stacks([stack])[0].services
+
+
+def test_config_files_outside_the_project_are_refused(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "sub").mkdir()
+    (project / "sub" / "out").symlink_to("/etc/hostname")
+    (project.parent / "secret.txt").write_text("not of the project\n")
+    monkeypatch.setenv("FLEETFORM_TOKEN", "t")
+    monkeypatch.setenv("SOPS_AGE_KEY", "k")
+    text = (
+        "name: p\n"
+        "configs:\n"
+        "  up: {file: ../secret.txt}\n"
+        "  abs: {file: /etc/hostname}\n"
+        "  home: {file: ~/.ssh/id_rsa}\n"
+        "  link: {file: ./sub/out}\n"
+        "  token: {environment: FLEETFORM_TOKEN}\n"
+        "  sops: {environment: SOPS_AGE_KEY}\n"
+        "  ok: {file: ./sub/../nginx.conf}\n"
+        "services:\n  web:\n    image: x\n    configs: [ok]\n"
+    )
+    got = messages(write(project, text))
+    for key, given in (("up", "../secret.txt"), ("abs", "/etc/hostname"), ("link", "./sub/out")):
+        assert any(
+            m.startswith(f"configs.{key}.file: the config file `{given}` is outside the project")
+            for m in got
+        ), got
+    assert any(m.startswith("configs.home.file: the config file `~/.ssh/id_rsa` starts with `~`")
+               for m in got)  # fmt: skip
+    for key, name in (("token", "FLEETFORM_TOKEN"), ("sops", "SOPS_AGE_KEY")):
+        start = f"configs.{key}.environment: `{name}` is one of fleetform's own"
+        assert any(m.startswith(start) for m in got), got
+    assert len(got) == 6, got
+
+
+def test_git_is_never_uploaded(project: Path) -> None:
+    from fleetform.stackfile.projectfiles import read_tree
+
+    before = load_text(project, web("['.:/app:ro']")).services[0].files[0].digest
+    (project / ".git").mkdir()
+    (project / ".git" / "config").write_text("[remote] url = https://user:token@example\n")
+    (project / "conf.d" / ".git").write_text("gitdir: ../.git/modules/x\n")
+    tree = read_tree(project)
+    assert not [rel for _, rel, _ in tree.files if ".git" in rel.split("/")]
+    assert ".git" not in tree.dirs
+    assert load_text(project, web("['.:/app:ro']")).services[0].files[0].digest == before
+
+
+def test_a_seed_folder_that_cannot_be_uploaded_is_refused_at_load(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "seed" / "passwd").symlink_to("/etc/passwd")
+    [problem] = messages(write(project, web("['./seed:/seed']")))
+    assert problem.startswith("services.web.volumes: cannot seed the data folder `./seed`")
+    assert "passwd is a symbolic link to /etc/passwd, outside the folder" in problem
+    (project / "seed" / "passwd").unlink()
+    os.mkfifo(project / "seed" / "pipe")
+    [problem] = messages(write(project, web("['./seed:/seed']")))
+    assert "pipe is not a file, a folder or a link" in problem
+    (project / "seed" / "pipe").unlink()
+    monkeypatch.setattr("fleetform.stackfile.projectfiles.MAX_PROJECT_BYTES", 1)
+    [problem] = messages(write(project, web("['./seed:/seed']")))
+    assert "project folders are limited to 64 MiB" in problem
+
+
+def test_a_folder_manifest_is_what_sha256sum_checks(tmp_path: Path) -> None:
+    import subprocess
+
+    from fleetform.stackfile.projectfiles import hashed_tree
+
+    folder = tmp_path / "f"
+    (folder / "sub").mkdir(parents=True)
+    for name in ("sp ace", "back\\slash", "new\nline", "sub/x"):
+        (folder / name).write_text(name)
+    _, digest, manifest = hashed_tree(folder)
+    assert digest == tree_digest(folder)
+    (tmp_path / "manifest").write_bytes(manifest)
+    check = ["sha256sum", "-c", "--status", str(tmp_path / "manifest")]
+    assert subprocess.run(check, cwd=folder).returncode == 0
+    (folder / "new\nline").write_text("changed")
+    assert subprocess.run(check, cwd=folder).returncode == 1

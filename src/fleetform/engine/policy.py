@@ -59,6 +59,22 @@ def policy_verdict(
     return lines, (error,)
 
 
+def unjudged(policy: EnginePolicy, layers: HostLayers) -> str | None:
+    """The plan error of a host whose engine layers cannot be read under ``fail``, or None.
+
+    No finding is not the same as no evidence: under ``fail`` a host is let
+    through only when its layers were read (apply checks again the hosts whose
+    engine it installs or starts: :func:`still_affected`).
+    """
+    if policy.advisories != "fail" or layers.status == "ok":
+        return None
+    return (
+        f"engine.policy (advisories: fail): the engine's layers could not be judged "
+        f"({layers.status}: {layers.error or 'no detail'}); nothing is changed on this "
+        "host until they can be read"
+    )
+
+
 def still_affected(
     policy: EnginePolicy, layers: HostLayers, advisories: Iterable[Advisory]
 ) -> str | None:

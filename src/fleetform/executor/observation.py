@@ -27,9 +27,9 @@ from typing import Any
 
 from fleetform.engine.advisories import Assessment, assess, load_advisories
 from fleetform.engine.changes import engine_changes
-from fleetform.engine.layers import parse_layers
+from fleetform.engine.layers import HostLayers, parse_layers
 from fleetform.engine.layers_script import layer_sections
-from fleetform.engine.policy import policy_verdict, recheck_note
+from fleetform.engine.policy import policy_verdict, recheck_note, unjudged
 from fleetform.engine.settings import EngineSettings
 from fleetform.engine.state import FACT_SECTIONS, EngineState, engine_state_from_sections
 from fleetform.inventory import TargetHost
@@ -206,8 +206,9 @@ def observe_and_plan(
             continue
         policy = engines[name].policy
         if policy is not None and _checks_advisories(engines[name]):
-            found = assess(parse_layers(name, result.stdout), advisories)
-            hp = _with_policy(obs, replace(hp, engine=engine), policy, found)
+            layers = parse_layers(name, result.stdout)
+            found = assess(layers, advisories)
+            hp = _with_policy(obs, replace(hp, engine=engine), policy, layers, found)
         obs.plans[name] = replace(hp, engine=engine)
         obs.engine_states[name] = engine_state
     return obs
@@ -234,10 +235,17 @@ def _observed_proxy(parts: Mapping[str, Any], desired: HostDesired) -> ObservedP
 
 
 def _with_policy(
-    obs: Observation, hp: HostPlan, policy: EnginePolicy, found: tuple[Assessment, ...]
+    obs: Observation,
+    hp: HostPlan,
+    policy: EnginePolicy,
+    layers: HostLayers,
+    found: tuple[Assessment, ...],
 ) -> HostPlan:
     """The host's plan with its engine policy's verdict (docs/engine.md)."""
     lines, errors = policy_verdict(policy, found)
+    unread = unjudged(policy, layers)
+    if unread:
+        errors = (*errors, unread)
     installs = any(c.startswith("install packages") for c in hp.engine)
     if policy.advisories == "fail" and (installs or hp.host in obs.engine_pending):
         # The engine this apply installs or starts decides: checked on the host

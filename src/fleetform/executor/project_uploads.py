@@ -8,7 +8,9 @@ that come before the container's command:
   then takes its place under its digest's folder
   (:func:`fleetform.plan.projectfiles.host_path`) unless that place already
   holds it (a replica or a kept previous container mounts it): what a
-  running container mounts is never replaced by other content;
+  running container mounts is never replaced by other content.  A file
+  mounted writable is kept as soon as it exists there: the container's
+  writes are its data;
 - each data folder the host does not have yet is created: seeded from the
   project (staged, then moved in only if still missing) or empty.  A data
   folder that exists is never touched.
@@ -31,19 +33,24 @@ from fleetform.plan.projectfiles import (
     data_path,
     done_marker,
     files_dir,
+    folder_check,
     upload_dir,
+    writable,
 )
-from fleetform.stackfile.projectfiles import TreeError, read_tree
+from fleetform.stackfile.projectfiles import Tree, TreeError, hashed_tree, read_tree
 
 q = shlex.quote
 
 
-def _tree_steps(local: Path, remote: str) -> list[Step]:
-    """Upload the folder ``local`` to ``remote`` (made already), modes and links kept."""
+def _read(local: Path) -> Tree:
     try:
-        tree = read_tree(local)
+        return read_tree(local)
     except (OSError, TreeError) as exc:
         raise UploadError(f"project folder {local}: {exc}") from None
+
+
+def _tree_steps(tree: Tree, remote: str) -> list[Step]:
+    """Upload ``tree`` to ``remote`` (made already), modes and links kept."""
     steps: list[Step] = []
     if tree.dirs:
         steps.append(
@@ -71,10 +78,34 @@ def _file_steps(c: DesiredContainer, f: ProjectFile) -> list[Step]:
     steps: list[Step] = [
         Shell(f"rm -rf -- {q(staging)} && install -d -m 755 -- {q(staging)}"),
     ]
+    staging_items = q(staging)
+    done = done_marker(c.stack, f)
+    marker = f"touch -- {q(done)}"
     if f.folder and f.local is not None:
+        try:
+            tree, digest, manifest = hashed_tree(f.local)
+        except (OSError, TreeError) as exc:
+            raise UploadError(f"project folder {f.local}: {exc}") from None
+        if digest != f.digest:
+            # Content the plan did not show is never uploaded.
+            raise UploadError(f"{f.origin} changed since the plan; plan again")
+        listing = f"{staging}.manifest"
         steps.append(Shell(f"install -d -m 755 -- {q(inside)}"))
-        steps += _tree_steps(f.local, inside)
-        ready = f"[ -f {q(done_marker(c.stack, f))} ] && [ -d {q(posixpath.join(final, f.name))} ]"
+        steps += _tree_steps(tree, inside)
+        steps.append(Upload(manifest, listing))
+        # The files as they arrived are the planned ones (a file may change
+        # between reading and uploading).
+        steps.append(
+            Shell(
+                f"{folder_check(inside, listing)} || "
+                f"{{ echo {q(f'{f.origin} changed since the plan; plan again')} >&2; exit 1; }}"
+            )
+        )
+        there = posixpath.join(final, f.name)
+        ready = f"[ -f {q(done)} ] && [ -d {q(there)} ] && {folder_check(there, done)}"
+        # The manifest is the done marker: the observation checks the folder against it.
+        marker = f"mv -- {q(listing)} {q(done)}"
+        staging_items = f"{q(staging)} {q(listing)}"
     else:
         if f.local is not None:
             steps.append(Upload(f.local, inside))
@@ -87,6 +118,9 @@ def _file_steps(c: DesiredContainer, f: ProjectFile) -> list[Step]:
         digest = f.digest.removeprefix("sha256:")
         check = f"{digest}  {posixpath.join(final, f.name)}"
         ready = f"printf '%s\\n' {q(check)} | sha256sum -c --status 2>/dev/null"
+        if writable(f):
+            # What the container wrote there is its data: kept whatever it holds.
+            ready = f"[ -f {q(posixpath.join(final, f.name))} ]"
         # The file is uploaded as it is now: refuse content the plan did not show.
         staged = q(f"{digest}  {inside}")
         steps.append(
@@ -98,8 +132,8 @@ def _file_steps(c: DesiredContainer, f: ProjectFile) -> list[Step]:
     # Already there with this content: keep it (a running container may mount it).
     steps.append(
         Shell(
-            f"if {ready}; then rm -rf -- {q(staging)}; else rm -rf -- {q(final)} && "
-            f"mv -- {q(staging)} {q(final)} && touch -- {q(done_marker(c.stack, f))}; fi"
+            f"if {ready}; then rm -rf -- {staging_items}; else rm -rf -- {q(final)} && "
+            f"mv -- {q(staging)} {q(final)} && {marker}; fi"
         )
     )
     return steps
@@ -121,7 +155,7 @@ def _data_steps(c: DesiredContainer) -> list[Step]:
             continue
         staging = f"{PROJECTS_DIR}/{c.stack}/.seed-{c.name}-{rel.replace('/', '_')}"
         steps.append(Shell(f"rm -rf -- {q(staging)} && install -d -m 755 -- {q(staging)}"))
-        steps += _tree_steps(m.seed, staging)
+        steps += _tree_steps(_read(m.seed), staging)
         steps.append(
             Shell(
                 f"if [ -e {q(final)} ]; then rm -rf -- {q(staging)}; else "

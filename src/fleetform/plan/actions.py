@@ -159,6 +159,8 @@ class HostPlan:
     engine: tuple[str, ...] = ()
     #: the host proxy's changes (fleetform.plan.proxy), carried out after the containers
     proxy: tuple[ProxyAction, ...] = ()
+    #: what the plan says about the host's proxy without a change (a held package)
+    proxy_notes: tuple[str, ...] = ()
     #: advisories affecting the host's engine layers that engine.policy counts
     #: (docs/engine.md); shown, never a change
     advisories: tuple[str, ...] = ()
@@ -180,6 +182,7 @@ class HostPlan:
             "engine": list(self.engine),
             "actions": [a.to_json() for a in self.actions],
             "proxy": [a.to_json() for a in self.proxy],
+            "proxy_notes": list(self.proxy_notes),
             "advisories": list(self.advisories),
         }
 

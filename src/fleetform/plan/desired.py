@@ -28,7 +28,13 @@ from fleetform.model import (
     Stack,
     Volume,
 )
-from fleetform.plan.projectfiles import data_mounts, data_path, files_label, host_path
+from fleetform.plan.projectfiles import (
+    data_mounts,
+    data_path,
+    files_label,
+    host_path,
+    observed_kind,
+)
 from fleetform.plan.secrets import DesiredSecret, desired_secrets
 from fleetform.plan.spec import (
     FIELDS,
@@ -294,7 +300,7 @@ def project_paths(desired: HostDesired) -> tuple[tuple[str, str], ...]:
         if c.state == "absent":
             continue
         for f in c.files:
-            out.add(("folder" if f.folder else "file", host_path(c.stack, f)))
+            out.add((observed_kind(f), host_path(c.stack, f)))
         for m in data_mounts(c.service):
             out.add(("data", data_path(c.stack, m.data or "")))
     return tuple(sorted(out))

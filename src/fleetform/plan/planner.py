@@ -52,7 +52,7 @@ from fleetform.plan.projectfiles import (
     host_file_problems,
     missing_data,
 )
-from fleetform.plan.proxy import host_proxy_actions
+from fleetform.plan.proxy import host_proxy_actions, host_proxy_notes
 from fleetform.plan.resources import (
     new_registry_digest,
     plan_images,
@@ -355,4 +355,8 @@ def plan_host(
     plan_volumes(desired, observed, found)
     plan_images(desired, observed, found)
     plan = found.host_plan([c.name for c in _topo_order(desired.containers)])
-    return replace(plan, proxy=host_proxy_actions(desired.host, desired, proxy))
+    return replace(
+        plan,
+        proxy=host_proxy_actions(desired.host, desired, proxy),
+        proxy_notes=host_proxy_notes(desired, proxy),
+    )

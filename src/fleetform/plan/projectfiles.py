@@ -21,6 +21,11 @@ the containers that mount the file, and the plan says why::
     >>> [str(c) for c in file_changes((g,), files_label((f,)))]
     ['project file ./nginx.conf changed (sha256): abababababab -> cdcdcdcdcdcd']
 
+A project file mounted writable (no ``:ro``) is uploaded once per version
+of the project's file, then belongs to the container: what it writes there is
+its data, so the host's copy is only checked to exist, never compared with
+the project (:func:`writable`).
+
 Writable project folders are runtime data, kept at a fixed path in the
 stack's ``data`` folder (:func:`data_path`): created on first apply, never
 overwritten.  One observation line per path says what the host has
@@ -42,14 +47,37 @@ _SHORT = 12
 #: What the observation prints for a complete uploaded folder and a data folder.
 FOLDER = "folder"
 DATA = "data"
+#: What the observation prints for a writable file that exists (content not read).
+PRESENT = "present"
+#: What the observation prints for an uploaded folder whose files differ from its manifest.
+CHANGED = "changed"
 
 
 def files_dir(stack: str) -> str:
     return f"{PROJECTS_DIR}/{stack}/files"
 
 
+def writable(f: ProjectFile) -> bool:
+    """A project file the container may write to: its host copy is its data."""
+    return not f.read_only and not f.folder
+
+
+def observed_kind(f: ProjectFile) -> str:
+    """How the observation looks at ``f`` on the host (:func:`observe_script`)."""
+    return "folder" if f.folder else "present" if writable(f) else "file"
+
+
+def expected(f: ProjectFile) -> str:
+    """What the observation prints for ``f`` when the host has it as planned."""
+    return FOLDER if f.folder else PRESENT if writable(f) else f.digest
+
+
 def _key(f: ProjectFile) -> str:
     key = f.digest.removeprefix("sha256:")[:16]
+    if writable(f):
+        # Never the folder of a read-only mount of the same content: the
+        # container's writes would be taken for a change on the host there.
+        key += "-rw"
     if f.uid is not None or f.gid is not None or f.mode is not None:
         # Configs with another owner or mode are another file on the host.
         key += f"-{f.uid or 0}-{f.gid or 0}-{(f.mode or 0):o}"
@@ -67,8 +95,19 @@ def host_path(stack: str, f: ProjectFile) -> str:
 
 
 def done_marker(stack: str, f: ProjectFile) -> str:
-    """Written once a folder is completely uploaded (its files are checked by digest)."""
+    """Written once a folder is completely uploaded: for a folder, its manifest
+    (each file's sha256, :func:`fleetform.stackfile.projectfiles.hashed_tree`)."""
     return f"{upload_dir(stack, f)}.done"
+
+
+def folder_check(folder: str, manifest: str) -> str:
+    """Shell test: the files of ``folder`` have the sha256 ``manifest`` lists.
+
+    An empty manifest (a folder without files) passes.  Names, modes, links
+    and files not in the manifest are not compared.
+    """
+    m, d = shlex.quote(manifest), shlex.quote(folder)
+    return f"{{ [ ! -s {m} ] || (cd -- {d} && sha256sum -c --status {m} 2>/dev/null); }}"
 
 
 def data_path(stack: str, rel: str) -> str:
@@ -153,7 +192,8 @@ def host_file_problems(
     stack: str, files: tuple[ProjectFile, ...], present: Mapping[str, str] | None
 ) -> list[FieldChange]:
     """The uploaded files the host lost or that differ there: a recreate uploads them
-    again.  Nothing when the host's files were not observed."""
+    again.  A writable file is only checked to exist: what the container wrote
+    there is its data.  Nothing when the host's files were not observed."""
     if present is None:
         return []
     out = []
@@ -161,7 +201,7 @@ def host_file_problems(
         have = present.get(host_path(stack, f))
         if have is None:
             out.append(FieldChange(_what(f.origin), "missing on the host", "uploaded again"))
-        elif have != (FOLDER if f.folder else f.digest):
+        elif have != expected(f):
             out.append(FieldChange(_what(f.origin), "changed on the host", "uploaded again"))
     return out
 
@@ -218,10 +258,12 @@ def describe(
 
 def observe_script(paths: Iterable[tuple[str, str]]) -> str:
     """One line per path the host has: ``sha256:<hex>  path`` for a file,
-    ``folder  path`` for a complete folder, ``data  path`` for a data folder.
+    ``present  path`` for a writable file (its content is the container's),
+    ``folder  path`` for a complete folder whose files match its manifest
+    (``changed  path`` when they do not), ``data  path`` for a data folder.
 
-    ``paths``: (kind, path) with kind ``file``, ``folder`` (its done marker is
-    ``path``'s folder + ``.done``) or ``data``.
+    ``paths``: (kind, path) with kind ``file``, ``present``, ``folder`` (its
+    done marker is ``path``'s folder + ``.done``) or ``data``.
     """
     lines = []
     for kind, path in sorted(set(paths)):
@@ -230,9 +272,15 @@ def observe_script(paths: Iterable[tuple[str, str]]) -> str:
             lines.append(
                 f'if [ -f {q} ]; then h=$(sha256sum < {q}) && echo "sha256:${{h%% *}}  "{q}; fi'
             )
+        elif kind == "present":
+            lines.append(f"if [ -f {q} ]; then echo {PRESENT}'  '{q}; fi")
         elif kind == "folder":
-            done = shlex.quote(posixpath.dirname(path) + ".done")
-            lines.append(f"if [ -f {done} ] && [ -d {q} ]; then echo {FOLDER}'  '{q}; fi")
+            done = posixpath.dirname(path) + ".done"
+            lines.append(
+                f"if [ -f {shlex.quote(done)} ] && [ -d {q} ]; then "
+                f"if {folder_check(path, done)}; then echo {FOLDER}'  '{q}; "
+                f"else echo {CHANGED}'  '{q}; fi; fi"
+            )
         else:
             lines.append(f"if [ -d {q} ]; then echo {DATA}'  '{q}; fi")
     return "; ".join([*lines, "true"])

@@ -220,6 +220,20 @@ def proxy_actions(
     return tuple(out)
 
 
+def host_proxy_notes(desired: HostDesired, observed: ObservedProxy | None) -> tuple[str, ...]:
+    """What the plan says about the host's proxy without changing it: a held package
+    a newer version is offered for is not upgraded (apt would refuse)."""
+    if observed is None or not desired_backends(desired) or not observed.installed:
+        return ()
+    if observed.held and observed.upgrade is not None:
+        old, new = observed.upgrade
+        return (
+            f"haproxy package held (apt-mark hold) at {old}: {new} available, not upgraded "
+            "(`apt-mark unhold haproxy` to let fleetform upgrade it)",
+        )
+    return ()
+
+
 def host_proxy_actions(
     host: str, desired: HostDesired, observed: ObservedProxy | None
 ) -> tuple[ProxyAction, ...]:
@@ -254,7 +268,7 @@ def host_proxy_actions(
         out.append(
             ProxyAction(host, "start-proxy", "haproxy", "HAProxy is not running", "proxy_stopped")
         )
-    if want and observed.installed and observed.upgrade is not None:
+    if want and observed.installed and observed.upgrade is not None and not observed.held:
         # Restarts held, then a seamless reload (fleetform.proxy.host.held_apt).
         old, new = observed.upgrade
         out.append(

@@ -48,6 +48,7 @@ def host_lines(host: HostPlan) -> list[Line]:
     for p in host.proxy:
         out.append(_line(("  ", "plain"), (p.headline(), p.bucket)))
         out += [_line((f"      {d}", "plain")) for d in [str(c) for c in p.changes] or [p.reason]]
+    out += [_line(("  ", "plain"), (f"= proxy: {n}", "plain")) for n in host.proxy_notes]
     out += [_line(("  ", "plain"), (f"! error: {e}", "error")) for e in host.errors]
     out += [_line(("  ", "plain"), (f"warning: {w}", "warning")) for w in host.warnings]
     out += [_line(("  ", "plain"), (f"advisory: {a}", "warning")) for a in host.advisories]

@@ -3,8 +3,9 @@
 Pure builders (the executor runs what they return, :mod:`fleetform.executor.proxy`):
 
 - :data:`OBSERVE_SCRIPT`, one section of the observation round trip: whether
-  Debian's ``haproxy`` is installed and running, the newer version the
-  host's package lists offer (if any), and the text of its haproxy.cfg;
+  Debian's ``haproxy`` is installed (and held: ``apt-mark hold``) and
+  running, the newer version the host's package lists offer (if any), and
+  the text of its haproxy.cfg;
   :func:`parse_observed_proxy` reads it back;
 - :func:`ensure_script`: install ``haproxy`` (and ``socat``, the runtime API
   client) when missing, upgrade it when the plan said so (:func:`held_apt`:
@@ -45,8 +46,10 @@ POLICY_RC = "/usr/sbin/policy-rc.d"
 _HOLD_MARK = "# fleetform: service actions held during a haproxy package run"
 
 OBSERVE_SCRIPT = (
-    "if dpkg-query -W -f='${Status}' haproxy 2>/dev/null | grep -q 'install ok installed'; "
-    "then echo installed 1; else echo installed 0; fi; "
+    # Status is "<wanted> ok installed": "install", or "hold" after `apt-mark hold`.
+    "s=$(dpkg-query -W -f='${Status}' haproxy 2>/dev/null) || s=; "
+    "case \"$s\" in *' ok installed') i=1 ;; *) i=0 ;; esac; "
+    'case "$s" in \'hold \'*) echo "installed $i hold" ;; *) echo "installed $i" ;; esac; '
     'echo "active $(systemctl is-active haproxy 2>/dev/null || true)"; '
     # A newer version in the host's package lists (as apt-get update left them).
     "v=$(dpkg-query -W -f='${Version}' haproxy 2>/dev/null) || v=; "
@@ -66,6 +69,8 @@ class ObservedProxy:
     config: str = ""
     #: (installed version, newer version the package lists offer); None: none newer
     upgrade: tuple[str, str] | None = None
+    #: the package is held (``apt-mark hold``): never upgraded by fleetform
+    held: bool = False
     #: backend -> (replica -> its running container's address, the backend's
     #: slots), for the host's desired proxied services (fleetform.proxy.slots.parse_read);
     #: None: not read
@@ -75,13 +80,15 @@ class ObservedProxy:
 def parse_observed_proxy(text: str) -> ObservedProxy:
     """The output of :data:`OBSERVE_SCRIPT`."""
     lines = text.split("\n")
-    installed = bool(lines) and lines[0].strip() == "installed 1"
+    first = lines[0].split() if lines else []
+    installed = first[:2] == ["installed", "1"]
     active = len(lines) > 1 and lines[1].strip() == "active active"
     versions = lines[2].split()[1:] if len(lines) > 2 else []
     upgrade = (versions[0], versions[1]) if installed and len(versions) == 2 else None
     config = "\n".join(lines[3:])
     # The section's text lost the file's last newline, which the file's hash covers.
-    return ObservedProxy(installed, active, config + "\n" if config.strip() else "", upgrade)
+    text = config + "\n" if config.strip() else ""
+    return ObservedProxy(installed, active, text, upgrade, held="hold" in first[2:])
 
 
 #: apt-get install, unattended; the host's haproxy.cfg (a conffile fleetform

@@ -39,6 +39,32 @@ class ConfigContent:
     origin: str  # file ./x, content, environment X
 
 
+#: Variables that carry fleetform's own credentials (reconcile, agents):
+#: never a config's content.
+_OWN_VARIABLES = ("FLEETFORM_", "SOPS_")
+
+
+def _outside_project(given: str, base: Path) -> str | None:
+    """Why the config file ``given`` is not a file of the project, if it is not.
+
+    As for relative bind mounts: a config is uploaded to the hosts, so only
+    the project's files may be (not any file of this machine).
+    """
+    if given.startswith("~"):
+        return (
+            "starts with `~`, this machine's home folder; "
+            "configs are read from the project folder: give a path inside it"
+        )
+    real = os.path.realpath(base / given)
+    root = os.path.realpath(base)
+    if not (real == root or real.startswith(root.rstrip("/") + "/")):
+        return (
+            f"is outside the project folder {base} (or a link leading out of it); "
+            "only files of the project are uploaded"
+        )
+    return None
+
+
 def build_configs(
     spec: dict[str, Any] | None,
     base: Path,
@@ -56,6 +82,14 @@ def build_configs(
             out[key] = ConfigContent(str(entry["content"]).encode(), "content")
         elif "environment" in entry:
             name = entry["environment"]
+            if name.startswith(_OWN_VARIABLES):
+                report.error(
+                    (*path, "environment"),
+                    f"`{name}` is one of fleetform's own variables (FLEETFORM_*, SOPS_*), "
+                    "which carry its credentials; a config is uploaded world-readable: "
+                    "use another variable",
+                )
+                continue
             if name not in environ:
                 report.error(
                     (*path, "environment"),
@@ -65,10 +99,12 @@ def build_configs(
             out[key] = ConfigContent(environ[name].encode(), f"environment {name}")
         else:
             given = entry["file"]
+            problem = _outside_project(str(given), base)
+            if problem:
+                report.error((*path, "file"), f"the config file `{given}` {problem}")
+                continue
             try:
-                data = read_small_file(
-                    base / os.path.expanduser(given), MAX_PROJECT_BYTES, "config files"
-                )
+                data = read_small_file(base / given, MAX_PROJECT_BYTES, "config files")
             except InputFileError as exc:
                 report.error((*path, "file"), exc.describe(f"config file `{given}`"))
                 continue

@@ -40,6 +40,10 @@ from fleetform.stackfile.problems import DocPath, Report
 MAX_PROJECT_BYTES = 64 * 1024 * 1024
 
 
+#: Left out of every uploaded or seeded folder, at any depth.
+SKIPPED = ".git"
+
+
 class TreeError(ValueError):
     """A project folder that cannot be uploaded, in plain words."""
 
@@ -58,7 +62,7 @@ def _inside(path: str, root: str) -> bool:
 
 
 def read_tree(folder: Path) -> Tree:
-    """Every folder, regular file and symbolic link under ``folder``.
+    """Every folder, regular file and symbolic link under ``folder`` (but ``.git``).
 
     A link pointing outside the folder is refused: it would not resolve on
     the host, and following it could upload files of this machine.
@@ -71,7 +75,10 @@ def read_tree(folder: Path) -> Tree:
     links: list[tuple[str, str]] = []
     size = 0
     for here, subdirs, names in os.walk(folder):
-        subdirs.sort()
+        # A `.git` (a folder, or a worktree's file) is never uploaded: its
+        # config may hold credentials, and it is not the service's configuration.
+        subdirs[:] = sorted(d for d in subdirs if d != SKIPPED)
+        names = [n for n in names if n != SKIPPED]
         for name in sorted([*subdirs, *names]):
             path = Path(here) / name
             rel = path.relative_to(folder).as_posix()
@@ -117,17 +124,37 @@ def file_digest(path: Path) -> str:
     return "sha256:" + _sha256_file(path)
 
 
-def tree_digest(folder: Path) -> str:
-    """``sha256:<hex>`` over a folder's tree (see the module's docstring)."""
+def _manifest_line(hexdigest: str, rel: str) -> str:
+    # sha256sum's own escaping: a name with a backslash or a newline starts the
+    # line with a backslash.
+    if "\\" in rel or "\n" in rel:
+        return "\\" + hexdigest + "  ./" + rel.replace("\\", "\\\\").replace("\n", "\\n")
+    return f"{hexdigest}  ./{rel}"
+
+
+def hashed_tree(folder: Path) -> tuple[Tree, str, bytes]:
+    """``folder``'s tree, its digest and its manifest, from one reading of its files.
+
+    The manifest lists each file's sha256 as ``sha256sum -c`` reads it, run
+    in the folder: the host checks the uploaded copy against it.
+    """
     tree = read_tree(folder)
     digest = hashlib.sha256()
+    lines = []
     for rel in tree.dirs:
         digest.update(f"d {rel}\0".encode())
     for path, rel, mode in tree.files:
-        digest.update(f"f {rel} {mode:o} {_sha256_file(path)}\0".encode())
+        hexdigest = _sha256_file(path)
+        digest.update(f"f {rel} {mode:o} {hexdigest}\0".encode())
+        lines.append(_manifest_line(hexdigest, rel) + "\n")
     for rel, target in tree.links:
         digest.update(f"l {rel} {target}\0".encode())
-    return "sha256:" + digest.hexdigest()
+    return tree, "sha256:" + digest.hexdigest(), "".join(lines).encode(errors="surrogateescape")
+
+
+def tree_digest(folder: Path) -> str:
+    """``sha256:<hex>`` over a folder's tree (see the module's docstring)."""
+    return hashed_tree(folder)[1]
 
 
 def _shown(rel: str) -> str:
@@ -172,6 +199,14 @@ def _one(mount: Mount, where: DocPath, report: Report) -> Mount | ProjectFile | 
             "mount it read-only (`:ro`) to upload it, or mount a folder inside it",
         )
         return None
+    if local.is_dir():
+        # The seed is uploaded only at the first apply: a fifo, a link out of
+        # the folder or an oversized folder must fail here, not mid-rollout.
+        try:
+            read_tree(local)
+        except (OSError, TreeError) as exc:
+            report.error(where, f"cannot seed the data folder `{_shown(rel)}`: {exc}")
+            return None
     # Runtime data: seeded once from the project when the project has it.
     return replace(mount, seed=local if local.is_dir() else None)
 

@@ -29,7 +29,7 @@ from fleetform.model import (
     ProjectFile,
 )
 from fleetform.plan.desired import DesiredContainer
-from fleetform.plan.projectfiles import DATA, FOLDER, data_mounts, data_path, host_path
+from fleetform.plan.projectfiles import DATA, data_mounts, data_path, expected, host_path
 from fleetform.plan.spec import MountSpec, NetSpec
 from fleetform.verify.checks import SECRET, Check, Outcome
 from fleetform.verify.state import HostState
@@ -290,7 +290,7 @@ def _file_probe(stack: str, f: ProjectFile) -> tuple[str, ContainerProbe]:
     host, which holds the content the stack has now."""
     path = host_path(stack, f)
     mount = _mount_probe(MountSpec("bind", f.target, path, f.read_only))
-    digest = FOLDER if f.folder else f.digest
+    digest = expected(f)  # a writable file: only that it exists
     want = f"{f.origin} ({digest[:19]}) at {path}"
 
     def probe(c: Inspect, state: HostState) -> Outcome:
