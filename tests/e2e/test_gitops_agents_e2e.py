@@ -229,5 +229,7 @@ def test_pull_mode_and_controller(
             gone = _pyinfra(deploy, limit, {"fleetform_gitops_state": "absent"})
             assert gone.returncode == 0, gone.stderr[-2000:]
         for host in (h2, h3):
+            # nothing of the agent or the controller is left failed (the host "degraded")
+            assert "fleetform-" not in sh(host, "systemctl --failed --no-legend", check=False)
             sh(host, "rm -rf /opt/fleetform /var/lib/fleetform/gitops", check=False)
         _clean([h2, h3])

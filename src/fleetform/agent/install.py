@@ -14,7 +14,8 @@ from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.host import Host
 from pyinfra.api.operation import OperationMeta
 from pyinfra.context import ctx_host
-from pyinfra.operations import apt, files, pip, systemd
+from pyinfra.facts.server import Command
+from pyinfra.operations import apt, files, pip, server, systemd
 
 from fleetform import __version__
 from fleetform.agent import units
@@ -151,6 +152,7 @@ def _wanted_state() -> str:
 
 def _remove(unit: str, suffixes: tuple[str, ...], own_files: tuple[object, ...]) -> None:
     """``unit`` stopped and gone with its own files; another unit's stay (reports stay too)."""
+    host = _host()
     for suffix in suffixes:
         systemd.service(
             name=f"{unit}.{suffix} stopped",
@@ -158,6 +160,14 @@ def _remove(unit: str, suffixes: tuple[str, ...], own_files: tuple[object, ...])
             running=False,
             enabled=False,
         )
+        # a unit that failed once stays listed as failed (the host "degraded")
+        # after its file is gone, until it is reset
+        failed = host.get_fact(Command, f"systemctl is-failed {unit}.{suffix} || true")
+        if (failed or "").strip() == "failed":
+            server.shell(
+                name=f"{unit}.{suffix} failed state reset",
+                commands=[f"systemctl reset-failed {unit}.{suffix}"],
+            )
         files.file(
             name=f"{unit}.{suffix} removed",
             path=f"/etc/systemd/system/{unit}.{suffix}",
