@@ -190,7 +190,7 @@ def test_pull_mode_and_controller(
             # the URL stays in the root-only env file, out of the unit and argv
             unit = sh(host, "systemctl cat fleetform-agent.service")
             assert url not in next(line for line in unit.splitlines() if "ExecStart=" in line)
-            assert sh(host, "stat -c %a /etc/fleetform/gitops/env") == "600"
+            assert sh(host, "stat -c %a /etc/fleetform/gitops/fleetform-agent.env") == "600"
             # the timer's first run may still be going: start joins it, or runs again
             sh(host, "systemctl start fleetform-agent.service", timeout=300)
             assert _env(host, PULL) == ["WAVE=1"]
