@@ -44,6 +44,8 @@ def prepare_compose(data: Any, source: Path, report: Report) -> Any:
     data = dict(data)
     _version(data, report)
     _lift(data, (), TOP_KEYS, report)
+    for section in ("networks", "volumes", "secrets", "configs"):
+        _legacy_external(data, section, report)
     services = data.get("services")
     if isinstance(services, dict):
         data["services"] = {
@@ -77,6 +79,33 @@ def _version(data: dict[str, Any], report: Report) -> None:
             f"`version: {text}` is Compose's obsolete file version; it is ignored",
         )
         del data["version"]
+
+
+def _legacy_external(data: dict[str, Any], section: str, report: Report) -> None:
+    """Rewrite Compose's deprecated ``external: {name: N}`` as ``external: true`` + ``name: N``."""
+    objects = data.get(section)
+    if not isinstance(objects, dict):
+        return
+    for key, spec in list(objects.items()):
+        if not (isinstance(spec, dict) and isinstance(spec.get("external"), dict)):
+            continue
+        path: DocPath = (section, key, "external")
+        legacy = spec["external"]
+        extra = sorted(k for k in legacy if k != "name")
+        if extra:
+            report.error((*path, extra[0]), "`external` as a mapping takes only `name`")
+            continue
+        name = legacy.get("name")
+        if name is not None and "name" in spec and spec["name"] != name:
+            report.error(path, "`external.name` and `name` differ; keep `name`")
+            continue
+        spec = dict(spec, external=True)
+        if name is not None:
+            spec["name"] = name
+            _copy_marks(report, (*path, "name"), (section, key, "name"))
+        report.warn(path, "`external.name` is Compose's deprecated form; read as `name`")
+        objects = dict(objects, **{key: spec})
+    data[section] = objects
 
 
 def _lift(
