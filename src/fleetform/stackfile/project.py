@@ -49,7 +49,7 @@ def prepare_compose(data: Any, source: Path, report: Report) -> Any:
     services = data.get("services")
     if isinstance(services, dict):
         data["services"] = {
-            key: _lift(dict(spec), ("services", key), SERVICE_KEYS, report)
+            key: _plain_engine_defaults(_lift(dict(spec), ("services", key), SERVICE_KEYS, report))
             if isinstance(spec, dict)
             else spec
             for key, spec in services.items()
@@ -81,6 +81,28 @@ def _version(data: dict[str, Any], report: Report) -> None:
         del data["version"]
 
 
+def _plain_engine_defaults(spec: dict[str, Any]) -> dict[str, Any]:
+    """Drop the Swarm keys whose value says what a plain engine does anyway.
+
+    ``deploy.mode: replicated`` (``replicas`` containers) and a port's
+    ``mode: host`` (published on the container's own host) are Compose's
+    defaults there and how fleetform runs every service; other values stay, to
+    be refused with advice.
+    """
+    deploy = spec.get("deploy")
+    if isinstance(deploy, dict) and deploy.get("mode") == "replicated":
+        spec["deploy"] = {k: v for k, v in deploy.items() if k != "mode"}
+    ports = spec.get("ports")
+    if isinstance(ports, list):
+        spec["ports"] = [
+            {k: v for k, v in port.items() if k != "mode"}
+            if isinstance(port, dict) and port.get("mode") == "host"
+            else port
+            for port in ports
+        ]
+    return spec
+
+
 def _legacy_external(data: dict[str, Any], section: str, report: Report) -> None:
     """Rewrite Compose's deprecated ``external: {name: N}`` as ``external: true`` + ``name: N``."""
     objects = data.get(section)
@@ -91,19 +113,18 @@ def _legacy_external(data: dict[str, Any], section: str, report: Report) -> None
             continue
         path: DocPath = (section, key, "external")
         legacy = spec["external"]
+        name = legacy.get("name")
         extra = sorted(k for k in legacy if k != "name")
+        spec = dict(spec, external=True)  # said once: the mapping is not refused again
         if extra:
             report.error((*path, extra[0]), "`external` as a mapping takes only `name`")
-            continue
-        name = legacy.get("name")
-        if name is not None and "name" in spec and spec["name"] != name:
+        elif name is not None and "name" in spec and spec["name"] != name:
             report.error(path, "`external.name` and `name` differ; keep `name`")
-            continue
-        spec = dict(spec, external=True)
-        if name is not None:
-            spec["name"] = name
-            _copy_marks(report, (*path, "name"), (section, key, "name"))
-        report.warn(path, "`external.name` is Compose's deprecated form; read as `name`")
+        else:
+            report.warn(path, "`external.name` is Compose's deprecated form; read as `name`")
+            if name is not None:
+                spec["name"] = name
+                _copy_marks(report, (*path, "name"), (section, key, "name"))
         objects = dict(objects, **{key: spec})
     data[section] = objects
 
