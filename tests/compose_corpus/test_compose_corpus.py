@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 from clirun import run_cli
 
-from .corpus import Archive, CorpusError, CorpusFile, fetch, load_sources, materialise, sha256_of, unpack
+from .corpus import (
+    Archive,
+    CorpusError,
+    CorpusFile,
+    fetch,
+    load_sources,
+    materialise,
+    sha256_of,
+    unpack,
+)
 
 ARCHIVES, FILES = load_sources()
 VALID = [f for f in FILES if not f.refused]
