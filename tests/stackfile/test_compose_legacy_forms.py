@@ -1,9 +1,11 @@
-"""Compose forms that published files still use: deprecated spellings and Swarm keys
-whose value is what a plain engine does anyway."""
+"""Compose forms that published files still use: deprecated spellings, and Swarm keys
+whose value is what a plain engine does anyway or that it reads as another key."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
 
 from fleetform.stackfile import Problem, load_stacks
 
@@ -63,4 +65,79 @@ def test_swarm_keys_with_another_meaning_are_still_refused(tmp_path: Path) -> No
     assert [m.split(":")[0] for m in messages(path)] == [
         "services.web.deploy.mode",
         "services.web.ports[0].mode",
+    ]
+
+
+def _service_text(body: str) -> str:
+    return f"name: plain\nservices:\n  web:\n    image: x\n{body}"
+
+
+def test_scale_is_deploy_replicas(tmp_path: Path) -> None:
+    path = write(tmp_path, _service_text("    scale: ${N}\n"))
+    path.with_name(".env").write_text("N=0\n")
+    assert load_stacks([path])[0].services[0].replicas == 0
+    both = write(tmp_path, _service_text("    scale: 2\n    deploy: {replicas: 3}\n"), "b.yml")
+    assert messages(both) == [
+        "services.web.scale: `scale: 2` and `deploy.replicas: 3` differ; keep `deploy.replicas`"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("policy", "restart"),
+    [
+        ("{condition: on-failure, max_attempts: 3}", "on-failure:3"),
+        ("{condition: on-failure}", "on-failure"),
+        ("{condition: none}", "no"),
+        ("{condition: any}", "always"),
+        ("{}", "always"),  # the specification's default condition
+    ],
+)
+def test_restart_policy_is_the_container_restart_policy(
+    tmp_path: Path, policy: str, restart: str
+) -> None:
+    path = write(tmp_path, _service_text(f"    deploy:\n      restart_policy: {policy}\n"))
+    assert str(load_stacks([path])[0].services[0].restart) == restart
+
+
+def test_restart_policy_timing_is_ignored_with_a_warning(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        _service_text(
+            "    restart: on-failure\n    deploy:\n      restart_policy:\n"
+            "        condition: on-failure\n        delay: 5s\n        window: 120s\n"
+        ),
+    )
+    notices: list[Problem] = []
+    assert str(load_stacks([path], notices=notices)[0].services[0].restart) == "on-failure"
+    assert [f"{p.path}: {p.message}" for p in notices] == [
+        f"services.web.deploy.restart_policy.{key}: `{key}` needs Swarm's scheduler; ignored, "
+        "as `docker compose` does (the engine restarts with its own back-off)"
+        for key in ("delay", "window")
+    ]
+
+
+def test_restart_policies_docker_would_refuse_are_refused(tmp_path: Path) -> None:
+    retries = write(
+        tmp_path,
+        _service_text("    deploy:\n      restart_policy: {condition: any, max_attempts: 7}\n"),
+    )
+    assert messages(retries) == [
+        "services.web.deploy.restart_policy.max_attempts: `max_attempts` counts only with "
+        "`condition: on-failure` (Docker refuses a retry count for `any`)"
+    ]
+    other = write(
+        tmp_path,
+        _service_text(
+            "    restart: always\n    deploy:\n      restart_policy: {condition: none}\n"
+        ),
+        "o.yml",
+    )
+    assert messages(other) == [
+        "services.web.deploy.restart_policy: `restart: always` and `deploy.restart_policy` "
+        "(`no`) differ; keep one"
+    ]
+    bad = write(tmp_path, _service_text("    deploy: {restart_policy: {condition: x}}\n"), "x.yml")
+    assert messages(bad) == [
+        "services.web.deploy.restart_policy.condition: `x` is not a restart condition "
+        "(none, on-failure, any)"
     ]

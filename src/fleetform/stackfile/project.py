@@ -10,6 +10,9 @@ This runs on the interpolated document, before the schema check:
 - fleetform's own keys may be written under ``x-fleetform`` (top level, and per
   service), so the file stays valid for ``docker compose``; they are lifted to
   where fleetform reads them, keeping their lines for messages.
+- Compose keys a plain engine reads as other keys (``scale``,
+  ``deploy.restart_policy``...) are translated (:mod:`fleetform.stackfile.plainengine`).
+- Compose's deprecated ``external: {name: N}`` is read as ``name: N``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from fleetform.stackfile.plainengine import plain_engine_keys
 from fleetform.stackfile.problems import DocPath, Report
 
 EXTENSION = "x-fleetform"
@@ -49,9 +53,7 @@ def prepare_compose(data: Any, source: Path, report: Report) -> Any:
     services = data.get("services")
     if isinstance(services, dict):
         data["services"] = {
-            key: _plain_engine_defaults(_lift(dict(spec), ("services", key), SERVICE_KEYS, report))
-            if isinstance(spec, dict)
-            else spec
+            key: _service(dict(spec), ("services", key), report) if isinstance(spec, dict) else spec
             for key, spec in services.items()
         }
     if "name" not in data:
@@ -68,6 +70,10 @@ def prepare_compose(data: Any, source: Path, report: Report) -> Any:
     return data
 
 
+def _service(spec: dict[str, Any], path: DocPath, report: Report) -> dict[str, Any]:
+    return plain_engine_keys(_lift(spec, path, SERVICE_KEYS, report), path, report)
+
+
 def _version(data: dict[str, Any], report: Report) -> None:
     if "version" not in data:
         return
@@ -79,28 +85,6 @@ def _version(data: dict[str, Any], report: Report) -> None:
             f"`version: {text}` is Compose's obsolete file version; it is ignored",
         )
         del data["version"]
-
-
-def _plain_engine_defaults(spec: dict[str, Any]) -> dict[str, Any]:
-    """Drop the Swarm keys whose value says what a plain engine does anyway.
-
-    ``deploy.mode: replicated`` (``replicas`` containers) and a port's
-    ``mode: host`` (published on the container's own host) are Compose's
-    defaults there and how fleetform runs every service; other values stay, to
-    be refused with advice.
-    """
-    deploy = spec.get("deploy")
-    if isinstance(deploy, dict) and deploy.get("mode") == "replicated":
-        spec["deploy"] = {k: v for k, v in deploy.items() if k != "mode"}
-    ports = spec.get("ports")
-    if isinstance(ports, list):
-        spec["ports"] = [
-            {k: v for k, v in port.items() if k != "mode"}
-            if isinstance(port, dict) and port.get("mode") == "host"
-            else port
-            for port in ports
-        ]
-    return spec
 
 
 def _legacy_external(data: dict[str, Any], section: str, report: Report) -> None:
