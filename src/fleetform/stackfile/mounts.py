@@ -115,6 +115,8 @@ def parse_long(spec: dict[str, Any], base: Path) -> Mount:
         raise ValueError("`tmpfs.size` only applies to `type: tmpfs`")
     if spec.get("volume") and kind != "volume":
         raise ValueError("`volume` options only apply to `type: volume`")
+    if spec.get("bind") and kind != "bind":
+        raise ValueError("`bind` options only apply to `type: bind`")
     if kind == "tmpfs":
         if source:
             raise ValueError("a tmpfs mount has no `source`")
@@ -122,7 +124,8 @@ def parse_long(spec: dict[str, Any], base: Path) -> Mount:
     if kind == "bind":
         if not source:
             raise ValueError("a bind mount needs a `source` (a host path)")
-        return _bind(target, source, base, read_only)
+        selinux = (spec.get("bind") or {}).get("selinux")
+        return replace(_bind(target, source, base, read_only), selinux=selinux)
     if source and _is_host_path(source):
         raise ValueError(f"`{source}` is a host path; use `type: bind` for it")
     nocopy = bool((spec.get("volume") or {}).get("nocopy", False))
