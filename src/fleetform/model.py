@@ -203,6 +203,8 @@ class Mount:
     #: where that folder is on this machine: it seeds the host's folder once,
     #: when it exists here.
     seed: Path | None = None
+    #: bind: SELinux relabelling, ``z`` (shared) or ``Z`` (private), or None
+    selinux: str | None = None
 
 
 #: Where a host keeps each stack's project files (``<stack>/files``) and
@@ -232,6 +234,7 @@ class ProjectFile:
     uid: int | None = None
     gid: int | None = None
     mode: int | None = None
+    selinux: str | None = None  # ``z`` or ``Z``: relabelled for SELinux when mounted
 
 
 @dataclass(frozen=True)

@@ -183,8 +183,6 @@ def test_compose_keys_fleetform_lacks_are_named_and_not_taken_for_typos(tmp_path
         "servces: unknown key `servces` (did you mean `services`?)",
         "bogus: unknown key `bogus` (known keys: version, name, hosts, engine, networks, volumes, "
         "secrets, configs, services)",
-        "services.web.scale: `scale` is a Compose key fleetform does not support yet; "
-        "use `deploy.replicas`",
         "services.web.volumes_from: `volumes_from` is a Compose key fleetform does not support yet",
         "services.web.imgae: unknown key `imgae` (did you mean `image`?)",
     ]

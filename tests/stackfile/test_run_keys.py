@@ -223,7 +223,7 @@ def test_compose_keys_below_a_service_are_named_never_ignored(tmp_path: Path) ->
         "      placement: {constraints: [node.role==manager]}\n"
         "      resources: {reservations: {devices: [{capabilities: [gpu]}]}}\n"
         "    build: {context: ., dockerfile_inline: 'FROM x'}\n"
-        "    ports: [{target: 80, published: 80, mode: host}]\n"
+        "    ports: [{target: 80, published: 80, mode: ingress}]\n"
         "    networks: {default: {ipv6_address: '::1'}}\n",
     )
     swarm = "is a Swarm key, which a plain Docker engine cannot honour"

@@ -104,9 +104,15 @@ def test_mount_short_forms(tmp_path: Path) -> None:
     )
     assert parse_mount("/srv/x:/x:cached", tmp_path) == Mount("bind", "/x", "/srv/x")
     assert parse_mount("/srv/x:/x:rw,delegated", tmp_path) == Mount("bind", "/x", "/srv/x")
+    # SELinux relabelling of a bind: z (shared), Z (private).
+    assert parse_mount("/srv/x:/x:ro,z", tmp_path) == Mount(
+        "bind", "/x", "/srv/x", True, selinux="z"
+    )
+    assert parse_mount("/srv/x:/x:Z", tmp_path) == Mount("bind", "/x", "/srv/x", selinux="Z")
     for bad, message in [("data:rel", "must be absolute"), ("a:/b:ro:x", "not a valid mount"),
                          ("/", "root folder"), ("a:/b:x", "not a mount option"),
-                         ("/a:/b:Z", "SELinux relabelling"), ("/a:/b:nocopy", "not to a bind"),
+                         ("data:/b:Z", "applies to bind mounts, not volumes"),
+                         ("/a:/b:z,Z", "only one of `z`"), ("/a:/b:nocopy", "not to a bind"),
                          ("a:/b:ro,rw", "only one of")]:  # fmt: skip
         with pytest.raises(ValueError, match=message):
             parse_mount(bad, tmp_path)

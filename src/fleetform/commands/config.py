@@ -89,6 +89,8 @@ def _mount(mount: Mount) -> dict[str, Any]:
         out["tmpfs"] = {"size": mount.tmpfs_size}
     if mount.nocopy:
         out["volume"] = {"nocopy": True}
+    if mount.selinux:
+        out["bind"] = {"selinux": mount.selinux}
     return dict(sorted(out.items()))
 
 
@@ -114,7 +116,7 @@ def resolved(one: Loaded) -> dict[str, Any]:
         if service.ports:
             spec["ports"] = [_port(p) for p in service.ports]
         uploaded = [
-            Mount("bind", f.target, f.origin.rstrip("/") or ".", f.read_only)
+            Mount("bind", f.target, f.origin.rstrip("/") or ".", f.read_only, selinux=f.selinux)
             for f in service.files
             if not f.origin.startswith("config ")
         ]

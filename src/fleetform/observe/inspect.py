@@ -163,6 +163,23 @@ def _mounts(raw: list[Json] | None) -> tuple[MountSpec, ...]:
     return tuple(sorted(mounts, key=lambda m: m.target))
 
 
+def _binds(raw: list[str] | None) -> tuple[MountSpec, ...]:
+    """The ``--volume`` binds (``SRC:DST[:OPTS]``): fleetform uses them only for
+    SELinux relabelling (``z``/``Z``), which ``--mount`` cannot ask for; any other
+    ``Binds`` entry is read the same way, so it shows as drift."""
+    mounts = []
+    for text in raw or []:
+        source, _, rest = str(text).partition(":")
+        target, _, opts = rest.partition(":")
+        options = set(opts.split(",")) if opts else set()
+        if not source.startswith("/"):  # a named volume given with -v
+            mounts.append(MountSpec("volume", target, source, "ro" in options))
+        elif not _uploaded(source):
+            selinux = next((o for o in ("z", "Z") if o in options), "")
+            mounts.append(MountSpec("bind", target, source, "ro" in options, selinux=selinux))
+    return tuple(mounts)
+
+
 def _networks(container: Json) -> tuple[NetSpec, ...]:
     # Docker adds the short id and the hostname as aliases by itself (the
     # name too, when it is the hostname).  A declared alias equal to one of
@@ -201,7 +218,9 @@ def spec_from_inspect(container: Json) -> ContainerSpec:
         entrypoint=_argv(cfg.get("Entrypoint")),
         env=_env_pairs(cfg.get("Env")),
         labels=sorted_pairs(labels),
-        mounts=_mounts(hc.get("Mounts")),
+        mounts=tuple(
+            sorted(_mounts(hc.get("Mounts")) + _binds(hc.get("Binds")), key=lambda m: m.target)
+        ),
         networks=_networks(container),
         healthcheck=_health(cfg.get("Healthcheck")),
         logging=LogSpec(log["Type"], sorted_pairs(log.get("Config"))) if log.get("Type") else None,

@@ -200,7 +200,11 @@ def _mounts(stack: Stack, svc: Service) -> tuple[MountSpec, ...]:
             source = data_path(stack.name, m.data)
         else:
             source = m.source or ""
-        mounts.append(MountSpec(m.type, m.target, source, m.read_only, m.tmpfs_size, m.nocopy))
+        mounts.append(
+            MountSpec(
+                m.type, m.target, source, m.read_only, m.tmpfs_size, m.nocopy, m.selinux or ""
+            )
+        )
     return tuple(sorted(mounts, key=lambda m: m.target))
 
 

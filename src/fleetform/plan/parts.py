@@ -21,11 +21,14 @@ class MountSpec:
     read_only: bool = False
     tmpfs_size: int | None = None
     nocopy: bool = False  # volume: not filled from the image (hashed only when set)
+    #: bind: ``z``/``Z`` SELinux relabelling (``--volume``; hashed only when set)
+    selinux: str = ""
 
     def key(self) -> str:
         src = f"{self.source}:" if self.source else ""
         opts = ":ro" if self.read_only else ""
         opts += ":nocopy" if self.nocopy else ""
+        opts += f":{self.selinux}" if self.selinux else ""
         size = f" size={self.tmpfs_size}" if self.tmpfs_size else ""
         return f"{self.type} {src}{self.target}{opts}{size}"
 

@@ -123,6 +123,8 @@ def _entry(f: ProjectFile) -> dict[str, Any]:
     entry: dict[str, Any] = {"origin": f.origin, "digest": f.digest, "ro": f.read_only}
     if f.mode is not None:
         entry["owner"] = f"{f.uid or 0}:{f.gid or 0} {f.mode:04o}"
+    if f.selinux:  # only when set: older labels stay equal
+        entry["selinux"] = f.selinux
     return entry
 
 
@@ -156,7 +158,8 @@ def _what(origin: object) -> str:
 def _mounted(target: str, entry: Mapping[str, Any]) -> str:
     ro = "read-only" if entry.get("ro", True) else "read-write"
     owner = f", {entry['owner']}" if "owner" in entry else ""
-    return f"{target} ({ro}{owner})"
+    relabel = f", SELinux :{entry['selinux']}" if "selinux" in entry else ""
+    return f"{target} ({ro}{owner}{relabel})"
 
 
 def file_changes(want: tuple[ProjectFile, ...], have_label: str | None) -> list[FieldChange]:

@@ -397,6 +397,8 @@ def spec_to_json(spec: ContainerSpec) -> dict[str, Any]:
     for mount in data["mounts"]:
         if not mount["nocopy"]:
             del mount["nocopy"]
+        if not mount["selinux"]:
+            del mount["selinux"]
     return data
 
 

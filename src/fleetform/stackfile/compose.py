@@ -176,7 +176,9 @@ NESTED: dict[tuple[str, ...], dict[str, str]] = {
         "app_protocol": _LATER,
         "name": _LATER,
     },
-    ("services", "*", "volumes", "*"): {"bind": _LATER},
+    ("services", "*", "volumes", "*", "bind"): dict.fromkeys(
+        ("propagation", "create_host_path", "recursive"), _LATER
+    ),
     ("networks", "*"): {"enable_ipv6": _LATER, "enable_ipv4": _LATER},
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -57,24 +58,23 @@ def _check_target(target: str) -> str:
 
 #: Compose's short-form options: ``cached`` and ``delegated`` are macOS file
 #: sharing hints that Docker on Linux ignores, so they change nothing here.
-MOUNT_OPTIONS = frozenset({"ro", "rw", "nocopy", "cached", "delegated", "consistent"})
+#: ``z`` and ``Z`` relabel a bind mount's source for SELinux (shared by
+#: containers, or private to this one).
+MOUNT_OPTIONS = frozenset({"ro", "rw", "nocopy", "cached", "delegated", "consistent", "z", "Z"})
 
 
-def _check_options(options: set[str]) -> None:
+def _check_options(options: set[str]) -> str | None:
+    """The SELinux option (``z``, ``Z``) or None; ValueError for a bad set."""
     if {"ro", "rw"} <= options:
         raise ValueError("give only one of `ro` or `rw`")
+    if {"z", "Z"} <= options:
+        raise ValueError("give only one of `z` (shared label) or `Z` (private label)")
     for option in sorted(options):
-        if option in ("z", "Z"):
-            # `--mount`, which fleetform creates containers with, cannot relabel.
-            raise ValueError(
-                f"`{option}` (SELinux relabelling) is not supported: fleetform mounts with "
-                "`--mount`, which cannot relabel; label the host path once (`chcon -Rt "
-                "container_file_t PATH`) and leave the option out"
-            )
         if option not in MOUNT_OPTIONS:
             raise ValueError(
-                f"`{option}` is not a mount option (ro, rw, nocopy, cached, delegated)"
+                f"`{option}` is not a mount option (ro, rw, nocopy, cached, delegated, z, Z)"
             )
+    return next((o for o in ("z", "Z") if o in options), None)
 
 
 def parse_short(text: str, base: Path) -> Mount:
@@ -83,7 +83,7 @@ def parse_short(text: str, base: Path) -> Mount:
     if len(parts) > 3 or not all(parts):
         raise ValueError(f"`{text}` is not a valid mount (`[source:]target[:ro|rw]`)")
     options = set(parts[2].split(",")) if len(parts) == 3 else set()
-    _check_options(options)
+    selinux = _check_options(options)
     read_only = "ro" in options
     if len(parts) == 1:
         return Mount("volume", _check_target(parts[0]))
@@ -91,7 +91,10 @@ def parse_short(text: str, base: Path) -> Mount:
     if _is_host_path(source):
         if "nocopy" in options:
             raise ValueError("`nocopy` applies to volumes, not to a bind mount")
-        return _bind(target, source, base, read_only)
+        return replace(_bind(target, source, base, read_only), selinux=selinux)
+    if selinux:
+        # Relabelling a volume's folder is Docker's business, not the stack's.
+        raise ValueError(f"`{selinux}` (SELinux relabelling) applies to bind mounts, not volumes")
     return Mount("volume", target, source, read_only, nocopy="nocopy" in options)
 
 
@@ -112,6 +115,8 @@ def parse_long(spec: dict[str, Any], base: Path) -> Mount:
         raise ValueError("`tmpfs.size` only applies to `type: tmpfs`")
     if spec.get("volume") and kind != "volume":
         raise ValueError("`volume` options only apply to `type: volume`")
+    if spec.get("bind") and kind != "bind":
+        raise ValueError("`bind` options only apply to `type: bind`")
     if kind == "tmpfs":
         if source:
             raise ValueError("a tmpfs mount has no `source`")
@@ -119,7 +124,8 @@ def parse_long(spec: dict[str, Any], base: Path) -> Mount:
     if kind == "bind":
         if not source:
             raise ValueError("a bind mount needs a `source` (a host path)")
-        return _bind(target, source, base, read_only)
+        selinux = (spec.get("bind") or {}).get("selinux")
+        return replace(_bind(target, source, base, read_only), selinux=selinux)
     if source and _is_host_path(source):
         raise ValueError(f"`{source}` is a host path; use `type: bind` for it")
     nocopy = bool((spec.get("volume") or {}).get("nocopy", False))

@@ -10,6 +10,9 @@ This runs on the interpolated document, before the schema check:
 - fleetform's own keys may be written under ``x-fleetform`` (top level, and per
   service), so the file stays valid for ``docker compose``; they are lifted to
   where fleetform reads them, keeping their lines for messages.
+- Compose keys a plain engine reads as other keys (``scale``,
+  ``deploy.restart_policy``...) are translated (:mod:`fleetform.stackfile.plainengine`).
+- Compose's deprecated ``external: {name: N}`` is read as ``name: N``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from fleetform.stackfile.plainengine import plain_engine_keys
 from fleetform.stackfile.problems import DocPath, Report
 
 EXTENSION = "x-fleetform"
@@ -44,12 +48,12 @@ def prepare_compose(data: Any, source: Path, report: Report) -> Any:
     data = dict(data)
     _version(data, report)
     _lift(data, (), TOP_KEYS, report)
+    for section in ("networks", "volumes", "secrets", "configs"):
+        _legacy_external(data, section, report)
     services = data.get("services")
     if isinstance(services, dict):
         data["services"] = {
-            key: _lift(dict(spec), ("services", key), SERVICE_KEYS, report)
-            if isinstance(spec, dict)
-            else spec
+            key: _service(dict(spec), ("services", key), report) if isinstance(spec, dict) else spec
             for key, spec in services.items()
         }
     if "name" not in data:
@@ -66,6 +70,10 @@ def prepare_compose(data: Any, source: Path, report: Report) -> Any:
     return data
 
 
+def _service(spec: dict[str, Any], path: DocPath, report: Report) -> dict[str, Any]:
+    return plain_engine_keys(_lift(spec, path, SERVICE_KEYS, report), path, report)
+
+
 def _version(data: dict[str, Any], report: Report) -> None:
     if "version" not in data:
         return
@@ -77,6 +85,32 @@ def _version(data: dict[str, Any], report: Report) -> None:
             f"`version: {text}` is Compose's obsolete file version; it is ignored",
         )
         del data["version"]
+
+
+def _legacy_external(data: dict[str, Any], section: str, report: Report) -> None:
+    """Rewrite Compose's deprecated ``external: {name: N}`` as ``external: true`` + ``name: N``."""
+    objects = data.get(section)
+    if not isinstance(objects, dict):
+        return
+    for key, spec in list(objects.items()):
+        if not (isinstance(spec, dict) and isinstance(spec.get("external"), dict)):
+            continue
+        path: DocPath = (section, key, "external")
+        legacy = spec["external"]
+        name = legacy.get("name")
+        extra = sorted(k for k in legacy if k != "name")
+        spec = dict(spec, external=True)  # said once: the mapping is not refused again
+        if extra:
+            report.error((*path, extra[0]), "`external` as a mapping takes only `name`")
+        elif name is not None and "name" in spec and spec["name"] != name:
+            report.error(path, "`external.name` and `name` differ; keep `name`")
+        else:
+            report.warn(path, "`external.name` is Compose's deprecated form; read as `name`")
+            if name is not None:
+                spec["name"] = name
+                _copy_marks(report, (*path, "name"), (section, key, "name"))
+        objects = dict(objects, **{key: spec})
+    data[section] = objects
 
 
 def _lift(

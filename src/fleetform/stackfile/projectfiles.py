@@ -166,7 +166,10 @@ def _project_file(mount: Mount, rel: str, local: Path) -> ProjectFile:
         name = local.resolve().name if rel == "." else PurePosixPath(rel).name
         # The trailing `/` says "folder" in plans: `project folder ./conf.d/`.
         origin = _shown(rel).rstrip("/") + "/"
-        return ProjectFile(origin, mount.target, tree_digest(local), name, local, folder=True)
+        digest = tree_digest(local)
+        return ProjectFile(
+            origin, mount.target, digest, name, local, folder=True, selinux=mount.selinux
+        )
     if local.stat().st_size > MAX_PROJECT_BYTES:
         raise TreeError("it is larger than 64 MiB, the limit for project files")
     return ProjectFile(
@@ -176,6 +179,7 @@ def _project_file(mount: Mount, rel: str, local: Path) -> ProjectFile:
         PurePosixPath(rel).name,
         local,
         read_only=mount.read_only,
+        selinux=mount.selinux,
     )
 
 

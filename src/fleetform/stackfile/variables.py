@@ -31,6 +31,8 @@ _FLOAT = "float"
 #: Fields that hold numbers or booleans, by path (``*`` is any key or index).
 _TYPED: tuple[tuple[DocPath, str], ...] = (
     (("services", "*", "deploy", "replicas"), _INT),
+    (("services", "*", "scale"), _INT),
+    (("services", "*", "deploy", "restart_policy", "max_attempts"), _INT),
     (("services", "*", "ports", "*", "target"), _INT),
     (("services", "*", "ports", "*", "published"), _INT),
     (("services", "*", "healthcheck", "retries"), _INT),
