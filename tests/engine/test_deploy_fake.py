@@ -52,6 +52,7 @@ def test_the_operation_sequence_is_the_same_on_every_host_whatever_its_settings(
         "Docker daemon.json",
         "Docker registry CA certificates",
         "Docker engine packages",
+        "Docker engine packages: upgrades, host by host",
         "dockerd and containerd running",
         "docker group members",
     ]

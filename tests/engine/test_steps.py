@@ -8,11 +8,13 @@ from fleetform.engine.steps import (
     daemon_json_steps,
     docker_group_steps,
     guarded_restart,
+    install_steps,
     package_steps,
     registry_cert_steps,
     restart_steps,
     service_steps,
     sha256_text,
+    upgrade_steps,
     validate_daemon_json,
     wait_for_socket,
     write_file,
@@ -225,3 +227,49 @@ def test_values_with_shell_metacharacters_are_quoted_once():
     settings = EngineSettings(daemon_json='{"labels":["a=$(reboot)"]}')
     step = daemon_json_steps(settings, observed("debian-systemd-fresh"))[0]
     assert shlex.quote('{"labels":["a=$(reboot)"]}\n') in step
+
+
+def test_a_fresh_host_installs_with_the_others_and_a_running_engine_upgrades_guarded():
+    fresh, running = observed("debian-systemd-fresh"), observed("debian-systemd-running")
+    assert install_steps(EngineSettings(), fresh) == package_steps(EngineSettings(), fresh)
+    assert upgrade_steps(EngineSettings(), fresh) == []
+    pinned = EngineSettings(source="docker-ce", version="27.3.1")
+    assert install_steps(pinned, running) == []
+    steps = upgrade_steps(pinned, running)
+    installs = package_steps(pinned, running)
+    assert installs and steps[1:-2] == installs
+    assert steps[0].startswith("{ running=$(docker ps -q --no-trunc)")
+    assert "dockerd does not answer after the package upgrade" in steps[-2]
+    assert 'docker start "$c"' in steps[-1] and steps[-1].endswith('[ -z "$failed" ]; }')
+
+
+def test_an_upgrade_waits_for_the_containers_and_fails_on_one_that_does_not_come_back(
+    tmp_path,
+):
+    # the health gate of a package upgrade, run in sh with a stand-in docker:
+    # container b never becomes healthy again
+    import subprocess
+
+    docker = tmp_path / "docker"
+    docker.write_text(
+        "#!/bin/sh\n"
+        'case "$1" in\n'
+        "  ps) echo a; echo b ;;\n"
+        "  version) exit 0 ;;\n"
+        '  inspect) case "$4" in a) echo "running healthy" ;; *) echo "exited (1)" ;; esac ;;\n'
+        "  start) exit 0 ;;\n"
+        "esac\n"
+    )
+    docker.chmod(0o755)
+    pinned = EngineSettings(source="docker-ce", version="27.3.1")
+    steps = upgrade_steps(pinned, observed("debian-systemd-running"))
+    script = " && ".join([steps[0], "true", *steps[-2:]])  # the install itself stubbed
+    done = subprocess.run(
+        ["sh", "-c", script],
+        capture_output=True,
+        text=True,
+        env={"PATH": f"{tmp_path}:/usr/bin:/bin"},
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "container b is not healthy again after the restart" in done.stderr

@@ -85,9 +85,30 @@ def _run(
 
 
 @operation()
-def engine_packages(settings: EngineSettings) -> Generator[str, None, None]:
-    """Docker's packages installed (and Docker's repository for ``docker-ce``)."""
-    yield from _run(engine_steps.package_steps, settings)
+def _fresh_packages(settings: EngineSettings) -> Generator[str, None, None]:
+    yield from _run(engine_steps.install_steps, settings)
+
+
+@operation()
+def _upgraded_packages(settings: EngineSettings) -> Generator[str, None, None]:
+    yield from _run(engine_steps.upgrade_steps, settings)
+
+
+def engine_packages(settings: EngineSettings, **arguments: Any) -> Any:
+    """Docker's packages installed (and Docker's repository for ``docker-ce``).
+
+    Hosts without a running engine install at once.  On hosts whose engine
+    runs, the package scripts restart it: those upgrade host by host
+    (pyinfra's ``_serial``), each waiting until its containers run again,
+    healthy, before the next host starts; the first host that fails stops
+    the others (as pyinfra stops a failed host's later operations).
+    Other pyinfra arguments (``name``, ``_if``...) pass through.
+    """
+    name = arguments.pop("name", "Docker engine packages")
+    _fresh_packages(settings=settings, name=name, **arguments)
+    return _upgraded_packages(
+        settings=settings, name=f"{name}: upgrades, host by host", _serial=True, **arguments
+    )
 
 
 # State -> hosts whose daemon.json command started and did not succeed:

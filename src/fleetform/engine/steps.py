@@ -206,6 +206,51 @@ def _health_gate() -> str:
     )
 
 
+def _record_running(otherwise: str) -> str:
+    """``$running``: the containers running now (they must run again after a restart)."""
+    return (
+        "{ running=$(docker ps -q --no-trunc) || { echo "
+        + shlex.quote(f"cannot list the running containers, so {otherwise}")
+        + " >&2; exit 1; }; }"
+    )
+
+
+def _start_running() -> str:
+    """Start each container of ``$running`` that a restart stopped; ``failed=1`` if one
+    does not start."""
+    return (
+        "failed=; for c in $running; do "
+        f'st=$(docker inspect -f {shlex.quote("{{.State.Running}}")} "$c" 2>/dev/null) '
+        '|| continue; [ "$st" = true ] || docker start "$c" >/dev/null || { echo "container '
+        '$c was running before the restart and does not start again" >&2; failed=1; }; done'
+    )
+
+
+def install_steps(settings: EngineSettings, state: EngineState) -> list[str]:
+    """Packages for a host whose dockerd does not run (a fresh install): all hosts at once."""
+    return [] if state.dockerd_pid is not None else package_steps(settings, state)
+
+
+def upgrade_steps(settings: EngineSettings, state: EngineState) -> list[str]:
+    """Packages changed on a host whose dockerd runs: its running containers are
+    recorded, the packages installed (their scripts restart the engine), and the
+    step waits until dockerd answers and those containers run again, healthy where
+    they have a healthcheck (the health gate).  The operation runs host by host,
+    so the next host upgrades only after that (docs/engine.md)."""
+    if state.dockerd_pid is None:
+        return []
+    steps = package_steps(settings, state)
+    if not steps:
+        return []
+    back = shlex.quote("dockerd does not answer after the package upgrade")
+    return [
+        _record_running("the packages were not upgraded"),
+        *steps,
+        f"{{ ( {wait_for_socket()} ) || {{ echo {back} >&2; exit 1; }}; }}",
+        f'{{ {_start_running()}; {_health_gate()}; [ -z "$failed" ]; }}',
+    ]
+
+
 def guarded_restart(settings: EngineSettings, state: EngineState, install: str) -> list[str]:
     """Install the new daemon.json and restart dockerd, without losing the host.
 
@@ -225,10 +270,7 @@ def guarded_restart(settings: EngineSettings, state: EngineState, install: str) 
     if state.init == "systemd":
         restart = f"{_RESET} && {restart}"
         reason = "journalctl -u docker.service -n 10 -o cat --no-pager >&2 2>/dev/null; "
-    record = (
-        "{ running=$(docker ps -q --no-trunc) || { echo 'cannot list the running containers, "
-        "so dockerd was not restarted' >&2; exit 1; }; }"
-    )
+    record = _record_running("dockerd was not restarted")
     back_up = (
         f"{{ if [ -f {json_file} ]; then cp -p {json_file} {backup} && had=1; "
         f"else rm -f {backup} && had=0; fi; }}"
@@ -244,10 +286,7 @@ def guarded_restart(settings: EngineSettings, state: EngineState, install: str) 
         "with the previous daemon.json either' >&2; exit 1; }; fi; }"
     )
     restart_containers = (
-        "{ failed=; for c in $running; do "
-        f'st=$(docker inspect -f {shlex.quote("{{.State.Running}}")} "$c" 2>/dev/null) '
-        '|| continue; [ "$st" = true ] || docker start "$c" >/dev/null || { echo "container '
-        '$c was running before the restart and does not start again" >&2; failed=1; }; done; '
+        f"{{ {_start_running()}; "
         f"{_health_gate()}; "
         '[ "$ok" = 1 ] || { echo \'the previous daemon.json is back and dockerd runs with '
         'it; the new one was not applied\' >&2; exit 1; }; [ -z "$failed" ]; }'
