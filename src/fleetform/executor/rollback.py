@@ -32,7 +32,12 @@ from typing import Literal
 from fleetform.executor import argv as A
 from fleetform.executor.rollout import run_marked
 from fleetform.executor.session import Session
-from fleetform.executor.shell import if_owned, monitor_command, wait_healthy_command
+from fleetform.executor.shell import (
+    baseline_command,
+    if_owned,
+    monitor_command,
+    wait_healthy_command,
+)
 from fleetform.executor.switch import functions, kept_switch_command
 from fleetform.model import KEPT_SUFFIX
 from fleetform.plan.rollout import after_batch
@@ -104,6 +109,7 @@ def kept_swap_command(
         shlex.join(A.rename_argv(kept, name)),
         "st=2",
         f"{shlex.join(A.start_argv(name))} >/dev/null",
+        baseline_command(name),  # the monitor window's: a restart from here on fails it
         f"( {wait_healthy_command(name, wait)} )",
         *follow,
         f"( {monitor_command(name, monitor)} )",

@@ -37,6 +37,7 @@ import shlex
 from fleetform.executor import argv as A
 from fleetform.executor.rollout_steps import drop_kept, gone_then_create
 from fleetform.executor.shell import (
+    baseline_command,
     if_owned,
     join_steps,
     monitor_command,
@@ -142,6 +143,8 @@ def _switch(
     steps = [
         f"( {join_steps(prepare)} )" if prepare else ":",
         on_new(f"{shlex.join(A.start_argv(NEW_REF))} >/dev/null"),
+        # the monitor window's baseline: a restart from here on fails it
+        on_new(baseline_command(NEW_REF)),
     ]
     if _has_health(c):
         steps.append(f"( {wait_healthy_command(new_name, health_wait_seconds(c))} )")
@@ -271,6 +274,7 @@ def switch_back_command(action: Action, monitor_seconds: float) -> str:
     healthy = f"( {wait_healthy_command(kept, health_wait_seconds(c))} )" if _has_health(c) else ":"
     up = [
         f"{shlex.join(A.start_argv(kept))} >/dev/null",
+        baseline_command(kept),
         healthy,
         f'kip=$(ff_ip {_q(kept)}) && [ -n "$kip" ]',
         f'ff_set "$ns" "addr $kip port {proxy.target_port}"',
@@ -343,6 +347,7 @@ def kept_switch_command(
     running = "{{.State.Running}}"
     up = [
         f"{shlex.join(A.start_argv(kept))} >/dev/null",
+        baseline_command(kept),
         f"( {wait_healthy_command(kept, wait)} )",
         f'kip=$(ff_ip {_q(kept)}) && [ -n "$kip" ]',
         f'ff_set "$ns" "addr $kip port {port}"',
