@@ -16,12 +16,8 @@ import pytest
 
 from fleetform.executor.rollback import SWAP_SUFFIX, swap_command
 from fleetform.executor.steps import action_command
-from fleetform.executor.switch import (
-    NOT_BACK,
-    kept_switch_command,
-    start_first_command,
-    switch_back_command,
-)
+from fleetform.executor.switch import NOT_BACK, start_first_command
+from fleetform.executor.switch_back import kept_switch_command, switch_back_command
 from fleetform.model import RolloutConfig
 from fleetform.plan import Action
 from fleetform.proxy.config import SOCKET

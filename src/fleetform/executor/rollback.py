@@ -3,7 +3,7 @@
 Each :class:`~fleetform.revisions.rollback.Swap` is one host command
 (:func:`swap_command`): for a proxied service (``rollback_config.order``
 start-first, its default) the kept one starts first and takes over through
-the proxy (:func:`fleetform.executor.switch.kept_switch_command`); else
+the proxy (:func:`fleetform.executor.switch_back.kept_switch_command`); else
 (:func:`kept_swap_command`) stop the running container, start the kept one
 in its place, wait for its health and watch it for the ``rollback_config``
 monitor window; the container it replaced becomes the kept one, so a second
@@ -38,7 +38,8 @@ from fleetform.executor.shell import (
     monitor_command,
     wait_healthy_command,
 )
-from fleetform.executor.switch import functions, kept_switch_command
+from fleetform.executor.slot_functions import functions
+from fleetform.executor.switch_back import kept_switch_command
 from fleetform.model import KEPT_SUFFIX
 from fleetform.plan.rollout import after_batch
 from fleetform.revisions.document import Provenance, serialize
@@ -137,7 +138,7 @@ def kept_swap_command(
 
 def swap_command(swap: Swap, monitor: float) -> str:
     """The host command of one swap: through the proxy when the service has one
-    (start-first, :func:`fleetform.executor.switch.kept_switch_command`), else
+    (start-first, :func:`fleetform.executor.switch_back.kept_switch_command`), else
     stop-first (:func:`kept_swap_command`)."""
     if swap.proxy is not None:
         return kept_switch_command(
