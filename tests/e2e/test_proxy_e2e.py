@@ -8,11 +8,17 @@ during each scenario:
 (b) image demo:1 -> demo:2: the answers move from ``demo 1`` to ``demo 2``;
 (c) demo:2 -> demo:broken: the rollout fails and ends on ``demo 2``;
 (d) a proxy setting (the health check interval) changes: HAProxy reloads;
-(e) ``fleetform rollback`` after (b): back to demo:1 through the proxy, then
-    ``rollback --to`` forth to demo:2 again (before (c));
+(e) ``fleetform rollback`` after (b): back to demo:1 stop-first (the
+    revision of (b) says ``rollback_config.order: stop-first``: each replica
+    leaves its slot before it stops, and the same slot follows the kept one),
+    then ``rollback --to`` forth to demo:2 again start-first through the
+    proxy (before (c));
 (f) one replica fewer: the removed one leaves its backend before it stops;
 (g) HAProxy reinstalled (the package's real upgrade scripts) through
     fleetform's upgrade step: restarts held, then a seamless reload.
+
+Before the service goes, the same stack name applied ``state: absent`` from
+another file leaves the stack's containers and its backend as they serve.
 
 Each scenario must show 0 failed requests.
 """
@@ -44,7 +50,9 @@ LAB = os.environ.get("FLEETFORM_LAB_NAME", "lab")
 HOSTS = tuple(f"{LAB}-{i}" for i in (1, 2, 3))
 
 
-def _write(path: Path, tag: str, *, level: str = "info", interval: str = "500ms") -> None:
+def _write(
+    path: Path, tag: str, *, level: str = "info", interval: str = "500ms", back: str = ""
+) -> None:
     doc = {
         "version": 1,
         "name": STACK,
@@ -63,7 +71,11 @@ def _write(path: Path, tag: str, *, level: str = "info", interval: str = "500ms"
                 "deploy": {
                     "replicas": 2,
                     "update_config": {"parallelism": 3, "monitor": "2s"},
-                    "rollback_config": {"parallelism": 3, "monitor": "2s"},
+                    "rollback_config": {
+                        "parallelism": 3,
+                        "monitor": "2s",
+                        **({"order": back} if back else {}),
+                    },
                 },
                 "proxy": {
                     "listen": LISTEN,
@@ -99,6 +111,48 @@ def _serving(host: str) -> list[str]:
     return [s for s in _slots(host) if s.split()[2] == "2" and not int(s.split()[3]) & 0x23]
 
 
+def _manual_rollbacks(
+    fleetform: Callable[..., Any], addresses: list[str], figures: dict[str, str]
+) -> None:
+    """(e): back to demo 1 stop-first (the slots follow), and forth again start-first."""
+    for to, old, new in ((None, "demo 2", "demo 1"), ("3", "demo 1", "demo 2")):
+        extra = ("--to", to) if to else ()
+        before = {h: _serving(h) for h in HOSTS}
+        with Probe(addresses, LISTEN) as probe:
+            proc = fleetform("rollback", "-i", INVENTORY, STACK, *extra, "--yes", "--json")
+        assert proc.returncode == 0, (proc.stdout, proc.stderr)
+        assert probe.failed == 0 and probe.sent > 30, probe.report()
+        for url, bodies in probe.sequence.items():
+            assert bodies[0] == old and bodies[-1] == new, (url, bodies[:3], bodies[-3:])
+        figures[f"rollback to {new}"] = probe.report()
+        for host in HOSTS:
+            after = _serving(host)
+            slots = sorted(s.split()[0] for s in after)
+            moved = slots != sorted(s.split()[0] for s in before[host])
+            # stop-first: each replica's slot now points at the kept one; start-first:
+            # the kept one took the other slot of each pair.
+            assert moved == (to is not None), (host, before[host], after)
+
+
+def _absent_from_another_file(
+    fleetform: Callable[..., Any], stack_file: Path, doc_yaml: dict[str, Any]
+) -> None:
+    """The same stack name, state: absent, from another file: neither the containers
+    nor the backend are that file's to remove."""
+    web = {**doc_yaml["services"]["web"], "state": "absent"}
+    other = stack_file.parent / "elsewhere" / stack_file.name
+    other.parent.mkdir()
+    other.write_text(yaml.safe_dump({**doc_yaml, "services": {"web": web}}))
+    code, doc = _apply(fleetform, other)
+    assert code == 0, doc
+    warnings = " ".join(w for h in doc["plan"]["hosts"] for w in h["warnings"])
+    made_by = f"proxy-backend {STACK}-web was made by stack file {stack_file.resolve()}"
+    assert made_by in warnings, doc
+    for host in HOSTS:
+        assert f"backend {STACK}-web" in sh(host, "cat /etc/haproxy/haproxy.cfg")
+        assert len(_serving(host)) == 1, _slots(host)
+
+
 @pytest.fixture
 def stack_file(tmp_path: Path) -> Iterator[Path]:
     # Revisions go too: scenario (e) rolls forth to revision 3, the apply of (b).
@@ -130,8 +184,8 @@ def test_rollouts_rollback_and_reload_through_the_proxy_drop_no_request(
     assert probe.failed == 0 and probe.sent > 100, probe.report()
     figures["environment"] = probe.report()
 
-    # (b) demo:1 -> demo:2
-    _write(stack_file, "2", level="debug")
+    # (b) demo:1 -> demo:2 (its revision says how (e) goes back: stop-first)
+    _write(stack_file, "2", level="debug", back="stop-first")
     with Probe(addresses, LISTEN) as probe:
         code, doc = _apply(fleetform, stack_file)
     assert code == 0, doc
@@ -140,16 +194,7 @@ def test_rollouts_rollback_and_reload_through_the_proxy_drop_no_request(
         assert bodies[0] == "demo 1" and bodies[-1] == "demo 2", (url, bodies[:3], bodies[-3:])
     figures["image"] = probe.report()
 
-    # (e) a manual rollback: back to demo 1 through the proxy, and forth again
-    for to, old, new in ((None, "demo 2", "demo 1"), ("3", "demo 1", "demo 2")):
-        extra = ("--to", to) if to else ()
-        with Probe(addresses, LISTEN) as probe:
-            proc = fleetform("rollback", "-i", INVENTORY, STACK, *extra, "--yes", "--json")
-        assert proc.returncode == 0, (proc.stdout, proc.stderr)
-        assert probe.failed == 0 and probe.sent > 30, probe.report()
-        for url, bodies in probe.sequence.items():
-            assert bodies[0] == old and bodies[-1] == new, (url, bodies[:3], bodies[-3:])
-        figures[f"rollback to {new}"] = probe.report()
+    _manual_rollbacks(fleetform, addresses, figures)
     for host in HOSTS:
         assert len(_serving(host)) == 2, _slots(host)
         kept = sh(
@@ -238,6 +283,8 @@ def test_rollouts_rollback_and_reload_through_the_proxy_drop_no_request(
     for host in HOSTS:
         assert len(_serving(host)) == 1, _slots(host)
     print(json.dumps(figures, indent=1))
+
+    _absent_from_another_file(fleetform, stack_file, doc_yaml)
 
     # The service goes: its backend goes from every host's file too.
     # Its frontend closes before its replica stops: refused, never the proxy's 503.

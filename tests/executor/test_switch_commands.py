@@ -12,14 +12,12 @@ import socket
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from fleetform.executor.rollback import SWAP_SUFFIX, swap_command
 from fleetform.executor.steps import action_command
-from fleetform.executor.switch import (
-    NOT_BACK,
-    kept_switch_command,
-    start_first_command,
-    switch_back_command,
-)
+from fleetform.executor.switch import NOT_BACK, start_first_command
+from fleetform.executor.switch_back import kept_switch_command, switch_back_command
 from fleetform.model import RolloutConfig
 from fleetform.plan import Action
 from fleetform.proxy.config import SOCKET
@@ -50,10 +48,13 @@ case "$*" in
   "container inspect --format {{index .Config.Labels"*) echo "demo|true|10.0.0.1" ;;
   "start demo-web-1.fleetform-old")
     if [ -n "${FAKE_KEPT_FAILS:-}" ]; then echo "Error: boom" >&2; exit 1; fi ;;
-  "inspect --format {{.RestartCount}} "*) echo 0 ;;
+  "inspect --format {{.RestartCount}} "*) cat "$FAKE_RESTARTS" 2>/dev/null || echo 0 ;;
   "inspect --format {{.State.Status}} {{.RestartCount}}"*)
-    echo "${FAKE_MONITOR:-running 0 false healthy}" ;;
-  "inspect --format {{.State.Status}}"*) echo "running healthy" ;;
+    echo "${FAKE_MONITOR:-running $(cat "$FAKE_RESTARTS" 2>/dev/null || echo 0) false healthy}" ;;
+  "inspect --format {{.State.Status}}"*)
+    # FAKE_RESTART_IN_WAIT: the restart policy restarts the container during its health wait
+    [ -z "${FAKE_RESTART_IN_WAIT:-}" ] || echo 1 > "$FAKE_RESTARTS"
+    echo "running healthy" ;;
 esac
 """
 
@@ -94,6 +95,7 @@ def _run(cmd: str, tmp_path: Path, **env: str) -> tuple[int, list[str], str, str
         (bin_dir / name).chmod(0o755)
     log, slots = tmp_path / "calls", tmp_path / "slots"
     log.write_text("")
+    (tmp_path / "restarts").unlink(missing_ok=True)
     # The running replica serves from s1; s2 waits in maintenance.
     slots.write_text("s1 10.0.0.1 2 0\ns2 0.0.0.0 0 1\n")
     proc = subprocess.run(
@@ -105,6 +107,7 @@ def _run(cmd: str, tmp_path: Path, **env: str) -> tuple[int, list[str], str, str
             "PATH": f"{bin_dir}:/usr/bin:/bin",
             "FAKE_LOG": str(log),
             "FAKE_SLOTS": str(slots),
+            "FAKE_RESTARTS": str(tmp_path / "restarts"),
             **env,
         },
     )
@@ -367,3 +370,72 @@ def test_a_stop_first_rollback_of_a_proxied_replica_repoints_its_slot(tmp_path: 
     positions = [_index(tail, c) for c in order]
     assert positions == sorted(positions), tail
     assert slots.startswith("s1 10.0.0.9 2 0")
+
+
+# The monitor window's baseline is taken right after the container started:
+# a restart during the health wait that follows fails the window, on every
+# path that starts a container and then watches it.
+
+
+def _healthy_recreate(**kw: object) -> Action:
+    from plan.planbuilders import stack, svc, want
+
+    from fleetform.model import Healthcheck
+
+    check = Healthcheck(("CMD", "true"))
+    c = want([stack(svc("web", healthcheck=check, **kw))]).containers[0]
+    return Action(
+        "h",
+        "recreate",
+        NAME,
+        "r",
+        "image_changed",
+        container=c,
+        container_id="oldid",
+        owner_stack="demo",
+    )
+
+
+def _watched_commands() -> dict[str, str]:
+    from fleetform.executor.rollout_steps import rollout_recreate_command, swap_back_command
+    from fleetform.model import ProxyConfig
+
+    first = RolloutConfig(order="start-first")
+    proxied = _healthy_recreate(proxy=ProxyConfig(8080, 8080))
+    plain = Swap("h", "demo", "web", 1, NAME, "a", "b", RolloutConfig())
+    return {
+        "rollout stop-first": rollout_recreate_command(_healthy_recreate(), 1),
+        "rollout start-first": rollout_recreate_command(_healthy_recreate(update_config=first), 1),
+        "rollout through the proxy": start_first_command(proxied, 1),
+        "automatic rollback stop-first": swap_back_command(_healthy_recreate(), 1),
+        "automatic rollback start-first": swap_back_command(
+            _healthy_recreate(rollback_config=first), 1
+        ),
+        "automatic rollback through the proxy": switch_back_command(proxied, 1),
+        "fleetform rollback stop-first": swap_command(plain, 1),
+        "fleetform rollback stop-first, slot follows": swap_command(
+            Swap("h", "demo", "web", 1, NAME, "a", "b", RolloutConfig(), repoint=PROXY), 1
+        ),
+        "fleetform rollback through the proxy": _command_watching(1),
+    }
+
+
+def _command_watching(monitor: float) -> str:
+    return kept_switch_command(NAME, "demo", 1, PROXY, monitor, 5, SWAP_SUFFIX)
+
+
+@pytest.mark.parametrize("path", sorted(_watched_commands()))
+def test_a_restart_during_the_health_wait_fails_the_monitor_window(
+    tmp_path: Path, path: str
+) -> None:
+    command = _watched_commands()[path]
+    code, calls, err, _ = _run(command, tmp_path)
+    assert code == 0, (path, err)
+    code, calls, err, _ = _run(command, tmp_path, FAKE_RESTART_IN_WAIT="1")
+    assert code != 0, (path, calls)
+    assert "did not stay up for 1s (status restarts started oom-killed health: running 1" in err
+    # The baseline was read right after the start, before the health wait.
+    start = next(i for i, c in enumerate(calls) if c.startswith("docker start "))
+    baseline = calls.index(next(c for c in calls if "{{.RestartCount}} {{.State.StartedAt}}" in c))
+    wait = next(i for i, c in enumerate(calls) if "{{.State.Status}} {{if" in c)
+    assert start < baseline < wait, calls

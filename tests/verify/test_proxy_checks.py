@@ -197,3 +197,17 @@ def test_hosts_without_proxied_services_only_look_for_stale_backends(tmp_path: P
     # the backend the stack no longer proxies is still in the host's file
     assert not stale.evaluate(_state()).ok
     assert stale.evaluate(HostState()).ok  # no HAProxy on the host: nothing stale
+
+
+def test_a_backend_of_the_same_stack_name_from_another_file_is_not_stale(tmp_path: Path) -> None:
+    desired = _desired(tmp_path)
+    mine = desired.identity_of("vp")
+    assert mine
+    theirs = ProxiedService("vp", "admin", dataclasses.replace(PROXY, listen=18081), 1, "other.yml")
+    ours = ProxiedService("vp", "old", dataclasses.replace(PROXY, listen=18082), 1, mine)
+    state = _state([ProxiedService("vp", "web", PROXY, 2, mine), theirs, ours])
+    check = stale_backends_check(desired, "vp")
+    assert check.probe(state).actual == "vp-old"
+    # The settings check holds the recorded file as declared.
+    (settings,) = [c for c in proxy_checks(desired) if c.id.endswith("::settings")]
+    assert settings.probe(state).ok

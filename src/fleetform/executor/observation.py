@@ -47,7 +47,7 @@ from fleetform.plan import HostPlan, Plan, plan_host
 from fleetform.plan.desired import HostDesired, desired_for_host, project_paths
 from fleetform.plan.observed import Observed
 from fleetform.plan.projectfiles import observe_script, parse_observed_paths
-from fleetform.plan.proxy import slot_targets
+from fleetform.plan.proxy import container_files, slot_targets
 from fleetform.proxy.host import HAPX, ObservedProxy, parse_observed_proxy
 from fleetform.proxy.host import OBSERVE_SCRIPT as PROXY_SCRIPT
 from fleetform.proxy.slots import parse_read, read_script
@@ -195,7 +195,7 @@ def observe_and_plan(
             observed = replace(
                 parse_observed(docker_doc), digest_key=key, secret_files=files, project_paths=paths
             )
-            hp = plan_host(obs.desired[name], observed, proxy)
+            hp = plan_host(obs.desired[name], observed, _with_owners(obs, name, observed))
         except EngineUnavailable as exc:
             obs.engine_pending.add(name)
             hp = plan_host(obs.desired[name], Observed(digest_key=key), proxy)
@@ -231,6 +231,15 @@ def _observed_proxy(parts: Mapping[str, Any], desired: HostDesired) -> ObservedP
         proxy = replace(
             proxy, slots=parse_read(parts[PROXY_SLOTS_PART].text, slot_targets(desired))
         )
+    return proxy
+
+
+def _with_owners(obs: Observation, host: str, observed: Observed) -> ObservedProxy | None:
+    """The host's proxy with whose each backend is by its containers (when its line
+    does not say): the plan and the executor keep another stack file's backends."""
+    proxy = obs.proxies.get(host)
+    if proxy is not None:
+        proxy = obs.proxies[host] = replace(proxy, owners=container_files(observed))
     return proxy
 
 

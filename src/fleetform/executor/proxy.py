@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping
 
 from fleetform.executor.session import Session
 from fleetform.plan.desired import HostDesired
+from fleetform.plan.proxy import owns_backend
 from fleetform.proxy.config import ProxiedService, read_config, render_config
 from fleetform.proxy.host import HAPX, ObservedProxy, ensure_script
 from fleetform.proxy.runtime import RuntimeReplyError, check_set_reply
@@ -48,18 +49,22 @@ def proxied(
     desired: HostDesired, observed: ObservedProxy | None = None
 ) -> tuple[list[ProxiedService], list[SlotTarget]]:
     """The host's proxied services, once each (replicas as the stack says), and the
-    backends the host's file holds for stacks not being applied (kept as they are)."""
+    backends the host's file holds for stacks not being applied, or made by another
+    stack file (kept as they are: :func:`fleetform.plan.proxy.owns_backend`)."""
     services: dict[str, ProxiedService] = {}
     if observed is not None and observed.config.strip():
         for name, settings in read_config(observed.config).backends.items():
-            if settings.stack not in desired.stacks:
+            if not owns_backend(desired, name, settings, observed):
                 services[name] = settings.service_of()
+    theirs = set(services)
     targets: dict[str, SlotTarget] = {}
     for c in desired.containers:
         p = c.service.proxy
         if p is None or c.state == "absent":
             continue
-        svc = ProxiedService(c.stack, c.service.name, p, c.service.replicas)
+        svc = ProxiedService(c.stack, c.service.name, p, c.service.replicas, c.identity)
+        if svc.backend in theirs:
+            continue  # another file's backend of that name: the plan refuses the host
         services[svc.backend] = svc
         network = c.spec.networks[0].name if c.spec.networks else "bridge"
         targets[svc.backend] = SlotTarget(

@@ -3,7 +3,7 @@
 Each :class:`~fleetform.revisions.rollback.Swap` is one host command
 (:func:`swap_command`): for a proxied service (``rollback_config.order``
 start-first, its default) the kept one starts first and takes over through
-the proxy (:func:`fleetform.executor.switch.kept_switch_command`); else
+the proxy (:func:`fleetform.executor.switch_back.kept_switch_command`); else
 (:func:`kept_swap_command`) stop the running container, start the kept one
 in its place, wait for its health and watch it for the ``rollback_config``
 monitor window; the container it replaced becomes the kept one, so a second
@@ -32,8 +32,14 @@ from typing import Literal
 from fleetform.executor import argv as A
 from fleetform.executor.rollout import run_marked
 from fleetform.executor.session import Session
-from fleetform.executor.shell import if_owned, monitor_command, wait_healthy_command
-from fleetform.executor.switch import functions, kept_switch_command
+from fleetform.executor.shell import (
+    baseline_command,
+    if_owned,
+    monitor_command,
+    wait_healthy_command,
+)
+from fleetform.executor.slot_functions import functions
+from fleetform.executor.switch_back import kept_switch_command
 from fleetform.model import KEPT_SUFFIX
 from fleetform.plan.rollout import after_batch
 from fleetform.revisions.document import Provenance, serialize
@@ -104,6 +110,7 @@ def kept_swap_command(
         shlex.join(A.rename_argv(kept, name)),
         "st=2",
         f"{shlex.join(A.start_argv(name))} >/dev/null",
+        baseline_command(name),  # the monitor window's: a restart from here on fails it
         f"( {wait_healthy_command(name, wait)} )",
         *follow,
         f"( {monitor_command(name, monitor)} )",
@@ -131,7 +138,7 @@ def kept_swap_command(
 
 def swap_command(swap: Swap, monitor: float) -> str:
     """The host command of one swap: through the proxy when the service has one
-    (start-first, :func:`fleetform.executor.switch.kept_switch_command`), else
+    (start-first, :func:`fleetform.executor.switch_back.kept_switch_command`), else
     stop-first (:func:`kept_swap_command`)."""
     if swap.proxy is not None:
         return kept_switch_command(

@@ -35,12 +35,8 @@ from fleetform.executor.steps import (
     secret_env_file,
     secret_files,
 )
-from fleetform.executor.switch import (
-    NOT_BACK,
-    start_first_command,
-    switch_back_command,
-    uses_switch,
-)
+from fleetform.executor.switch import NOT_BACK, start_first_command, uses_switch
+from fleetform.executor.switch_back import switch_back_command
 from fleetform.executor.uploads import Step, Upload, UploadError
 from fleetform.plan.rollout import Rollout, ServiceRollout, Unit, after_batch
 from fleetform.revisions.host import StackNumbers

@@ -17,6 +17,7 @@ import shlex
 
 from fleetform.executor import argv as A
 from fleetform.executor.shell import (
+    baseline_command,
     if_owned,
     join_steps,
     monitor_command,
@@ -60,7 +61,12 @@ def _start_first(action: Action, c: DesiredContainer, env_dir: str, monitor: flo
     drop_new = f"{on_new(shlex.join(A.rm_argv(NEW_REF, force=True)))} >/dev/null"
     prepare = connect_steps(c, NEW_REF)
     prepare += [wait_exit_zero_command(dep, WAIT_MAX) for dep in c.after_exit]
-    gate = [f"{on_new(shlex.join(A.start_argv(NEW_REF)))} >/dev/null"]
+    # The baseline of the monitor window is taken right after the start: a
+    # restart during the health wait fails the window too.
+    gate = [
+        f"{on_new(shlex.join(A.start_argv(NEW_REF)))} >/dev/null",
+        on_new(baseline_command(NEW_REF)),
+    ]
     if c.spec.healthcheck is not None and c.spec.healthcheck.test != ("NONE",):
         gate.append(f"( {wait_healthy_command(tmp, health_wait_seconds(c))} )")
     gate.append(f"( {monitor_command(tmp, monitor)} )")
@@ -151,7 +157,10 @@ def swap_back_command(action: Action, monitor_seconds: float | None = None) -> s
             wait_healthy_command(c.name, health_wait_seconds(c)),
             monitor_command(c.name, monitor_seconds),
         ]
-        return f"( {swap_back_command(action)} ) && " + " && ".join(f"( {g} )" for g in gate)
+        # The kept one started at the end of the swap: the window's baseline follows.
+        return f"( {swap_back_command(action)} ) && {baseline_command(c.name)} && " + " && ".join(
+            f"( {g} )" for g in gate
+        )
     kept = c.name + OLD_SUFFIX
     stack = c.stack
     back = join_steps(
@@ -182,6 +191,7 @@ def _start_first_back(action: Action, monitor_seconds: float) -> str:
     kept = c.name + OLD_SUFFIX
     gate = [
         f"{shlex.join(A.start_argv(kept))} >/dev/null",
+        baseline_command(kept),
         f"( {wait_healthy_command(kept, health_wait_seconds(c))} )",
         f"( {monitor_command(kept, monitor_seconds)} )",
     ]

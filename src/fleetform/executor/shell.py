@@ -59,22 +59,41 @@ def wait_healthy_command(name: str, seconds: int) -> str:
     )
 
 
+#: The shell variable that holds a container's restart count and start time as
+#: they were right after ``docker start`` (:func:`baseline_command`).
+BASELINE = "ff_started"
+_BASELINE_FORMAT = "{{.RestartCount}} {{.State.StartedAt}}"
+
+
+def baseline_command(ref: str) -> str:
+    """Record ``ref``'s restart count and start time in ``$ff_started``.
+
+    Run right after ``docker start``, in the shell that later runs
+    :func:`monitor_command` (or its parent): a restart during the health wait
+    that follows is then a restart the monitor window sees.
+    """
+    return f"{BASELINE}=$(docker inspect --format {_q(_BASELINE_FORMAT)} {_q(ref)})"
+
+
 def monitor_command(name: str, seconds: float) -> str:
     """Fail unless ``name`` stays up for ``seconds``: running, healthy if it has a
     healthcheck, not restarted and not OOM-killed.
 
     A restart is a new RestartCount (the restart policy) or a new start time: a
-    dockerd restart starts the container again without counting it.
+    dockerd restart starts the container again without counting it.  Both are
+    compared with ``$ff_started``, taken when the container started
+    (:func:`baseline_command`): a restart during the health wait before the
+    window counts too.
     """
     n = _q(name)
     fmt = (
         "{{.State.Status}} {{.RestartCount}} {{.State.StartedAt}} {{.State.OOMKilled}} "
         "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}"
     )
-    first = "{{.RestartCount}} {{.State.StartedAt}}"
     fail = _q(f"fleetform: container {name} did not stay up for {seconds:g}s")
+    unknown = _q(f"fleetform: container {name}: its start was not recorded")
     return (
-        f"n0=$(docker inspect --format {_q(first)} {n}) || exit 1; "
+        f'n0=${BASELINE}; [ -n "$n0" ] || {{ echo {unknown} >&2; exit 1; }}; '
         f"i=0; while :; do s=$(docker inspect --format {_q(fmt)} {n}) || "
         f'{{ echo {fail} "(the engine did not answer)" >&2; exit 1; }}; '
         'case "$s" in "running $n0 false healthy"|"running $n0 false none") ;; '

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 from fleetform.executor import argv as A
 from fleetform.executor.shell import (
+    baseline_command,
     if_owned,
     join_steps,
     monitor_command,
@@ -238,10 +239,15 @@ def swap_in(
         "m=1",
         on_new(shlex.join(A.rename_argv(NEW_REF, c.name))),
     ]
-    if c.state == "running":
+    if c.state == "running" and monitor is None:
         swap.append(f"( {on_new(join_steps(_start_steps(c, NEW_REF, after_exit=False)))} )")
-        if monitor is not None:
-            swap.append(f"( {monitor_command(c.name, monitor)} )")
+    elif c.state == "running" and monitor is not None:
+        # The monitor window's baseline is taken right after the start, in this
+        # shell: a restart during the health wait fails the window too.
+        start, *waits = _start_steps(c, NEW_REF, after_exit=False)
+        swap += [on_new(start), on_new(baseline_command(NEW_REF))]
+        swap += [f"( {w} )" for w in waits]
+        swap.append(f"( {monitor_command(c.name, monitor)} )")
     # A rollout keeps the old container, stopped and renamed aside, until the
     # whole rollout passed: going back is then a rename, with no pull.
     done = ":" if keep_old else f"{shlex.join(A.rm_argv(old))} >/dev/null"

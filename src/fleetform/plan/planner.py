@@ -52,7 +52,12 @@ from fleetform.plan.projectfiles import (
     host_file_problems,
     missing_data,
 )
-from fleetform.plan.proxy import host_proxy_actions, host_proxy_notes
+from fleetform.plan.proxy import (
+    container_files,
+    foreign_backends,
+    host_proxy_actions,
+    host_proxy_notes,
+)
 from fleetform.plan.resources import (
     new_registry_digest,
     plan_images,
@@ -347,13 +352,20 @@ def plan_host(
     ``proxy``: the host's HAProxy as observed; None (not observed) plans no proxy lines.
     """
     found = Findings(desired.host)
+    if proxy is not None and not proxy.owners:
+        # Whose a backend is when its line does not say: its containers' file.
+        proxy = replace(proxy, owners=container_files(observed))
     # Errors and warnings are listed in this order: ownership, containers,
     # networks, volumes, images; the actions by phase (see Findings).
     found.warn(*stack_file_warnings(desired, observed))
+    backend_errors, backend_warnings = foreign_backends(desired, proxy)
+    found.warn(*backend_warnings)
     _ContainerPlanner(desired, observed, found).plan()
     plan_networks(desired, observed, found)
     plan_volumes(desired, observed, found)
     plan_images(desired, observed, found)
+    for error in backend_errors:
+        found.error(error)
     plan = found.host_plan([c.name for c in _topo_order(desired.containers)])
     return replace(
         plan,

@@ -27,7 +27,9 @@ from typing import Literal
 from fleetform.model import ProxyConfig
 from fleetform.plan.desired import HostDesired
 from fleetform.plan.diff import FieldChange
-from fleetform.proxy.config import read_config
+from fleetform.plan.observed import Observed
+from fleetform.plan.ownership import foreign_owner, same_file
+from fleetform.proxy.config import BackendSettings, read_config
 from fleetform.proxy.host import ObservedProxy
 from fleetform.proxy.runtime import ServerState
 from fleetform.proxy.slots import SlotTarget, pair, slot_commands, wanted_slots
@@ -103,6 +105,71 @@ class ProxyAction:
         """The action as the plan shows it (as :func:`fleetform.plan.render.host_lines`)."""
         details = [str(c) for c in self.changes] or [self.reason]
         return [f"  {self.headline()}"] + [f"      {d}" for d in details]
+
+
+def container_files(observed: Observed) -> dict[str, str]:
+    """Backend name -> the stack file its containers on the host are labelled with
+    (:attr:`fleetform.proxy.host.ObservedProxy.owners`)."""
+    return {
+        f"{c.stack}-{c.service}": c.identity
+        for c in observed.containers
+        if c.stack and c.service and c.identity
+    }
+
+
+def backend_file(name: str, settings: BackendSettings, observed: ObservedProxy) -> str | None:
+    """The stack file that made backend ``name``: as its line records it, else (a line
+    written before fleetform recorded it) as its containers on the host are labelled;
+    None: not known."""
+    return settings.identity if settings.identity is not None else observed.owners.get(name)
+
+
+def owns_backend(
+    desired: HostDesired, name: str, settings: BackendSettings, observed: ObservedProxy
+) -> bool:
+    """Whether this apply may change or remove backend ``name`` of the host's file.
+
+    Only when its stack is being applied, from the stack file that made it: the
+    same stack name applied from another file leaves it as it serves, as it
+    leaves that file's containers (:mod:`fleetform.plan.ownership`).  A backend
+    whose file is not known counts as the current file's, as an unlabelled
+    container does.
+    """
+    if settings.stack not in desired.stacks:
+        return False
+    want = desired.identity_of(settings.stack)
+    return want is None or same_file(backend_file(name, settings, observed), want)
+
+
+def foreign_backends(
+    desired: HostDesired, observed: ObservedProxy | None
+) -> tuple[list[str], list[str]]:
+    """Errors and warnings about backends of the applied stacks made by another file.
+
+    A backend the stack file also declares is an error (both would be one
+    backend, as for a container name); any other is left as it serves, with a
+    warning.
+    """
+    if observed is None or not observed.config.strip():
+        return [], []
+    want = desired_backends(desired)
+    errors: list[str] = []
+    warnings: list[str] = []
+    for name, b in sorted(read_config(observed.config).backends.items()):
+        if b.stack not in desired.stacks or owns_backend(desired, name, b, observed):
+            continue
+        made_by = backend_file(name, b, observed)
+        if name in want:
+            mine = desired.identity_of(b.stack) or ""
+            why = foreign_owner((b.stack, b.service, made_by), (b.stack, b.service, mine), "proxy")
+            errors.append(f"proxy-backend {name} on {desired.host} {why}")
+        else:
+            warnings.append(
+                f"proxy-backend {name} was made by stack file {made_by}, not "
+                f"{desired.identity_of(b.stack)} (the same stack name, {b.stack}); "
+                "it is left as it serves"
+            )
+    return errors, warnings
 
 
 def desired_backends(desired: HostDesired) -> dict[str, tuple[ProxyConfig, int]]:
@@ -247,12 +314,15 @@ def host_proxy_actions(
         return ()
     want = desired_backends(desired)
     got = read_config(observed.config) if observed.config.strip() else None
-    # Backends of stacks not being applied are theirs: neither compared nor removed.
+    # Backends of stacks not being applied, or made by another stack file, are
+    # theirs: neither compared nor removed.
     have = {
         k: (v.proxy, v.replicas)
         for k, v in (got.backends.items() if got else ())
-        if v.stack in desired.stacks
+        if owns_backend(desired, k, v, observed)
     }
+    # A declared backend that another file's holds is a plan error (foreign_backends).
+    want = {k: v for k, v in want.items() if k in have or k not in (got.backends if got else {})}
     out: list[ProxyAction] = []
     if want and not observed.installed:
         out.append(

@@ -54,6 +54,9 @@ class ProxiedService:
     service: str
     proxy: ProxyConfig
     replicas: int
+    #: the identity of the stack file that declares it (``fleetform.stack-file``);
+    #: empty: not known (a backend written before fleetform recorded it)
+    identity: str = ""
 
     @property
     def backend(self) -> str:
@@ -83,9 +86,11 @@ def _settings(svc: ProxiedService) -> str:
             },
             "drain": p.drain,
             "replicas": svc.replicas,
-            # whose backend it is: applying other stacks keeps it
+            # whose backend it is: applying other stacks, or the same stack
+            # name from another file, keeps it
             "stack": svc.stack,
             "service": svc.service,
+            **({"stack_file": svc.identity} if svc.identity else {}),
         },
         sort_keys=True,
         separators=(",", ":"),
@@ -182,10 +187,15 @@ class BackendSettings:
     replicas: int
     stack: str = ""
     service: str = ""
+    #: the stack file that declared it; None: the line does not say (written
+    #: before fleetform recorded it)
+    identity: str | None = None
 
     def service_of(self) -> ProxiedService:
         """The proxied service this backend was rendered from (to render it again)."""
-        return ProxiedService(self.stack, self.service, self.proxy, self.replicas)
+        return ProxiedService(
+            self.stack, self.service, self.proxy, self.replicas, self.identity or ""
+        )
 
 
 @dataclass(frozen=True)
@@ -218,8 +228,13 @@ def read_config(text: str) -> HostConfig:
                     ProxyHealth(str(h["path"]), int(h["interval"]), int(h["timeout"])),
                     int(raw["drain"]),
                 )
+                identity = raw.get("stack_file")
                 backends[current] = BackendSettings(
-                    proxy, int(raw["replicas"]), str(raw["stack"]), str(raw["service"])
+                    proxy,
+                    int(raw["replicas"]),
+                    str(raw["stack"]),
+                    str(raw["service"]),
+                    None if identity is None else str(identity),
                 )
             except (ValueError, KeyError, TypeError):
                 intact = False  # edited by hand: the backend's settings are unknown

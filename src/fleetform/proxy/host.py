@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fleetform.proxy.config import CONFIG_FILE, SOCKET
 from fleetform.proxy.runtime import ServerState
@@ -75,6 +75,10 @@ class ObservedProxy:
     #: slots), for the host's desired proxied services (fleetform.proxy.slots.parse_read);
     #: None: not read
     slots: Mapping[str, tuple[Mapping[int, str], tuple[ServerState, ...]]] | None = None
+    #: backend name (``<stack>-<service>``) -> the stack file its containers on the
+    #: host are labelled with: whose a backend is when its line does not say
+    #: (fleetform.plan.proxy.backend_file)
+    owners: Mapping[str, str] = field(default_factory=dict)
 
 
 def parse_observed_proxy(text: str) -> ObservedProxy:

@@ -18,8 +18,10 @@ the file that the stack no longer proxies there (a stale backend).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
+from fleetform.model import LABEL_STACK_FILE
 from fleetform.plan.desired import HostDesired
 from fleetform.proxy.config import BackendSettings, ProxiedService, read_config
 from fleetform.proxy.runtime import ServerState
@@ -36,7 +38,7 @@ def _services(desired: HostDesired) -> list[tuple[ProxiedService, SlotTarget]]:
         p = c.service.proxy
         if p is None or c.state == "absent":
             continue
-        svc = ProxiedService(c.stack, c.service.name, p, c.service.replicas)
+        svc = ProxiedService(c.stack, c.service.name, p, c.service.replicas, c.identity)
         network = c.spec.networks[0].name if c.spec.networks else "bridge"
         target = SlotTarget(c.stack, c.service.name, c.service.replicas, p.target_port, network)
         found[svc.backend] = (svc, target)
@@ -119,12 +121,14 @@ def _no_stale_slots(target: SlotTarget) -> Callable[[HostState], Outcome]:
 
 
 def _settings(svc: ProxiedService) -> Callable[[HostState], Outcome]:
-    want = BackendSettings(svc.proxy, svc.replicas, svc.stack, svc.service)
+    want = BackendSettings(svc.proxy, svc.replicas, svc.stack, svc.service, svc.identity or None)
 
     def probe(state: HostState) -> Outcome:
         got = read_config(state.proxy.config).backends.get(svc.backend) if state.proxy else None
         if got is None:
             return Outcome(False, "not in haproxy.cfg")
+        if got.identity is None:  # written before fleetform recorded the file: not held against it
+            got = replace(got, identity=want.identity)
         return Outcome(got == want, "as declared" if got == want else f"rendered from {got}")
 
     return probe
@@ -137,16 +141,28 @@ def _listens(port: int) -> Callable[[HostState], Outcome]:
     return probe
 
 
+def _file_of(state: HostState, name: str, b: BackendSettings) -> str | None:
+    """The stack file backend ``name`` was made by: its line, else its first replica's label."""
+    if b.identity is not None:
+        return b.identity
+    labels = ((state.container(f"{name}-1") or {}).get("Config") or {}).get("Labels") or {}
+    return labels.get(LABEL_STACK_FILE)
+
+
 def stale_backends_check(desired: HostDesired, stack: str) -> Check:
-    """Backends of ``stack`` in the host's haproxy.cfg that the stack does not proxy here."""
+    """Backends of ``stack`` in the host's haproxy.cfg that the stack does not proxy here
+    (those another stack file of the same name made are that file's, not stale)."""
     wanted = {svc.backend for svc, _ in _services(desired) if svc.stack == stack}
+    identity = desired.identity_of(stack)
 
     def probe(state: HostState) -> Outcome:
         text = state.proxy.config if state.proxy is not None else ""
         stale = sorted(
             name
             for name, b in read_config(text).backends.items()
-            if b.stack == stack and name not in wanted
+            if b.stack == stack
+            and name not in wanted
+            and (identity is None or _file_of(state, name, b) in (None, identity))
         )
         return Outcome(not stale, ", ".join(stale) if stale else "none")
 
