@@ -338,6 +338,21 @@ class Build:
     dockerfile: str = "Dockerfile"
     args: Pairs = ()
     target: str | None = None
+    #: the Dockerfile's text, instead of a file of the context (Compose's
+    #: ``dockerfile_inline``): uploaded beside the context as INLINE_DOCKERFILE
+    dockerfile_inline: str | None = None
+    labels: Pairs = ()  # labels of the built image
+    network: str | None = None  # the network RUN steps use (``host``, ``none``...)
+    extra_hosts: tuple[str, ...] = ()  # ``name:ip`` for RUN steps
+
+    @property
+    def dockerfile_path(self) -> str:
+        """The Dockerfile ``docker build --file`` reads, relative to the uploaded context."""
+        return INLINE_DOCKERFILE if self.dockerfile_inline is not None else self.dockerfile
+
+
+#: the name an inline Dockerfile gets in the uploaded build context
+INLINE_DOCKERFILE = ".fleetform-inline.Dockerfile"
 
 
 RolloutOrder = Literal["stop-first", "start-first"]

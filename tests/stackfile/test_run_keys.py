@@ -222,7 +222,7 @@ def test_compose_keys_below_a_service_are_named_never_ignored(tmp_path: Path) ->
         "services:\n  web:\n    image: x\n    deploy:\n      mode: global\n"
         "      placement: {constraints: [node.role==manager]}\n"
         "      resources: {reservations: {devices: [{capabilities: [gpu]}]}}\n"
-        "    build: {context: ., dockerfile_inline: 'FROM x'}\n"
+        "    build: {context: ., no_cache: true}\n"
         "    ports: [{target: 80, published: 80, mode: ingress}]\n"
         "    networks: {default: {ipv6_address: '::1'}}\n",
     )
@@ -235,7 +235,7 @@ def test_compose_keys_below_a_service_are_named_never_ignored(tmp_path: Path) ->
         "(inventory groups or hosts)",
         f"services.web.deploy.resources.reservations.devices: `devices` {later}; for GPUs and "
         "other host devices, use the service's `devices`",
-        f"services.web.build.dockerfile_inline: `dockerfile_inline` {later}",
+        f"services.web.build.no_cache: `no_cache` {later}",
         f"services.web.ports[0].mode: `mode` {swarm}; every port is published on its own host "
         "(`host` mode)",
         f"services.web.networks.default.ipv6_address: `ipv6_address` {later}",

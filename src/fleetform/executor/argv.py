@@ -106,11 +106,18 @@ def build_argv(image: DesiredImage, context_dir: str) -> list[str]:
     """``docker build`` of an uploaded context folder (``context_dir`` on the host)."""
     assert image.build is not None
     build = image.build
-    argv = ["docker", "build", "--tag", image.ref, "--file", f"{context_dir}/{build.dockerfile}"]
+    argv = ["docker", "build", "--tag", image.ref]
+    argv += ["--file", f"{context_dir}/{build.dockerfile_path}"]
     for k, v in build.args:
         argv += ["--build-arg", f"{k}={v}"]
     if build.target:
         argv += ["--target", build.target]
+    for k, v in build.labels:
+        argv += ["--label", f"{k}={v}"]
+    if build.network:
+        argv += ["--network", build.network]
+    for entry in build.extra_hosts:
+        argv += ["--add-host", entry]
     return [*argv, context_dir]
 
 

@@ -31,6 +31,7 @@ from pathlib import Path, PurePosixPath
 from docker.utils.build import exclude_paths
 
 from fleetform.executor.steps import REMOTE_ROOT, remote_archive_path, remote_build_dir
+from fleetform.model import INLINE_DOCKERFILE
 from fleetform.plan.actions import Action
 
 
@@ -199,7 +200,11 @@ def image_uploads(action: Action) -> ImageUploads:
         return ImageUploads()
     if action.kind == "build" and image.build is not None:
         build = image.build
-        steps = context_steps(build.context, remote_build_dir(image), build.dockerfile)
+        remote = remote_build_dir(image)
+        steps = context_steps(build.context, remote, build.dockerfile)
+        if build.dockerfile_inline is not None:
+            text = build.dockerfile_inline.encode()
+            steps = (*steps, Upload(text, posixpath.join(remote, INLINE_DOCKERFILE)))
         return ImageUploads(before=steps)
     if action.kind == "load" and image.archive is not None:
         return archive_steps(image.archive, remote_archive_path(image))

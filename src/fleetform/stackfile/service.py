@@ -218,14 +218,17 @@ def _ulimits(r: _Reader) -> tuple[Ulimit, ...]:
     return tuple(out)
 
 
-def _extra_hosts(r: _Reader) -> tuple[str, ...]:
-    spec = r.spec.get("extra_hosts") or []
+def _extra_hosts(
+    r: _Reader, where: tuple[str, ...] = ("extra_hosts",), given: Any = None
+) -> tuple[str, ...]:
+    """``name:ip`` entries of the service's ``extra_hosts`` (or of ``given`` at ``where``)."""
+    spec = (given if where != ("extra_hosts",) else r.spec.get("extra_hosts")) or []
     items = [(k, v) for k, v in spec.items()] if isinstance(spec, dict) else []
     for i, entry in enumerate(spec if isinstance(spec, list) else []):
         sep = "=" if "=" in entry else ":"
         name, found, address = entry.partition(sep)
         if not found or not name:
-            r.report.error(r.at("extra_hosts", i), f"`{entry}` is not `name:ip`")
+            r.report.error(r.at(*where, i), f"`{entry}` is not `name:ip`")
             continue
         items.append((name, address))
     out = []
@@ -234,9 +237,7 @@ def _extra_hosts(r: _Reader) -> tuple[str, ...]:
             ipaddress.ip_address(address.strip("[]"))
         except ValueError:
             if address != "host-gateway":
-                r.report.error(
-                    r.at("extra_hosts"), f"`{address}` (for {name}) is not an IP address"
-                )
+                r.report.error(r.at(*where), f"`{address}` (for {name}) is not an IP address")
         out.append(f"{name}:{address}")
     return tuple(sorted(out))
 
@@ -247,11 +248,17 @@ def _build(r: _Reader, base: Path) -> Build | None:
         return None
     if isinstance(spec, str):
         spec = {"context": spec}
+    if "dockerfile" in spec and "dockerfile_inline" in spec:
+        r.report.error(r.at("build"), "give only one of `dockerfile` or `dockerfile_inline`")
     return Build(
         context=Path(posixpath.normpath(str(base / spec["context"]))),
         dockerfile=spec.get("dockerfile", "Dockerfile"),
         args=string_pairs(spec.get("args"), r.at("build", "args"), r.report, "build arg"),
         target=spec.get("target"),
+        dockerfile_inline=spec.get("dockerfile_inline"),
+        labels=string_pairs(spec.get("labels"), r.at("build", "labels"), r.report, "build label"),
+        network=spec.get("network"),
+        extra_hosts=_extra_hosts(r, ("build", "extra_hosts"), spec.get("extra_hosts")),
     )
 
 
