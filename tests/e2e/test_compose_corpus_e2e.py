@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -69,11 +70,26 @@ def _missing_on(
     return {(host.name, kind, name) for kind, name in pairs}
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def lab_inventory_file() -> Path:
+    return ROOT / "inventory" / "lab.py"
+
+
 @pytest.fixture
 def external_objects(lab: RunningLab, request: pytest.FixtureRequest) -> Iterator[None]:
     """Create the item's external networks and volumes where missing; remove those after."""
     item: CorpusFile = request.param
     created: set[tuple[str, str, str]] = set()
+    # Creating them needs Docker on the host; on a fresh lab no apply has
+    # installed it yet (the engine deploy changes nothing where it is there).
+    engine = subprocess.run(
+        [str(Path(sys.executable).parent / "pyinfra"), "-y", str(lab_inventory_file()),
+         str(ROOT / "deploys" / "engine.py"), "--limit", lab.hosts[0].name],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert engine.returncode == 0, engine.stderr[-3000:]
     try:
         for host in lab.hosts[:1]:
             create = 'docker "$k" create "$n" >/dev/null || exit 1;'

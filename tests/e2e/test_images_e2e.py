@@ -26,6 +26,7 @@ pytestmark = pytest.mark.e2e
 STACK = "imgt"
 BUSYBOX = "registry.lab:5000/fleetform/busybox:1"
 BUILT = "imgt/built:1"
+INLINE = "imgt/inline:1"
 AIRGAP = "airgap/demo:7"
 REMOTE_ROOT = "/var/lib/fleetform"
 
@@ -36,8 +37,9 @@ def cleanup(hosts: list[str]) -> None:
         remove_stack(
             host,
             STACK,
-            f"docker image rm {BUILT} {AIRGAP} 2>/dev/null; "
-            f"rm -rf {REMOTE_ROOT}/build/imgt_built_1 {REMOTE_ROOT}/images/demo7.tar "
+            f"docker image rm {BUILT} {INLINE} {AIRGAP} 2>/dev/null; "
+            f"rm -rf {REMOTE_ROOT}/build/imgt_built_1 {REMOTE_ROOT}/build/imgt_inline_1 "
+            f"{REMOTE_ROOT}/images/demo7.tar "
             "/tmp/imgt-demo7.tar /tmp/imgt-airgap",
         )
 
@@ -104,6 +106,32 @@ def test_a_build_context_is_uploaded_and_built_on_the_host(
     assert sh(target, f"{inside} cat /srv/ctx/hello.txt") == "built from an uploaded context"
     assert sh(target, f"{inside} /srv/ctx/run.sh") == "run"  # the mode survived the upload
     assert sh(target, f"{inside} readlink /srv/ctx/current.txt") == "hello.txt"
+
+
+def test_an_inline_dockerfile_labels_and_extra_hosts_reach_the_build(
+    fleetform: Any, folder: Path, hosts: list[str]
+) -> None:
+    target = hosts[1]
+    inline = {
+        "image": INLINE,
+        "build": {
+            "context": "./ctx",
+            # RUN sees the extra host only if --add-host reached the build
+            "dockerfile_inline": f"FROM {BUSYBOX}\nRUN grep -q mirror.build /etc/hosts\n"
+            'CMD ["sleep", "100000"]\n',
+            "labels": {"org.example.team": "ops"},
+            "extra_hosts": ["mirror.build:10.0.0.9"],
+        },
+        "stop_grace_period": "1s",
+    }
+    path = write_stack(folder, {"inline": inline})
+    apply_and_replan(fleetform, path, target)
+    label = sh(
+        target,
+        f"docker image inspect -f '{{{{index .Config.Labels \"org.example.team\"}}}}' {INLINE}",
+    )
+    assert label == "ops"
+    assert sh(target, f"docker inspect -f '{{{{.State.Status}}}}' {STACK}-inline-1") == "running"
 
 
 def test_an_archive_loads_an_image_no_registry_has_on_an_air_gapped_host(
