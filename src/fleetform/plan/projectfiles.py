@@ -42,6 +42,7 @@ from typing import Any
 
 from fleetform.model import PROJECTS_DIR, Mount, ProjectFile, Service
 from fleetform.plan.diff import FieldChange
+from fleetform.plan.jsonlabel import label_entries
 
 _SHORT = 12
 #: What the observation prints for a complete uploaded folder and a data folder.
@@ -135,13 +136,7 @@ def files_label(files: Iterable[ProjectFile]) -> str:
 
 def parse_files_label(text: str | None) -> dict[str, dict[str, Any]]:
     """The label's entries by target; empty for a missing or unreadable label."""
-    try:
-        data = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, dict)}
+    return label_entries(text)
 
 
 def _short(digest: object) -> str:

@@ -29,6 +29,7 @@ from typing import Any
 
 from fleetform.model import SecretMount, Stack
 from fleetform.plan.diff import FieldChange
+from fleetform.plan.jsonlabel import label_entries
 from fleetform.secrets import SECRET_FILES_DIR
 
 #: the prefix of a secret content's digest
@@ -86,13 +87,7 @@ def secrets_label(secrets: tuple[DesiredSecret, ...], key: bytes) -> str:
 
 def parse_secrets_label(text: str | None) -> dict[str, dict[str, Any]]:
     """The label's entries by target; empty for a missing or unreadable label."""
-    try:
-        data = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, dict)}
+    return label_entries(text)
 
 
 def _short(digest: object) -> str:
